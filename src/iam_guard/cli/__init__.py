@@ -1,0 +1,40 @@
+"""The `iam-guard` command. Each subcommand lives in its own module with register(subparsers); heavy
+imports happen inside each command's run(), so `iam-guard analyze` never loads troposphere."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from iam_guard import __version__
+from iam_guard.cli import analyze, deploy, generate, mfa_delete
+from iam_guard.config import ConfigError
+from iam_guard.errors import UsageError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="iam-guard",
+        description="Generate, analyze and deploy hardened CloudFormation for IAM security monitoring.",
+    )
+    parser.add_argument("--version", action="version", version=f"iam-guard {__version__}")
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (generate, analyze, deploy, mfa_delete):
+        module.register(subcommands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (UsageError, ConfigError) as error:
+        print(f"iam-guard {args.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,354 @@
+"""Deployment configuration: one YAML file per deployment, loaded into frozen dataclasses.
+
+Every field says what its default does. Loading is strict: an unknown key, a missing required key, a
+wrong type or a bad value raises ConfigError with one line that names the file, the field and the value,
+so a typo is never silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message is one line for the user."""
+
+
+Validator = Callable[[Any], str | None]
+
+_ENVIRONMENT = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+_REGION = re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-[a-z]+-\d$")
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_PRINCIPAL_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)$")
+_TAG_VALUE = re.compile(r"^[\w .:/=+@-]{1,128}$")
+_TRAIL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$")
+
+
+def _pattern(regex: re.Pattern[str], what: str) -> Validator:
+    def check(value: Any) -> str | None:
+        return None if regex.fullmatch(value) else f"must be {what}"
+
+    return check
+
+
+def _cidr(value: str) -> str | None:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        return "must be a CIDR block such as 10.0.0.0/8 (network address, prefix length)"
+    if network.prefixlen == 0:
+        return "must not be 0.0.0.0/0 or ::/0: that admits every address"
+    return None
+
+
+def _in_range(low: int, high: int) -> Validator:
+    def check(value: int) -> str | None:
+        return None if low <= value <= high else f"must be between {low} and {high}"
+
+    return check
+
+
+def _non_empty(value: list[Any]) -> str | None:
+    return None if value else "must list at least one entry"
+
+
+def _doc(text: str, validate: Validator | None = None, item: Validator | None = None) -> dict[str, Any]:
+    return {"doc": text, "validate": validate, "item": item}
+
+
+@dataclass(frozen=True)
+class DataStoreConfig:
+    """The secure data store for financial data (DS-1 to DS-9)."""
+
+    access_principals: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "IAM principal ARNs that may assume DataAnalyst and DataEngineer (with MFA). "
+            "Empty: this account's root, i.e. any principal of the account whose own policy allows it.",
+            item=_pattern(_PRINCIPAL_ARN, "an IAM principal ARN (arn:aws:iam::123456789012:role/Name)"),
+        ),
+    )
+    glacier_transition_days: int = field(
+        default=90,
+        metadata=_doc(
+            "Days after which current object versions move to S3 Glacier Flexible Retrieval.",
+            _in_range(1, 3650),
+        ),
+    )
+    noncurrent_glacier_transition_days: int = field(
+        default=30,
+        metadata=_doc("Days after which noncurrent versions move to Glacier.", _in_range(1, 3650)),
+    )
+    abort_incomplete_multipart_days: int = field(
+        default=7,
+        metadata=_doc("Days after which incomplete multipart uploads are aborted.", _in_range(1, 365)),
+    )
+    access_log_retention_days: int = field(
+        default=365,
+        metadata=_doc("Days the S3 server access logs are kept.", _in_range(1, 3650)),
+    )
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    """The IAM security monitoring and remediation stack (MON, CON, EDGE, H)."""
+
+    trusted_audit_account_ids: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "12-digit AWS account IDs whose principals may assume the cross-account audit role with the "
+            "external ID. Empty: no audit role is created.",
+            item=_pattern(_ACCOUNT_ID, "a 12-digit AWS account ID"),
+        ),
+    )
+    remediation_mode: Literal["off", "notify", "quarantine"] = field(
+        default="notify",
+        metadata=_doc(
+            "off: findings are logged only. notify: findings at or above alert_severity are sent to the "
+            "alert topic. quarantine: as notify, and the offending principal gets the stack's "
+            "explicit-deny policy attached (never deletes or detaches anything)."
+        ),
+    )
+    alert_severity: Literal["info", "low", "medium", "high", "critical"] = field(
+        default="high",
+        metadata=_doc("Lowest finding severity that is alerted over SNS."),
+    )
+    audit_hour_utc: int = field(
+        default=2,
+        metadata=_doc("Hour (UTC) at which the daily audit runs.", _in_range(0, 23)),
+    )
+    log_retention_days: Literal[
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
+    ] = field(
+        default=90,
+        metadata=_doc("Retention of the security-event and function log groups (CloudWatch allowed values)."),
+    )
+    policy_change_alarm_threshold: int = field(
+        default=5,
+        metadata=_doc(
+            "The change alarm fires on more than this many IAM policy changes in 10 minutes.",
+            _in_range(1, 10000),
+        ),
+    )
+    existing_trail_arn: str | None = field(
+        default=None,
+        metadata=_doc(
+            "ARN of an existing multi-region CloudTrail trail that already logs management events. "
+            "None: the stack creates its own hardened trail (MON-11).",
+            _pattern(
+                re.compile(r"^arn:aws(-[a-z]+)*:cloudtrail:[a-z0-9-]+:\d{12}:trail/[A-Za-z0-9._-]{3,128}$"),
+                "a CloudTrail trail ARN",
+            ),
+        ),
+    )
+    remediation_exempt_principals: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "Principal ARNs that quarantine never touches (break-glass roles, for example). The stack's own "
+            "roles are always exempt.",
+            item=_pattern(_PRINCIPAL_ARN, "an IAM principal ARN (arn:aws:iam::123456789012:role/Name)"),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Config:
+    """One deployment of iam-guard: both stacks in one account and region."""
+
+    environment: str = field(
+        metadata=_doc(
+            "Environment suffix of every name (1-12 lowercase letters and digits, starting with a letter), "
+            "so several environments coexist in one account. Required.",
+            _pattern(_ENVIRONMENT, "1-12 lowercase letters or digits starting with a letter (it is part of "
+                     "bucket names)"),
+        )
+    )
+    region: str = field(
+        metadata=_doc("AWS region the stacks deploy to, e.g. us-east-1. Required.",
+                      _pattern(_REGION, "an AWS region name such as us-east-1")),
+    )
+    owner: str = field(
+        metadata=_doc("Owner tag of every resource (a team or a person). Required.",
+                      _pattern(_TAG_VALUE, "1-128 characters valid in a tag value")),
+    )
+    data_classification: Literal["public", "internal", "confidential", "restricted"] = field(
+        metadata=_doc("DataClassification tag of every resource. Required."),
+    )
+    alert_emails: tuple[str, ...] = field(
+        metadata=_doc(
+            "Addresses subscribed to the security alert topic (each confirms by email). Required, at least one.",
+            _non_empty,
+            item=_pattern(_EMAIL, "an email address with a domain (name@example.com)"),
+        ),
+    )
+    allowed_cidrs: tuple[str, ...] = field(
+        default=("10.0.0.0/8",),
+        metadata=_doc(
+            "Source networks from which the data roles and the audit role may be used (aws:SourceIp).",
+            _non_empty,
+            item=_cidr,
+        ),
+    )
+    data_store: DataStoreConfig = field(
+        default_factory=DataStoreConfig, metadata=_doc("Settings of the data-store stack.")
+    )
+    monitoring: MonitoringConfig = field(
+        default_factory=MonitoringConfig, metadata=_doc("Settings of the monitoring stack.")
+    )
+
+    @property
+    def name_suffix(self) -> str:
+        """The suffix every physical name carries: environment and region (EDGE-1)."""
+        return f"{self.environment}-{self.region}"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The compliance tags every taggable resource carries (MON-9)."""
+        return {
+            "DataClassification": self.data_classification,
+            "Environment": self.environment,
+            "Owner": self.owner,
+        }
+
+
+def load_config(path: str | Path) -> Config:
+    """Load and validate one deployment config; raise ConfigError with a one-line message."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}: YAML syntax error{where}: {problem}") from None
+    return parse_config(raw, source=str(path))
+
+
+def parse_config(raw: Any, source: str = "<config>") -> Config:
+    """Build a Config from already-parsed YAML/JSON data."""
+    return _build(Config, raw, source, "")
+
+
+def _build(cls: type[Any], raw: Any, source: str, prefix: str) -> Any:
+    where = prefix.rstrip(".") or "the document"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: {where}: expected a mapping of keys, got {_show(raw)}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(str(key) for key in raw if key not in fields)
+    if unknown:
+        known = ", ".join(sorted(fields))
+        raise ConfigError(f"{source}: {prefix}{unknown[0]}: unknown key (known keys: {known})")
+    values: dict[str, Any] = {}
+    for name, spec in fields.items():
+        dotted = f"{prefix}{name}"
+        if name not in raw:
+            if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{source}: {dotted}: required key is missing")
+            continue
+        values[name] = _coerce(hints[name], raw[name], source, dotted, spec.metadata)
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, source: str, dotted: str, meta: Mapping[str, Any]) -> Any:
+    origin = get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, source, f"{dotted}.")
+    if origin in (typing.Union, types.UnionType):
+        options = [arg for arg in get_args(hint) if arg is not type(None)]
+        if value is None:
+            return None
+        return _coerce(options[0], value, source, dotted, meta)
+    if origin is Literal:
+        allowed = get_args(hint)
+        if value not in allowed or isinstance(value, bool):
+            choices = ", ".join(str(a) for a in allowed)
+            raise ConfigError(f"{source}: {dotted}: {_show(value)} is not one of: {choices}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{source}: {dotted}: expected a list, got {_show(value)}")
+        (item_type, _) = get_args(hint)
+        items = []
+        for index, item in enumerate(value):
+            items.append(_scalar(item_type, item, source, f"{dotted}[{index}]", meta.get("item")))
+        if len(set(items)) != len(items):
+            raise ConfigError(f"{source}: {dotted}: lists {_show(_first_repeat(items))} twice")
+        result = tuple(items)
+        _validate(meta.get("validate"), result, source, dotted)
+        return result
+    return _scalar(hint, value, source, dotted, meta.get("validate"))
+
+
+def _scalar(hint: Any, value: Any, source: str, dotted: str, validate: Validator | None) -> Any:
+    expected = {str: "a string", int: "an integer"}[hint]
+    if not isinstance(value, hint) or isinstance(value, bool):
+        raise ConfigError(f"{source}: {dotted}: expected {expected}, got {_show(value)}")
+    _validate(validate, value, source, dotted)
+    return value
+
+
+def _validate(validate: Validator | None, value: Any, source: str, dotted: str) -> None:
+    if validate is None:
+        return
+    problem = validate(value)
+    if problem:
+        raise ConfigError(f"{source}: {dotted}: {_show(value)} {problem}")
+
+
+def _first_repeat(items: list[Any]) -> Any:
+    seen: set[Any] = set()
+    for item in items:
+        if item in seen:
+            return item
+        seen.add(item)
+    return None
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)) and not value:
+        return "an empty list"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def describe_fields(cls: type[Any] = Config, prefix: str = "") -> list[tuple[str, str, str]]:
+    """(dotted name, default, doc) for every field: the source of the README's config reference."""
+    rows: list[tuple[str, str, str]] = []
+    for spec in dataclasses.fields(cls):
+        hint = typing.get_type_hints(cls)[spec.name]
+        dotted = f"{prefix}{spec.name}"
+        if dataclasses.is_dataclass(hint):
+            rows.extend(describe_fields(hint, f"{dotted}."))
+            continue
+        if spec.default is not dataclasses.MISSING:
+            default = _show(list(spec.default) if isinstance(spec.default, tuple) else spec.default)
+        else:
+            default = "required"
+        rows.append((dotted, default, spec.metadata.get("doc", "")))
+    return rows
