@@ -63,6 +63,12 @@ def _non_empty(value: list[Any]) -> str | None:
     return None if value else "must list at least one entry"
 
 
+# The retention periods CloudWatch Logs accepts.
+RetentionDays = Literal[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
+]
+
+
 def _doc(text: str, validate: Validator | None = None, item: Validator | None = None) -> dict[str, Any]:
     return {"doc": text, "validate": validate, "item": item}
 
@@ -93,6 +99,10 @@ class DataStoreConfig:
     abort_incomplete_multipart_days: int = field(
         default=7,
         metadata=_doc("Days after which incomplete multipart uploads are aborted.", _in_range(1, 365)),
+    )
+    log_retention_days: RetentionDays = field(
+        default=365,
+        metadata=_doc("Retention of the data store's audit log group (CloudWatch allowed values)."),
     )
     access_log_retention_days: int = field(
         default=365,
@@ -128,9 +138,7 @@ class MonitoringConfig:
         default=2,
         metadata=_doc("Hour (UTC) at which the daily audit runs.", _in_range(0, 23)),
     )
-    log_retention_days: Literal[
-        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653
-    ] = field(
+    log_retention_days: RetentionDays = field(
         default=90,
         metadata=_doc("Retention of the security-event and function log groups (CloudWatch allowed values)."),
     )

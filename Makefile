@@ -1,0 +1,39 @@
+# iam-guard. The two commands a new user needs: `make template` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := template
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+CONFIG ?= templates/dev.yaml
+OUT ?= out
+PYTEST_ARGS ?=
+
+.PHONY: template templates-all lint test bench package deploy destroy clean help
+
+help:
+	@echo "make template [CONFIG=templates/dev.yaml]  create .venv if missing, install, write $(OUT)/*.json"
+	@echo "make test                                  lint (ruff, cfn-lint, checkov, iam-guard analyze) + pytest"
+	@echo "make lint | package | bench | deploy | destroy | clean"
+
+# The virtual environment: created when missing, reinstalled when the package metadata changes.
+$(STAMP): setup.cfg pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=23,<26"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+template: $(STAMP)
+	$(PY) generate.py --config $(CONFIG) --out $(OUT)
+
+lint: template
+	$(VENV)/bin/ruff check src handlers tests scripts generate.py
+	$(VENV)/bin/cfn-lint $(OUT)/*.json
+	$(VENV)/bin/checkov --directory $(OUT) --framework cloudformation --skip-download --compact --quiet
+
+test: lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(OUT) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis .benchmarks
