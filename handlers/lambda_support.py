@@ -96,7 +96,9 @@ def load_settings(handler: str, environ: Mapping[str, str] | None = None) -> Set
     mode = _remediation_mode(env) if handler == "policy_change" else "off"
     quarantine_arn = env.get("QUARANTINE_POLICY_ARN", "").strip()
     if mode == "quarantine" and not quarantine_arn:
-        raise SettingsError("environment variable QUARANTINE_POLICY_ARN is not set (REMEDIATION_MODE=quarantine)")
+        raise SettingsError(
+            "environment variable QUARANTINE_POLICY_ARN is not set (REMEDIATION_MODE=quarantine)"
+        )
     exempt = tuple(arn.strip() for arn in env.get("EXEMPT_PRINCIPAL_ARNS", "").split(",") if arn.strip())
     queue_url = _required(env, "AUDIT_CONTINUATION_QUEUE_URL") if handler == "daily_audit" else ""
     return Settings(

@@ -178,24 +178,31 @@ class Config:
         metadata=_doc(
             "Environment suffix of every name (1-12 lowercase letters and digits, starting with a letter), "
             "so several environments coexist in one account. Required.",
-            _pattern(_ENVIRONMENT, "1-12 lowercase letters or digits starting with a letter (it is part of "
-                     "bucket names)"),
+            _pattern(
+                _ENVIRONMENT,
+                "1-12 lowercase letters or digits starting with a letter (it is part of bucket names)",
+            ),
         )
     )
     region: str = field(
-        metadata=_doc("AWS region the stacks deploy to, e.g. us-east-1. Required.",
-                      _pattern(_REGION, "an AWS region name such as us-east-1")),
+        metadata=_doc(
+            "AWS region the stacks deploy to, e.g. us-east-1. Required.",
+            _pattern(_REGION, "an AWS region name such as us-east-1"),
+        ),
     )
     owner: str = field(
-        metadata=_doc("Owner tag of every resource (a team or a person). Required.",
-                      _pattern(_TAG_VALUE, "1-128 characters valid in a tag value")),
+        metadata=_doc(
+            "Owner tag of every resource (a team or a person). Required.",
+            _pattern(_TAG_VALUE, "1-128 characters valid in a tag value"),
+        ),
     )
     data_classification: Literal["public", "internal", "confidential", "restricted"] = field(
         metadata=_doc("DataClassification tag of every resource. Required."),
     )
     alert_emails: tuple[str, ...] = field(
         metadata=_doc(
-            "Addresses subscribed to the security alert topic (each confirms by email). Required, at least one.",
+            "Addresses subscribed to the security alert topic (each confirms by email). "
+            "Required, at least one.",
             _non_empty,
             item=_pattern(_EMAIL, "an email address with a domain (name@example.com)"),
         ),
@@ -354,9 +361,12 @@ def describe_fields(cls: type[Any] = Config, prefix: str = "") -> list[tuple[str
         if dataclasses.is_dataclass(hint):
             rows.extend(describe_fields(hint, f"{dotted}."))
             continue
-        if spec.default is not dataclasses.MISSING:
-            default = _show(list(spec.default) if isinstance(spec.default, tuple) else spec.default)
-        else:
-            default = "required"
+        default = _default_text(spec.default) if spec.default is not dataclasses.MISSING else "required"
         rows.append((dotted, default, spec.metadata.get("doc", "")))
     return rows
+
+
+def _default_text(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(str(item) for item in value) + "]"
+    return "null" if value is None else str(value)

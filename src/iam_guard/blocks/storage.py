@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from awacs.aws import Statement
-from troposphere import GetAtt, Ref, Sub, kms, s3
+from troposphere import GetAtt, Ref, kms, s3
 
+from iam_guard import arns
 from iam_guard.policies import document
 from iam_guard.policies.common import deny_insecure_transport_statement
 from iam_guard.policies.s3 import deny_outdated_tls_statement
@@ -86,7 +87,12 @@ def _lifecycle_rules(lifecycle: Lifecycle) -> s3.LifecycleConfiguration:
 
 
 def kms_encrypted_bucket(
-    logical_id: str, *, name: Any, key: kms.Key, access_log_bucket: s3.Bucket, log_prefix: str,
+    logical_id: str,
+    *,
+    name: Any,
+    key: kms.Key,
+    access_log_bucket: s3.Bucket,
+    log_prefix: str,
     lifecycle: Lifecycle,
 ) -> s3.Bucket:
     """A data bucket: SSE-KMS with the customer key and an S3 Bucket Key (fewer KMS calls), versioning,
@@ -164,8 +170,8 @@ def tls_only_bucket_policy(
 ) -> s3.BucketPolicy:
     """A bucket policy that always starts with the TLS-only and TLS 1.2 denies (DS-7), then `statements`.
     `retain` keeps the policy when the stack goes: a bucket that outlives its stack keeps its guards."""
-    bucket_arn = GetAtt(bucket, "Arn")
-    objects_arn = Sub("${Arn}/*", Arn=bucket_arn)
+    bucket_arn = arns.bucket(bucket)
+    objects_arn = arns.bucket_objects(bucket)
     guards = [
         deny_insecure_transport_statement([bucket_arn, objects_arn], "s3"),
         deny_outdated_tls_statement([bucket_arn, objects_arn]),

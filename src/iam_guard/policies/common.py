@@ -94,9 +94,7 @@ def deny_outside_networks_statement(cidrs: Sequence[str]) -> Statement:
         Effect=Deny,
         Action=[Action("*")],
         Resource=["*"],
-        Condition=Condition(
-            [NotIpAddress({SourceIp: list(cidrs)}), Bool({VIA_AWS_SERVICE: "false"})]
-        ),
+        Condition=Condition([NotIpAddress({SourceIp: list(cidrs)}), Bool({VIA_AWS_SERVICE: "false"})]),
     )
 
 

@@ -48,7 +48,11 @@ ENCRYPT_DECRYPT_ACTIONS: tuple[str, ...] = (
     "kms:ReEncrypt*",
 )
 
-KEY_DESTRUCTION_ACTIONS: tuple[str, ...] = ("kms:DisableKey", "kms:DisableKeyRotation", "kms:ScheduleKeyDeletion")
+KEY_DESTRUCTION_ACTIONS: tuple[str, ...] = (
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:ScheduleKeyDeletion",
+)
 
 VIA_SERVICE = "kms:ViaService"
 CALLER_ACCOUNT = "kms:CallerAccount"
@@ -92,8 +96,9 @@ def cloudwatch_logs_statement(log_group_arns: Sequence[Any]) -> Statement:
     )
 
 
-def use_through_service_statement(sid: str, principal_arns: Sequence[Any], service: str,
-                                  key_actions: Sequence[str]) -> Statement:
+def use_through_service_statement(
+    sid: str, principal_arns: Sequence[Any], service: str, key_actions: Sequence[str]
+) -> Statement:
     """Named principals of this account may use the key only through `service` (kms:ViaService), e.g. the
     data roles through S3. No aws:SourceIp here: KMS sees the service's address, not the caller's."""
     return Statement(

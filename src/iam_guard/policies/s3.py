@@ -46,7 +46,8 @@ WRITE_OBJECT_ACTIONS = (
     "s3:PutObject",
     "s3:PutObjectTagging",
 )
-DATA_ROLE_DENIED_ACTIONS = MFA_PROTECTED_ACTIONS + (
+DATA_ROLE_DENIED_ACTIONS = (
+    *MFA_PROTECTED_ACTIONS,
     "s3:DeleteObjectVersionTagging",
     "s3:PutBucketAcl",
     "s3:PutBucketObjectLockConfiguration",
@@ -95,7 +96,9 @@ def deny_wrong_encryption_statements(objects_arn: Any, key_arn: Any) -> list[Sta
             Principal=Principal("*"),
             Action=actions("s3:PutObject"),
             Resource=[objects_arn],
-            Condition=Condition([StringNotEquals({SSE_KEY_HEADER: key_arn}), Null({SSE_KEY_HEADER: "false"})]),
+            Condition=Condition(
+                [StringNotEquals({SSE_KEY_HEADER: key_arn}), Null({SSE_KEY_HEADER: "false"})]
+            ),
         ),
     ]
 
@@ -195,6 +198,8 @@ def deny_data_destruction_statement(bucket_arn: Any, objects_arn: Any, key_arn: 
     return Statement(
         Sid="DenyDataDestructionAndPolicyChanges",
         Effect=Deny,
-        Action=actions(*DATA_ROLE_DENIED_ACTIONS, "kms:DisableKey", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"),
+        Action=actions(
+            *DATA_ROLE_DENIED_ACTIONS, "kms:DisableKey", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"
+        ),
         Resource=[bucket_arn, objects_arn, key_arn],
     )

@@ -15,7 +15,12 @@ from iam_guard import arns, naming
 from iam_guard.blocks.kms import customer_managed_key, key_alias
 from iam_guard.blocks.logs import encrypted_log_group
 from iam_guard.blocks.roles import inline_policy, role
-from iam_guard.blocks.storage import Lifecycle, access_log_bucket, kms_encrypted_bucket, tls_only_bucket_policy
+from iam_guard.blocks.storage import (
+    Lifecycle,
+    access_log_bucket,
+    kms_encrypted_bucket,
+    tls_only_bucket_policy,
+)
 from iam_guard.config import Config
 from iam_guard.policies import document
 from iam_guard.policies.common import deny_outside_networks_statement, deny_sensitive_actions_statement
@@ -44,7 +49,8 @@ def build(config: Config) -> Template:
     template = Template(
         Description=(
             f"iam-guard data store ({config.environment}, {config.region}): KMS-encrypted, versioned, "
-            "MFA-guarded S3 storage for financial data with least-privilege DataAnalyst and DataEngineer roles."
+            "MFA-guarded S3 storage for financial data with least-privilege DataAnalyst and "
+            "DataEngineer roles."
         )
     )
     analyst_name = naming.pascal_name(config, "DataAnalyst")
