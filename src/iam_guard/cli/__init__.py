@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from iam_guard import __version__
-from iam_guard.cli import analyze, deploy, generate, mfa_delete
+from iam_guard.cli import analyze, audit_account, deploy, generate, mfa_delete
 from iam_guard.config import ConfigError
 from iam_guard.errors import UsageError
 
@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"iam-guard {__version__}")
     subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (generate, analyze, deploy, mfa_delete):
+    for module in (generate, analyze, deploy, mfa_delete, audit_account):
         module.register(subcommands)
     return parser
 

@@ -1,0 +1,180 @@
+"""Turn a policy document (dict, JSON text, or URL-encoded JSON as the IAM API returns it) into checked
+Statement values. Problems become (statement index, message) pairs, never exceptions."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+EFFECTS = ("Allow", "Deny")
+KNOWN_KEYS = frozenset(
+    {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Principal", "NotPrincipal", "Condition"}
+)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One well-formed statement. Action/Resource are tuples of the strings as written; exactly one of
+    actions/not_actions is set; resources and not_resources may both be None (trust policies)."""
+
+    index: int
+    sid: str | None
+    effect: str
+    actions: tuple[str, ...] | None
+    not_actions: tuple[str, ...] | None
+    resources: tuple[str, ...] | None
+    not_resources: tuple[str, ...] | None
+    principal: Any = None
+    not_principal: Any = None
+    conditions: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+
+    @property
+    def is_allow(self) -> bool:
+        return self.effect == "Allow"
+
+    @property
+    def action_patterns(self) -> tuple[str, ...]:
+        return self.actions if self.actions is not None else (self.not_actions or ())
+
+    @property
+    def shown_resources(self) -> tuple[str, ...]:
+        return self.resources if self.resources is not None else (self.not_resources or ())
+
+
+@dataclass
+class ParsedDocument:
+    """The statements that could be read, and the problems met on the way."""
+
+    statements: list[Statement] = field(default_factory=list)
+    problems: list[tuple[int | None, str]] = field(default_factory=list)
+
+
+def load_document(document: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """The policy as a dict, or (None, why not). Accepts a dict, JSON text or URL-encoded JSON."""
+    if isinstance(document, dict):
+        return document, None
+    if isinstance(document, bytes | bytearray):
+        try:
+            document = bytes(document).decode("utf-8")
+        except UnicodeDecodeError:
+            return None, "policy document is not UTF-8 text"
+    if not isinstance(document, str):
+        return None, f"policy document must be a JSON object, not {type(document).__name__}"
+    text = document.strip()
+    if not text.startswith("{") and "%7B" in text[:8].upper():
+        text = urllib.parse.unquote(text)
+    try:
+        loaded = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        return None, f"policy document is not valid JSON ({error})"
+    if not isinstance(loaded, dict):
+        return None, f"policy document must be a JSON object, not {type(loaded).__name__}"
+    return loaded, None
+
+
+def _string_tuple(value: Any) -> tuple[str, ...] | None:
+    """A string or a non-empty list of strings as a tuple; None when the shape is wrong."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and value and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    return None
+
+
+def _conditions(value: Any) -> dict[str, dict[str, tuple[str, ...]]] | None:
+    """Condition block as {operator: {key: (values...)}} with values stringified; None when malformed."""
+    if not isinstance(value, dict):
+        return None
+    result: dict[str, dict[str, tuple[str, ...]]] = {}
+    for operator, block in value.items():
+        if not isinstance(operator, str) or not isinstance(block, dict):
+            return None
+        keys: dict[str, tuple[str, ...]] = {}
+        for key, raw in block.items():
+            items = raw if isinstance(raw, list) else [raw]
+            if not isinstance(key, str) or not all(isinstance(item, str | bool | int | float) for item in items):
+                return None
+            keys[key] = tuple(str(item).lower() if isinstance(item, bool) else str(item) for item in items)
+        result[operator] = keys
+    return result
+
+
+def _principal_ok(value: Any) -> bool:
+    if value == "*":
+        return True
+    if not isinstance(value, dict) or not value:
+        return False
+    return all(isinstance(key, str) and _string_tuple(raw) is not None for key, raw in value.items())
+
+
+def parse_statement(index: int, raw: Any, problems: list[tuple[int | None, str]]) -> Statement | None:
+    """One statement, or None after recording why it cannot be read."""
+    if not isinstance(raw, dict):
+        problems.append((index, f"statement {index} is not a JSON object"))
+        return None
+    unknown = sorted(str(key) for key in raw if key not in KNOWN_KEYS)
+    effect = raw.get("Effect")
+    sid = raw.get("Sid")
+    errors: list[str] = []
+    if unknown:
+        errors.append(f"unknown element(s) {', '.join(unknown)}")
+    if effect not in EFFECTS:
+        errors.append(f"Effect must be Allow or Deny, not {effect!r}")
+    if sid is not None and not isinstance(sid, str):
+        errors.append(f"Sid must be a string, not {sid!r}")
+    if ("Action" in raw) == ("NotAction" in raw):
+        errors.append("needs exactly one of Action or NotAction")
+    if "Resource" in raw and "NotResource" in raw:
+        errors.append("has both Resource and NotResource")
+    values: dict[str, tuple[str, ...] | None] = {}
+    for key in ("Action", "NotAction", "Resource", "NotResource"):
+        if key in raw:
+            values[key] = _string_tuple(raw[key])
+            if values[key] is None:
+                errors.append(f"{key} must be a string or a non-empty list of strings")
+    for key in ("Principal", "NotPrincipal"):
+        if key in raw and not _principal_ok(raw[key]):
+            errors.append(f"{key} must be '*' or a map of principal type to strings")
+    conditions = _conditions(raw.get("Condition", {}))
+    if conditions is None:
+        errors.append("Condition must map operators to {key: value(s)}")
+    if errors:
+        problems.append((index, f"statement {index}: " + "; ".join(errors)))
+        return None
+    return Statement(
+        index=index,
+        sid=sid or None,
+        effect=str(effect),
+        actions=values.get("Action"),
+        not_actions=values.get("NotAction"),
+        resources=values.get("Resource"),
+        not_resources=values.get("NotResource"),
+        principal=raw.get("Principal"),
+        not_principal=raw.get("NotPrincipal"),
+        conditions=conditions or {},
+    )
+
+
+def parse_document(document: Any) -> ParsedDocument:
+    """Every statement that can be read; one problem per unreadable part."""
+    parsed = ParsedDocument()
+    policy, error = load_document(document)
+    if policy is None:
+        parsed.problems.append((None, error or "unreadable policy document"))
+        return parsed
+    raw_statements = policy.get("Statement")
+    if isinstance(raw_statements, dict):
+        raw_statements = [raw_statements]
+    if not isinstance(raw_statements, list) or not raw_statements:
+        parsed.problems.append((None, "policy document has no Statement (a statement or a non-empty list)"))
+        return parsed
+    version = policy.get("Version")
+    if version not in (None, "2012-10-17", "2008-10-17"):
+        parsed.problems.append((None, f"Version must be 2012-10-17, not {version!r}"))
+    for index, raw in enumerate(raw_statements):
+        statement = parse_statement(index, raw, parsed.problems)
+        if statement is not None:
+            parsed.statements.append(statement)
+    return parsed

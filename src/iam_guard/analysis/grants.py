@@ -1,0 +1,95 @@
+"""What each Allow statement really grants: its actions expanded against the catalogue, minus what an
+unconditional Deny on every resource takes away, plus the facts the checks need about its resources."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from iam_guard.analysis.conditions import never_true
+from iam_guard.analysis.document import Statement
+from iam_guard.analysis.index import complement, expand_all
+
+# arn:partition:service:region:account:resource where the resource part is '*'
+_ARN_ALL = re.compile(r"arn:[^:]*:[^:]*:[^:]*:[^:]*:\*", re.IGNORECASE)
+# ...:role/* or ...:user/* : every resource of one type
+_ARN_ALL_OF_TYPE = re.compile(r"arn:[^:]*:[^:]*:[^:]*:[^:]*:[\w-]+/\*", re.IGNORECASE)
+
+
+def is_star_resource(resource: str) -> bool:
+    """'*', 'arn:*' or an ARN whose resource part is '*' (every resource of the service)."""
+    text = resource.strip()
+    return text in ("*", "arn:*") or bool(_ARN_ALL.fullmatch(text))
+
+
+def is_every_of_type(resource: str) -> bool:
+    """A star resource, or every resource of one type ('arn:aws:iam::*:role/*')."""
+    return is_star_resource(resource) or bool(_ARN_ALL_OF_TYPE.fullmatch(resource.strip()))
+
+
+def is_aws_owned(resource: str) -> bool:
+    """ARNs in the 'aws' account (AWS managed policies) cannot be changed by any customer principal."""
+    parts = resource.split(":", 5)
+    return len(parts) == 6 and parts[4] == "aws"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One Allow statement with the lower-case actions it grants after denies."""
+
+    statement: Statement
+    actions: frozenset[str]
+    star_resource: bool
+    every_of_type: bool
+    exploitable: bool
+
+    @property
+    def resources(self) -> tuple[str, ...]:
+        return self.statement.shown_resources
+
+
+def statement_actions(statement: Statement) -> frozenset[str]:
+    """Every action the statement's Action (or NotAction complement) matches."""
+    if statement.actions is not None:
+        return expand_all(tuple(pattern.lower() for pattern in statement.actions))
+    return complement(tuple(pattern.lower() for pattern in statement.not_actions or ()))
+
+
+def unconditional_denies(statements: Iterable[Statement]) -> frozenset[str]:
+    """Actions denied on every resource without condition: nothing can grant them."""
+    denied: set[str] = set()
+    for statement in statements:
+        if statement.is_allow or statement.conditions or statement.not_resources is not None:
+            continue
+        if statement.resources is not None and not any(is_star_resource(r) for r in statement.resources):
+            continue
+        denied |= statement_actions(statement)
+    return frozenset(denied)
+
+
+def make_grant(statement: Statement, denied: frozenset[str]) -> Grant | None:
+    """The statement's effective grant, or None for a Deny, a never-true condition or an all-denied Allow."""
+    if not statement.is_allow or never_true(statement.conditions):
+        return None
+    actions = statement_actions(statement)
+    if denied:
+        actions = actions - denied
+    if not actions:
+        return None
+    if statement.not_resources is not None:
+        star, every, exploitable = True, True, True
+    elif statement.resources is None:
+        star, every, exploitable = True, True, True  # trust/resource policies: the resource is implied
+    else:
+        resources = statement.resources
+        star = any(is_star_resource(r) for r in resources)
+        every = star or any(is_every_of_type(r) for r in resources)
+        exploitable = not all(is_aws_owned(r) for r in resources)
+    return Grant(statement, actions, star, every, exploitable)
+
+
+def grants_of(statements: list[Statement], denied: frozenset[str] | None = None) -> list[Grant]:
+    """The effective grants of a list of statements (denies taken from the same list unless given)."""
+    deny = unconditional_denies(statements) if denied is None else denied
+    return [grant for statement in statements if (grant := make_grant(statement, deny)) is not None]

@@ -1,0 +1,189 @@
+"""Security knowledge the action catalogue does not hold: which actions read sensitive data, which return
+credentials, which change resource policies, and the published privilege-escalation techniques.
+Every action named here is checked against the catalogue by the tests (no action is invented here)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# ANA-8: reads of secrets and data (Cloudsplaining's data-exfiltration list, widened to the key and table reads)
+SENSITIVE_DATA_ACTIONS = frozenset(
+    {
+        "s3:getobject",
+        "s3:getobjectversion",
+        "secretsmanager:getsecretvalue",
+        "secretsmanager:batchgetsecretvalue",
+        "ssm:getparameter",
+        "ssm:getparameters",
+        "ssm:getparametersbypath",
+        "ssm:getparameterhistory",
+        "kms:decrypt",
+        "dynamodb:getitem",
+        "dynamodb:batchgetitem",
+        "dynamodb:query",
+        "dynamodb:scan",
+        "rds:copydbsnapshot",
+        "rds:createdbsnapshot",
+    }
+)
+
+# Actions whose response carries credentials (after Cloudsplaining's ACTIONS_THAT_RETURN_CREDENTIALS).
+# Actions that support no resource-level permission (ecr:GetAuthorizationToken, sts:GetSessionToken) can
+# only be granted on '*' and are left out by the check itself.
+CREDENTIAL_ACTIONS = frozenset(
+    {
+        "airflow:createclitoken",
+        "airflow:createweblogintoken",
+        "appsync:createapikey",
+        "cloud9:createenvironmenttoken",
+        "codeartifact:getauthorizationtoken",
+        "cognito-identity:getcredentialsforidentity",
+        "cognito-identity:getopenidtokenfordeveloperidentity",
+        "ec2:getpassworddata",
+        "emr-containers:getmanagedendpointsessioncredentials",
+        "gamelift:getinstanceaccess",
+        "gamelift:requestuploadcredentials",
+        "grafana:createworkspaceapikey",
+        "iam:createservicespecificcredential",
+        "iam:resetservicespecificcredential",
+        "iam:updateaccesskey",
+        "lightsail:createbucketaccesskey",
+        "lightsail:getinstanceaccessdetails",
+        "lightsail:getrelationaldatabasemasteruserpassword",
+        "rds-db:connect",
+        "redshift:getclustercredentials",
+        "redshift:getclustercredentialswithiam",
+        "redshift-serverless:getcredentials",
+        "sso:getrolecredentials",
+        "sts:assumerole",
+        "sts:getfederationtoken",
+    }
+)
+
+# Permissions-management actions that change who may use a resource (resource exposure), recognised by
+# name in the catalogue rather than listed by hand.
+RESOURCE_POLICY_NAME = re.compile(r"(policy|permission|acl|grant|share|publicaccessblock)", re.IGNORECASE)
+IDENTITY_POLICY_ACTIONS = re.compile(
+    r"iam:(put|delete|attach|detach)(user|group|role)policy|iam:(create|delete)policy(version)?"
+    r"|iam:setdefaultpolicyversion|iam:(put|delete)(user|role)permissionsboundary",
+)
+
+
+def is_resource_policy_change(action: str, level: str) -> bool:
+    """True for a permissions-management action that edits a resource policy, ACL, grant or share."""
+    if level != "P" or IDENTITY_POLICY_ACTIONS.fullmatch(action):
+        return False
+    if action == "iam:updateassumerolepolicy":
+        return True
+    service, _, name = action.partition(":")
+    return service != "iam" and bool(RESOURCE_POLICY_NAME.search(name))
+
+
+@dataclass(frozen=True)
+class Technique:
+    """A privilege-escalation technique: every group must be granted (any action of a group will do).
+    passes_to names the service principal that receives the passed role, for iam:PassedToService."""
+
+    name: str
+    requires: tuple[tuple[str, ...], ...]
+    passes_to: str | None = None
+
+
+def _passrole(name: str, service: str, *groups: tuple[str, ...]) -> Technique:
+    return Technique(name, (("iam:passrole",), *groups), service)
+
+
+# Rhino Security Labs' published methods, BishopFox iam-vulnerable's paths and later research.
+TECHNIQUES: tuple[Technique, ...] = (
+    Technique("CreateNewPolicyVersion", (("iam:createpolicyversion",),)),
+    Technique("SetExistingDefaultPolicyVersion", (("iam:setdefaultpolicyversion",),)),
+    Technique("CreateAccessKey", (("iam:createaccesskey",),)),
+    Technique("CreateLoginProfile", (("iam:createloginprofile",),)),
+    Technique("UpdateLoginProfile", (("iam:updateloginprofile",),)),
+    Technique("AddUserToGroup", (("iam:addusertogroup",),)),
+    Technique("AttachUserPolicy", (("iam:attachuserpolicy",),)),
+    Technique("AttachGroupPolicy", (("iam:attachgrouppolicy",),)),
+    Technique("AttachRolePolicy", (("iam:attachrolepolicy",),)),
+    Technique("PutUserPolicy", (("iam:putuserpolicy",),)),
+    Technique("PutGroupPolicy", (("iam:putgrouppolicy",),)),
+    Technique("PutRolePolicy", (("iam:putrolepolicy",),)),
+    Technique("UpdateAssumeRolePolicyThenAssume", (("iam:updateassumerolepolicy",), ("sts:assumerole",))),
+    Technique(
+        "RemovePermissionsBoundary",
+        (("iam:deleteuserpermissionsboundary", "iam:deleterolepermissionsboundary"),),
+    ),
+    _passrole("PassRoleToNewEC2Instance", "ec2.amazonaws.com", ("ec2:runinstances",)),
+    _passrole(
+        "PassRoleToNewAutoScalingGroup",
+        "ec2.amazonaws.com",
+        ("autoscaling:createautoscalinggroup", "autoscaling:updateautoscalinggroup"),
+        ("autoscaling:createlaunchconfiguration", "ec2:createlaunchtemplate", "ec2:createlaunchtemplateversion"),
+    ),
+    _passrole(
+        "PassRoleToNewLambdaThenInvoke",
+        "lambda.amazonaws.com",
+        ("lambda:createfunction",),
+        ("lambda:invokefunction", "lambda:invokefunctionurl", "lambda:createfunctionurlconfig"),
+    ),
+    _passrole(
+        "PassRoleToNewLambdaThenTriggerWithEventSource",
+        "lambda.amazonaws.com",
+        ("lambda:createfunction",),
+        ("lambda:createeventsourcemapping",),
+    ),
+    _passrole("PassRoleToNewGlueDevEndpoint", "glue.amazonaws.com", ("glue:createdevendpoint",)),
+    _passrole(
+        "PassRoleToNewGlueJob", "glue.amazonaws.com", ("glue:createjob",), ("glue:startjobrun", "glue:createtrigger")
+    ),
+    _passrole(
+        "PassRoleToCloudFormation",
+        "cloudformation.amazonaws.com",
+        ("cloudformation:createstack", "cloudformation:createstackset", "cloudformation:createchangeset"),
+    ),
+    _passrole(
+        "PassRoleToNewDataPipeline",
+        "datapipeline.amazonaws.com",
+        ("datapipeline:createpipeline",),
+        ("datapipeline:putpipelinedefinition",),
+    ),
+    _passrole(
+        "PassRoleToNewCodeBuildProject",
+        "codebuild.amazonaws.com",
+        ("codebuild:createproject",),
+        ("codebuild:startbuild", "codebuild:startbuildbatch"),
+    ),
+    _passrole("PassRoleToNewSageMakerNotebook", "sagemaker.amazonaws.com", ("sagemaker:createnotebookinstance",)),
+    _passrole("PassRoleToNewSageMakerTrainingJob", "sagemaker.amazonaws.com", ("sagemaker:createtrainingjob",)),
+    _passrole("PassRoleToNewSageMakerProcessingJob", "sagemaker.amazonaws.com", ("sagemaker:createprocessingjob",)),
+    _passrole(
+        "PassRoleToNewECSTask",
+        "ecs-tasks.amazonaws.com",
+        ("ecs:registertaskdefinition",),
+        ("ecs:runtask", "ecs:starttask", "ecs:createservice", "ecs:updateservice"),
+    ),
+    _passrole("PassRoleToNewAppRunnerService", "tasks.apprunner.amazonaws.com", ("apprunner:createservice",)),
+    Technique("EditExistingLambdaFunctionCode", (("lambda:updatefunctioncode",),)),
+    Technique("UpdateExistingGlueDevEndpoint", (("glue:updatedevendpoint",),)),
+    Technique("UpdateExistingCloudFormationStack", (("cloudformation:updatestack",),)),
+    Technique(
+        "ExecuteChangeSetOnExistingStack",
+        (("cloudformation:createchangeset",), ("cloudformation:executechangeset",)),
+    ),
+    Technique("SSMSendCommandToInstances", (("ssm:sendcommand",),)),
+    Technique("SSMStartSessionOnInstances", (("ssm:startsession",),)),
+    Technique(
+        "EC2InstanceConnectSendSSHKey",
+        (("ec2-instance-connect:sendsshpublickey", "ec2-instance-connect:sendserialconsolesshpublickey"),),
+    ),
+    Technique("SageMakerPresignedNotebookURL", (("sagemaker:createpresignednotebookinstanceurl",),)),
+    Technique(
+        "EC2UserDataOnExistingInstance",
+        (("ec2:modifyinstanceattribute",), ("ec2:stopinstances",), ("ec2:startinstances",)),
+    ),
+)
+
+ESCALATION_ACTIONS = frozenset(action for technique in TECHNIQUES for group in technique.requires for action in group)
+SINGLE_ACTION_ESCALATIONS = frozenset(
+    technique.requires[0][0] for technique in TECHNIQUES if len(technique.requires) == 1 and len(technique.requires[0]) == 1
+)
