@@ -403,3 +403,12 @@ def test_ds_outputs_exported(tpl: dict[str, Any], cfg_name: str) -> None:
     assert {"DataBucketName", "DataKeyArn", "DataAnalystRoleArn", "DataEngineerRoleArn"} <= set(outputs)
     for key, output in outputs.items():
         assert output["Export"]["Name"] == f"iam-guard-data-store-{env}-{key}"
+
+
+def test_mon_5_data_roles_denied_outside_stack_region(tpl: dict[str, Any]) -> None:
+    """Request context (MON-5): the data roles' sessions work only in the stack's own region."""
+    for document in data_role_policies(tpl).values():
+        guard = statement(document, "DenyRequestsToOtherRegions")
+        assert guard["Effect"] == "Deny" and guard["Action"] == ["*"]
+        assert guard["Condition"]["StringNotEquals"] == {"aws:RequestedRegion": [{"Ref": "AWS::Region"}]}
+        assert guard["Condition"]["Bool"] == {"aws:ViaAWSService": "false"}

@@ -15,9 +15,11 @@ from awacs.aws import (
     NotIpAddress,
     PolicyDocument,
     Principal,
+    RequestedRegion,
     SecureTransport,
     SourceIp,
     Statement,
+    StringNotEquals,
 )
 
 VERSION = "2012-10-17"
@@ -95,6 +97,21 @@ def deny_outside_networks_statement(cidrs: Sequence[str]) -> Statement:
         Action=[Action("*")],
         Resource=["*"],
         Condition=Condition([NotIpAddress({SourceIp: list(cidrs)}), Bool({VIA_AWS_SERVICE: "false"})]),
+    )
+
+
+def deny_outside_regions_statement(regions: Sequence[Any]) -> Statement:
+    """Deny requests the principal makes to any other region (aws:RequestedRegion), so leaked session
+    credentials cannot be used to stand up or read resources elsewhere. Calls an AWS service makes on the
+    principal's behalf are spared, as in deny_outside_networks_statement."""
+    return Statement(
+        Sid="DenyRequestsToOtherRegions",
+        Effect=Deny,
+        Action=[Action("*")],
+        Resource=["*"],
+        Condition=Condition(
+            [StringNotEquals({RequestedRegion: list(regions)}), Bool({VIA_AWS_SERVICE: "false"})]
+        ),
     )
 
 

@@ -23,7 +23,11 @@ from iam_guard.blocks.storage import (
 )
 from iam_guard.config import Config
 from iam_guard.policies import document
-from iam_guard.policies.common import deny_outside_networks_statement, deny_sensitive_actions_statement
+from iam_guard.policies.common import (
+    deny_outside_networks_statement,
+    deny_outside_regions_statement,
+    deny_sensitive_actions_statement,
+)
 from iam_guard.policies.kms import cloudwatch_logs_statement, use_through_service_statement
 from iam_guard.policies.s3 import (
     allow_access_log_delivery_statement,
@@ -138,6 +142,7 @@ def build(config: Config) -> Template:
     guards = [
         deny_data_destruction_statement(bucket_arn, objects_arn, key_arn),
         deny_outside_networks_statement(cidrs),
+        deny_outside_regions_statement([Ref("AWS::Region")]),
         deny_sensitive_actions_statement(),
     ]
     analyst = template.add_resource(

@@ -1,0 +1,126 @@
+"""ANA-6: privilege escalation, within one document or across the documents of one principal."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from iam_guard.analysis import codes
+from iam_guard.analysis.conditions import condition_values, narrowing
+from iam_guard.analysis.grants import Grant
+from iam_guard.analysis.index import action_info
+from iam_guard.analysis.knowledge import TECHNIQUES, Technique
+from iam_guard.analysis.model import Finding, Severity
+
+PASSED_TO_SERVICE = "iam:PassedToService"
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How well one action is granted for a technique: on every resource or not, and the narrowing."""
+
+    grant: Grant
+    scoped: bool
+    levels: int
+
+
+def _passable_to(grant: Grant, service_principal: str | None) -> bool:
+    if service_principal is None:
+        return True
+    values = condition_values(grant.statement.conditions, PASSED_TO_SERVICE)
+    if values is None:
+        return True
+    return any(fnmatch.fnmatchcase(service_principal, value.lower()) for value in values)
+
+
+def _reach(action: str, grants: Iterable[Grant], technique: Technique) -> Reach | None:
+    """The strongest grant of `action` usable for the technique, or None when it is not granted."""
+    best: Reach | None = None
+    service = action.partition(":")[0]
+    for grant in grants:
+        if action not in grant.actions or not grant.exploitable:
+            continue
+        conditions = grant.statement.conditions
+        if action == "iam:passrole":
+            if not _passable_to(grant, technique.passes_to):
+                continue
+            conditions = {
+                op: {k: v for k, v in block.items() if k.lower() != PASSED_TO_SERVICE.lower()}
+                for op, block in conditions.items()
+            }
+        scoped = not grant.every_of_type
+        levels = narrowing(conditions, frozenset({service})).levels
+        candidate = Reach(grant, scoped, levels)
+        if best is None or (candidate.scoped, candidate.levels) < (best.scoped, best.levels):
+            best = candidate
+    return best
+
+
+def technique_reaches(technique: Technique, grants: list[Grant]) -> list[Reach] | None:
+    """One Reach per required group when every group is granted, else None."""
+    reaches: list[Reach] = []
+    for group in technique.requires:
+        options = [reach for action in group if (reach := _reach(action, grants, technique)) is not None]
+        if not options:
+            return None
+        reaches.append(min(options, key=lambda reach: (reach.scoped, reach.levels)))
+    return reaches
+
+
+def technique_severity(reaches: list[Reach]) -> Severity:
+    """High when every step works on every resource; one lower when a step is scoped; minus narrowing."""
+    scoped = any(reach.scoped for reach in reaches)
+    levels = max(reach.levels for reach in reaches)
+    return Severity.HIGH.lowered(levels + (1 if scoped else 0))
+
+
+def satisfied(grants: list[Grant]) -> dict[str, list[Reach]]:
+    """technique name -> its reaches, for every technique the grants make possible."""
+    found: dict[str, list[Reach]] = {}
+    for technique in TECHNIQUES:
+        reaches = technique_reaches(technique, grants)
+        if reaches is not None:
+            found[technique.name] = reaches
+    return found
+
+
+def _canonical(action: str) -> str:
+    info = action_info(action)
+    return info.name if info else action
+
+
+def escalation_findings(found: dict[str, list[Reach]], scope: str) -> list[Finding]:
+    """One IAMG006 finding per severity level, naming the techniques and the actions that enable them."""
+    by_severity: dict[Severity, list[str]] = {}
+    for name, reaches in found.items():
+        by_severity.setdefault(technique_severity(reaches), []).append(name)
+    findings = []
+    for severity, names in sorted(by_severity.items(), reverse=True):
+        reaches = [reach for name in names for reach in found[name]]
+        statements = sorted({reach.grant.statement.index for reach in reaches})
+        actions = sorted({_canonical(a) for name in names for a in _used_actions(found[name])})
+        resources = sorted({r for reach in reaches for r in reach.grant.resources})
+        single = statements[0] if len(statements) == 1 else None
+        sid = reaches[0].grant.statement.sid if single is not None else None
+        findings.append(
+            Finding(
+                code=codes.PRIVILEGE_ESCALATION,
+                severity=severity,
+                message=f"privilege escalation {scope}: {', '.join(sorted(names))} "
+                f"(statements {', '.join(map(str, statements))})",
+                statement_index=single,
+                sid=sid,
+                actions=tuple(actions),
+                resources=tuple(resources),
+                remediation=codes.CODES[codes.PRIVILEGE_ESCALATION].remediation,
+            )
+        )
+    return findings
+
+
+def _used_actions(reaches: list[Reach]) -> list[str]:
+    """The escalation actions (not every action) of the statements that make a technique possible."""
+    from iam_guard.analysis.knowledge import ESCALATION_ACTIONS
+
+    return [action for reach in reaches for action in ESCALATION_ACTIONS & reach.grant.actions][:50]
