@@ -35,5 +35,14 @@ lint: template
 test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Reproducible handler zips, named by content hash (the monitoring template's S3Key defaults use the same hash).
+package: $(STAMP)
+	$(PY) -m iam_guard.packaging --out $(OUT)
+
+# Throughput of the analyzer against Parliament and Cloudsplaining, and the daily audit at 5,000 roles.
+bench: $(STAMP)
+	$(PY) scripts/bench_analyzer.py
+	$(PY) scripts/bench_audit.py
+
 clean:
 	rm -rf $(OUT) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis .benchmarks

@@ -47,6 +47,13 @@ WORST_KEPT = 20
 HANDOVER_RESERVE_MS = 8_000
 FIRST_ROUND_ESTIMATE_MS = 5_000
 _MAX_TEXT = 300
+PAGE_LIST_KEYS = {
+    "LocalManagedPolicy": "Policies",
+    "Group": "GroupDetailList",
+    "Role": "RoleDetailList",
+    "User": "UserDetailList",
+}
+MAX_HANDOVER_BYTES = 240 * 1024  # SQS message limit 256 KiB, with a margin
 
 
 @dataclass
@@ -125,15 +132,38 @@ class AuditClients:
     logs: Any
 
 
+@dataclass(frozen=True)
+class GroupPolicies:
+    """What a group gives its members: inline documents and attached managed policy ARNs."""
+
+    inline: tuple[Any, ...]
+    attached: tuple[str, ...]
+
+    @classmethod
+    def of(cls, group: dict[str, Any]) -> GroupPolicies:
+        """From a GetAccountAuthorizationDetails GroupDetailList entry."""
+        return cls(
+            inline=tuple(item.get("PolicyDocument") for item in group.get("GroupPolicyList", [])),
+            attached=tuple(item.get("PolicyArn", "") for item in group.get("AttachedManagedPolicies", [])),
+        )
+
+
 @dataclass
 class Reference:
     """Phase-1 documents that principals need: customer-managed policies and group policies."""
 
     run_id: str = ""
     complete: bool = False
-    pages: int = 0
+    pages: int = 0  # phase-1 pages this container processed for run_id
     policies: dict[str, Any] = field(default_factory=dict)
-    group_documents: dict[str, list[Any]] = field(default_factory=dict)
+    groups: dict[str, GroupPolicies] = field(default_factory=dict)
+
+    def add_page(self, page: dict[str, Any]) -> None:
+        """Keep the documents of one LocalManagedPolicy or Group page."""
+        for policy in page.get("Policies", []):
+            self.policies[policy.get("Arn", "")] = default_version_document(policy)
+        for group in page.get("GroupDetailList", []):
+            self.groups[group.get("GroupName", "")] = GroupPolicies.of(group)
 
 
 # Kept for the life of the container: a warm container resumes a run without reloading anything.
@@ -195,7 +225,7 @@ class Audit:
             self._ensure_reference()
         pages = self._fetch_pages(filters)
         for name, page in zip(filters, pages, strict=True):
-            self._process_page(name, page)
+            self.process_page(name, page)
             if self.state.phase == 0:
                 self.state.reference_pages += 1
                 _reference.pages += 1
@@ -226,9 +256,12 @@ class Audit:
 
     def _hand_over(self) -> None:
         self.state.aws_managed_audited = sorted(self._audited_aws_managed)
-        self.clients.sqs.send_message(
-            QueueUrl=self.settings.audit_continuation_queue_url, MessageBody=self.state.to_json()
-        )
+        body = self.state.to_json()
+        if len(body.encode("utf-8")) > MAX_HANDOVER_BYTES:
+            # Never lose the run over its report: keep the counters, fewer examples.
+            self.state.worst = self.state.worst[:3]
+            body = self.state.to_json()
+        self.clients.sqs.send_message(QueueUrl=self.settings.audit_continuation_queue_url, MessageBody=body)
         log(
             "INFO",
             "audit handed over to the next invocation",
@@ -241,36 +274,28 @@ class Audit:
 
     # -- pages ----------------------------------------------------------------------------------------
 
-    def _process_page(self, entity_filter: str, page: dict[str, Any]) -> None:
+    def process_page(self, entity_filter: str, page: dict[str, Any]) -> None:
+        """Analyze every entry of one GetAccountAuthorizationDetails page of `entity_filter`."""
+        if entity_filter in PHASES[0]:
+            _reference.add_page(page)
         handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             "LocalManagedPolicy": self._policy,
             "Group": self._group,
             "Role": self._role,
             "User": self._user,
         }
-        key = {
-            "LocalManagedPolicy": "Policies",
-            "Group": "GroupDetailList",
-            "Role": "RoleDetailList",
-            "User": "UserDetailList",
-        }[entity_filter]
-        for item in page.get(key, []):
+        for item in page.get(PAGE_LIST_KEYS[entity_filter], []):
             handlers[entity_filter](item)
 
     def _policy(self, policy: dict[str, Any]) -> None:
-        document = default_version_document(policy)
         arn = policy.get("Arn", "")
-        _reference.policies[arn] = document
-        self._audit_document(
-            document, "identity", {"entity": f"policy/{policy.get('PolicyName', '')}", "policy": arn}
-        )
+        # The name is the ARN's last segment when the entry lacks PolicyName (moto omits it).
+        name = policy.get("PolicyName") or arn.rsplit("/", 1)[-1]
+        context = {"entity": f"policy/{name}", "policy": arn}
+        self._audit_document(default_version_document(policy), "identity", context)
 
     def _group(self, group: dict[str, Any]) -> None:
         name = group.get("GroupName", "")
-        inline = [item.get("PolicyDocument") for item in group.get("GroupPolicyList", [])]
-        _reference.group_documents[name] = inline + [
-            ("attached", item.get("PolicyArn", "")) for item in group.get("AttachedManagedPolicies", [])
-        ]
         for item in group.get("GroupPolicyList", []):
             self._audit_document(
                 item.get("PolicyDocument"),
@@ -317,14 +342,12 @@ class Audit:
         return documents
 
     def _group_documents(self, entity: str, group: str) -> list[Any]:
-        documents = []
-        for item in _reference.group_documents.get(group, []):
-            if isinstance(item, tuple):
-                document = self._managed_document(entity, item[1])
-                if document is not None:
-                    documents.append(document)
-            else:
-                documents.append(item)
+        policies = _reference.groups.get(group, GroupPolicies((), ()))
+        documents = [document for document in policies.inline if document is not None]
+        for arn in policies.attached:
+            document = self._managed_document(entity, arn)
+            if document is not None:
+                documents.append(document)
         return documents
 
     def _managed_document(self, entity: str, arn: str) -> Any:
@@ -355,15 +378,7 @@ class Audit:
             marker: str | None = None
             while True:
                 page = self._fetch_page(entity_filter, marker)
-                for policy in page.get("Policies", []):
-                    reloaded.policies[policy.get("Arn", "")] = default_version_document(policy)
-                for group in page.get("GroupDetailList", []):
-                    reloaded.group_documents[group.get("GroupName", "")] = [
-                        item.get("PolicyDocument") for item in group.get("GroupPolicyList", [])
-                    ] + [
-                        ("attached", item.get("PolicyArn", ""))
-                        for item in group.get("AttachedManagedPolicies", [])
-                    ]
+                reloaded.add_page(page)
                 marker = page.get("Marker") if page.get("IsTruncated") else None
                 if not marker:
                     break
@@ -374,7 +389,7 @@ class Audit:
             "phase-1 documents reloaded in a new container",
             runId=self.state.run_id,
             policies=len(reloaded.policies),
-            groups=len(reloaded.group_documents),
+            groups=len(reloaded.groups),
         )
 
     # -- findings -------------------------------------------------------------------------------------

@@ -13,6 +13,9 @@ What each event name leads to:
 - AttachRolePolicy, AttachUserPolicy, AttachGroupPolicy: the attached managed policy's default version
   is fetched (GetPolicy + GetPolicyVersion; AWS managed policies too) and analyzed.
 - SetDefaultPolicyVersion: the version the call made default (requestParameters.versionId) is fetched.
+- AddUserToGroup, Put/Delete Role/User PermissionsBoundary: recorded as change records (no document of
+  their own to analyze: group membership is analyzed in combination by the daily audit; a boundary only
+  limits), with no alert.
 - Detach*/Delete*Policy, DeletePolicy, DeletePolicyVersion: removals. There is no document left to
   analyze (and a removal can only narrow permissions, unless the removed policy held Deny statements),
   so they are written to the security log as change records, with no alert; detaching the quarantine
@@ -70,8 +73,24 @@ REMOVAL_EVENTS: dict[str, str | None] = {
     "DeletePolicy": None,
     "DeletePolicyVersion": None,
 }
+# event name -> (principal kind, why there is nothing to analyze): recorded as changes, no alert
+_BOUNDARY_ONLY_LIMITS = "a permissions boundary only limits what the principal's policies grant"
+_BOUNDARY_REMOVED = "the principal's policies now apply without a boundary's limit"
+RECORDED_EVENTS: dict[str, tuple[str, str]] = {
+    "AddUserToGroup": (
+        "user",
+        "the user now also has the group's policies; the daily audit analyzes them together",
+    ),
+    "PutRolePermissionsBoundary": ("role", _BOUNDARY_ONLY_LIMITS),
+    "PutUserPermissionsBoundary": ("user", _BOUNDARY_ONLY_LIMITS),
+    "DeleteRolePermissionsBoundary": ("role", _BOUNDARY_REMOVED),
+    "DeleteUserPermissionsBoundary": ("user", _BOUNDARY_REMOVED),
+}
 HANDLED_EVENTS = (
-    frozenset(REQUEST_DOCUMENT_EVENTS) | frozenset(FETCH_DOCUMENT_EVENTS) | frozenset(REMOVAL_EVENTS)
+    frozenset(REQUEST_DOCUMENT_EVENTS)
+    | frozenset(FETCH_DOCUMENT_EVENTS)
+    | frozenset(REMOVAL_EVENTS)
+    | frozenset(RECORDED_EVENTS)
 )
 _NAME_PARAMETER = {"role": "roleName", "user": "userName", "group": "groupName"}
 MAX_FINDINGS_IN_ALERT = 10
@@ -108,8 +127,8 @@ class PolicyChange:
         name = self.request.get("policyName")
         return str(name) if name else None
 
-    def target(self) -> dict[str, Any]:
-        """What was changed, for log records: principal and policy."""
+    def target(self, fetched_version: str | None = None) -> dict[str, Any]:
+        """What was changed, for log records: principal, policy and the policy version analyzed."""
         target: dict[str, Any] = {}
         if self.principal:
             target["principalType"] = self.principal.kind
@@ -118,8 +137,16 @@ class PolicyChange:
             target["policyArn"] = self.policy_arn
         if self.policy_name:
             target["policyName"] = self.policy_name
-        if self.request.get("versionId"):
-            target["versionId"] = self.request["versionId"]
+        if self.request.get("groupName") and target.get("principalType") != "group":
+            target["groupName"] = self.request["groupName"]  # AddUserToGroup
+        if self.request.get("setAsDefault") is not None:
+            # CreatePolicyVersion without setAsDefault adds a version that is not in effect (yet).
+            target["setAsDefault"] = self.request["setAsDefault"] in (True, "true", "True")
+        if self.request.get("permissionsBoundary"):
+            target["permissionsBoundary"] = self.request["permissionsBoundary"]
+        version = fetched_version or self.request.get("versionId")
+        if version:
+            target["versionId"] = version
         return target
 
     def describe_target(self) -> str:
@@ -138,10 +165,11 @@ class PolicyChange:
 class Analysis:
     """The document found for a change and what the analyzer said about it."""
 
-    status: str  # "analyzed", "document-unavailable", "removal"
+    status: str  # "analyzed", "document-unavailable", "removal", "recorded"
     findings: list[Finding] = field(default_factory=list)
     reason: str = ""
     policy_type: str = "identity"
+    version_id: str | None = None  # the managed policy version that was fetched and analyzed
 
 
 def parse_change(event: Any) -> PolicyChange:
@@ -184,6 +212,8 @@ def _principal(event_name: str, request: dict[str, Any], account: str) -> Princi
         if event_name in REQUEST_DOCUMENT_EVENTS
         else FETCH_DOCUMENT_EVENTS.get(event_name, REMOVAL_EVENTS.get(event_name))
     )
+    if event_name in RECORDED_EVENTS:
+        kind = RECORDED_EVENTS[event_name][0]
     if kind is None:
         return None
     name = request.get(_NAME_PARAMETER[kind])
@@ -196,6 +226,8 @@ def find_and_analyze(change: PolicyChange, iam: Any) -> Analysis:
     """Locate the document the change installed, and analyze it."""
     if change.event_name in REMOVAL_EVENTS:
         return Analysis("removal", reason="a removal leaves no document to analyze")
+    if change.event_name in RECORDED_EVENTS:
+        return Analysis("recorded", reason=RECORDED_EVENTS[change.event_name][1])
     if change.event_name in REQUEST_DOCUMENT_EVENTS:
         parameter, policy_type, _ = REQUEST_DOCUMENT_EVENTS[change.event_name]
         document = change.request.get(parameter)
@@ -242,7 +274,7 @@ def _fetch_and_analyze(change: PolicyChange, iam: Any) -> Analysis:
         return Analysis(
             "document-unavailable", reason=f"{arn} no longer exists (deleted before it was fetched)"
         )
-    return Analysis("analyzed", analyze_policy(document, "identity"))
+    return Analysis("analyzed", analyze_policy(document, "identity"), version_id=str(version))
 
 
 def _policy_version_document(iam: Any, arn: str, version: str) -> Any:
@@ -256,13 +288,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     try:
         change = parse_change(event)
     except UnexpectedEvent as problem:
-        log(
-            "WARNING",
-            "unexpected event acknowledged without analysis",
-            reason=str(problem),
-            event=_brief(event),
-        )
-        return {"status": "ignored", "reason": str(problem)}
+        return _acknowledge(problem, event)
     if change.error_code:
         log(
             "INFO",
@@ -275,14 +301,14 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     try:
         analysis = find_and_analyze(change, aws_client("iam"))
     except UnexpectedEvent as problem:
-        log(
-            "WARNING",
-            "unexpected event acknowledged without analysis",
-            reason=str(problem),
-            event=_brief(event),
-        )
-        return {"status": "ignored", "reason": str(problem)}
+        return _acknowledge(problem, event)
     return _report(change, analysis, settings, context)
+
+
+def _acknowledge(problem: UnexpectedEvent, event: Any) -> dict[str, Any]:
+    """H-4: log an event the handler cannot use and return normally, so it is not retried."""
+    log("WARNING", "unexpected event acknowledged without analysis", reason=str(problem), event=_brief(event))
+    return {"status": "ignored", "reason": str(problem)}
 
 
 def _report(
@@ -293,7 +319,14 @@ def _report(
         settings.security_log_group,
         log_stream_name(context.function_name, context.aws_request_id),
     )
-    outcome = _remediate(change, analysis, settings)
+    remediation_error: ClientError | None = None
+    try:
+        outcome = _remediate(change, analysis, settings)
+    except ClientError as error:
+        # The findings are recorded and alerted first; then the error is raised so EventBridge retries
+        # (quarantine is idempotent) and the dead-letter queue keeps the event if it never succeeds.
+        remediation_error = error
+        outcome = RemediationOutcome("failed", f"quarantine failed: {error.response['Error']['Code']}")
     records = change_records(change, analysis, settings.environment, outcome, settings.quarantine_policy_arn)
     for record in records:
         security_log.add(record)
@@ -314,6 +347,8 @@ def _report(
         alerted=alerted,
         remediation=outcome.action,
     )
+    if remediation_error is not None:
+        raise remediation_error
     return {
         "status": analysis.status,
         "findings": len(analysis.findings),
@@ -353,7 +388,7 @@ def change_records(
         "who": change.actor_arn,
         "sourceIPAddress": change.source_ip,
         "account": change.account_id,
-        "target": change.target(),
+        "target": change.target(analysis.version_id),
         "environment": environment,
         "remediation": {"action": outcome.action, "detail": outcome.detail},
     }

@@ -50,7 +50,7 @@ class Principal:
 class RemediationOutcome:
     """What remediation did (or, in notify mode, would do) and why."""
 
-    action: str  # "none", "would-quarantine", "quarantined", "already-quarantined", "exempt"
+    action: str  # "none", "would-quarantine", "quarantined", "already-quarantined", "exempt", "failed"
     detail: str
 
     @property

@@ -12,7 +12,7 @@ from iam_guard import naming
 from iam_guard.config import Config
 from iam_guard.errors import UsageError
 from iam_guard.render import render, write_all_atomic
-from iam_guard.stacks import data_store
+from iam_guard.stacks import data_store, forwarder, monitoring
 from iam_guard.tags import apply_compliance_tags
 
 StackBuilder = Callable[[Config], Template]
@@ -30,10 +30,15 @@ class StackArtifact:
 
 
 def _stack_plan(config: Config) -> list[tuple[str, str, StackBuilder]]:
-    """(name, region, builder) of every stack this config deploys, in deployment order."""
-    return [
+    """(name, region, builder) of every stack this config deploys, in deployment order. The forwarder
+    comes after the monitoring stack: it targets the event bus the monitoring stack's rule listens on."""
+    plan: list[tuple[str, str, StackBuilder]] = [
         ("data-store", config.region, data_store.build),
+        ("monitoring", config.region, monitoring.build),
     ]
+    if config.region != forwarder.REGION:
+        plan.append(("monitoring-forwarder", forwarder.REGION, forwarder.build))
+    return plan
 
 
 def stack_names(config: Config) -> list[str]:

@@ -1,14 +1,24 @@
-"""Helpers of the handler tests: a fake Lambda context, the monitoring stack's runtime resources in moto
-and readers for what the handlers wrote (alerts read back from an SQS queue subscribed to the topic,
-records read back from the security log group, EMF metrics parsed from stdout)."""
+"""Helpers and fixtures of the handler tests: a fake Lambda context; the monitoring stack's runtime
+resources created for real in the moto server (an SNS topic with an SQS subscriber, the security log
+group, the continuation queue, the quarantine policy) with the function environment pointing at them;
+and readers for what the handlers wrote (alerts read back from the subscribed queue, records read back
+from the security log group, EMF metrics parsed from stdout).
+
+The fixtures live here rather than in a conftest.py, because several test folders of this project import
+names from `conftest` and a second conftest module would shadow theirs; test modules import them."""
 
 from __future__ import annotations
 
 import json
 import sys
+import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import boto3
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
@@ -98,3 +108,51 @@ def emf_records(stdout: str) -> list[dict[str, Any]]:
 def log_lines(stdout: str) -> list[dict[str, Any]]:
     """The structured log lines (not EMF) a handler printed."""
     return [json.loads(line) for line in stdout.splitlines() if line.startswith("{") and '"_aws"' not in line]
+
+
+def _create_monitoring(monkeypatch: pytest.MonkeyPatch) -> Monitoring:
+    sns = boto3.client("sns")
+    sqs = boto3.client("sqs")
+    logs = boto3.client("logs")
+    iam = boto3.client("iam")
+    topic_arn = sns.create_topic(Name="iam-guard-alerts-dev")["TopicArn"]
+    alert_queue_url = sqs.create_queue(QueueName="alert-reader")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=alert_queue_url, AttributeNames=["QueueArn"])["Attributes"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=attributes["QueueArn"])
+    continuation_queue_url = sqs.create_queue(QueueName="iam-guard-audit-continuation-dev")["QueueUrl"]
+    logs.create_log_group(logGroupName=SECURITY_LOG_GROUP)
+    iam.create_policy(PolicyName=QUARANTINE_POLICY_NAME, PolicyDocument=json.dumps(DENY_ALL))
+    environment = {
+        "ALERT_TOPIC_ARN": topic_arn,
+        "SECURITY_LOG_GROUP": SECURITY_LOG_GROUP,
+        "ALERT_SEVERITY": "medium",
+        "METRICS_NAMESPACE": "IamGuard",
+        "ENVIRONMENT": "dev",
+        "LOG_LEVEL": "INFO",
+        "REMEDIATION_MODE": "notify",
+        "QUARANTINE_POLICY_ARN": QUARANTINE_POLICY_ARN,
+        "EXEMPT_PRINCIPAL_ARNS": f"arn:aws:iam::{ACCOUNT}:role/iam-guard/iam-guard-policy-change-dev",
+        "AUDIT_CONTINUATION_QUEUE_URL": continuation_queue_url,
+    }
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+    return Monitoring(topic_arn, alert_queue_url, continuation_queue_url, sqs, logs, iam)
+
+
+@pytest.fixture(name="monitoring")
+def monitoring_fixture(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Monitoring]:
+    """The monitoring stack's runtime resources in moto and the function environment pointing at them."""
+    yield _create_monitoring(monkeypatch)
+
+
+@pytest.fixture(name="monitoring_with_aws_managed_policies")
+def monitoring_with_aws_managed_policies_fixture(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Monitoring]:
+    """As `monitoring`, with moto's copy of the AWS managed policies loaded (moto skips them by default;
+    the server runs in this process, so the environment switch reaches it; reset so IAM is rebuilt)."""
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    request = urllib.request.Request(f"{aws}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+    yield _create_monitoring(monkeypatch)

@@ -1,3 +1,4 @@
+# ruff: noqa: E501 -- the docstring holds a Markdown table (one row per line) that the README reuses
 """The stable finding codes, each mapped to the requirement it implements.
 
 | code | ID | detection | base severity |
@@ -59,20 +60,28 @@ PUBLIC_RESOURCE_POLICY = "IAMG017"
 SUPPRESSION_WITHOUT_REASON = "IAMG018"
 
 CODES: dict[str, CodeInfo] = {
-    WILDCARD_ACTION: CodeInfo("ANA-1", "Wildcard action", "Name the actions the workload calls instead of '*'."),
+    WILDCARD_ACTION: CodeInfo(
+        "ANA-1", "Wildcard action", "Name the actions the workload calls instead of '*'."
+    ),
     STAR_RESOURCE_WRITE: CodeInfo(
         "ANA-2",
         "Write or permissions-management action on every resource",
         "Name the resource ARNs (or ARN patterns) the actions need instead of '*'.",
     ),
     SERVICE_WILDCARD: CodeInfo(
-        "ANA-3", "Service-wide wildcard", "List the service's actions the workload needs instead of 'service:*'."
+        "ANA-3",
+        "Service-wide wildcard",
+        "List the service's actions the workload needs instead of 'service:*'.",
     ),
     ALLOW_NOT_ACTION: CodeInfo(
-        "ANA-4", "Allow with NotAction", "Use Action with an explicit list; NotAction in an Allow grants every other action."
+        "ANA-4",
+        "Allow with NotAction",
+        "Use Action with an explicit list; NotAction in an Allow grants every other action.",
     ),
     ALLOW_NOT_RESOURCE: CodeInfo(
-        "ANA-5", "Allow with NotResource", "Use Resource with explicit ARNs; NotResource in an Allow grants everything else."
+        "ANA-5",
+        "Allow with NotResource",
+        "Use Resource with explicit ARNs; NotResource in an Allow grants everything else.",
     ),
     PRIVILEGE_ESCALATION: CodeInfo(
         "ANA-6",
@@ -100,11 +109,17 @@ CODES: dict[str, CodeInfo] = {
         "Add aws:SourceAccount and aws:SourceArn conditions (confused-deputy protection).",
     ),
     UNKNOWN_SERVICE: CodeInfo(
-        "ANA-1", "Unknown service prefix", "Fix the service prefix; an unknown prefix grants or denies nothing."
+        "ANA-1",
+        "Unknown service prefix",
+        "Fix the service prefix; an unknown prefix grants or denies nothing.",
     ),
-    UNKNOWN_ACTION: CodeInfo("ANA-1", "Unknown action", "Fix the action name; an unknown action grants or denies nothing."),
+    UNKNOWN_ACTION: CodeInfo(
+        "ANA-1", "Unknown action", "Fix the action name; an unknown action grants or denies nothing."
+    ),
     ALLOW_NOT_PRINCIPAL: CodeInfo(
-        "ANA-9", "Allow with NotPrincipal", "Use Principal with the named principals; Allow+NotPrincipal admits everyone else."
+        "ANA-9",
+        "Allow with NotPrincipal",
+        "Use Principal with the named principals; Allow+NotPrincipal admits everyone else.",
     ),
     RESOURCE_POLICY_CHANGE_STAR: CodeInfo(
         "ANA-2",
@@ -123,6 +138,8 @@ CODES: dict[str, CodeInfo] = {
         "Name the principals, or add aws:PrincipalOrgID / aws:SourceAccount / aws:SourceVpce conditions.",
     ),
     SUPPRESSION_WITHOUT_REASON: CodeInfo(
-        "CLI-1", "Suppression without a reason", "Give every suppression a reason that says why the finding is safe."
+        "CLI-1",
+        "Suppression without a reason",
+        "Give every suppression a reason that says why the finding is safe.",
     ),
 }

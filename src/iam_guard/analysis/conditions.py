@@ -1,3 +1,4 @@
+# ruff: noqa: E501 -- the docstring holds a Markdown table (one row per line) that the README reuses
 """ANA-10: which conditions narrow a grant, and by how much they lower a finding's severity.
 
 A statement's reduction is the largest reduction among its narrowing conditions (they are not added up),
@@ -86,9 +87,7 @@ PREFIX_KEYS: tuple[tuple[str, int], ...] = (
     ("s3:existingobjecttag/", 1),
 )
 TOKEN_CLAIMS = (":aud", ":sub", ":amr", ":oaud")
-BOOL_TRUE_KEYS = frozenset(
-    {"aws:multifactorauthpresent", "aws:viaawsservice", "kms:grantisforawsresource"}
-)
+BOOL_TRUE_KEYS = frozenset({"aws:multifactorauthpresent", "aws:viaawsservice", "kms:grantisforawsresource"})
 TIME_KEYS = frozenset({"aws:currenttime", "aws:tokenissuetime", "aws:epochtime"})
 GENERIC_PREFIXES = frozenset({"aws", "sts", "saml"})
 OPEN_NETWORKS = frozenset({"0.0.0.0/0", "::/0"})
@@ -158,7 +157,9 @@ def key_service(key: str) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _narrowing_cached(frozen: tuple[tuple[str, str, tuple[str, ...]], ...], services: frozenset[str]) -> Narrowing:
+def _narrowing_cached(
+    frozen: tuple[tuple[str, str, tuple[str, ...]], ...], services: frozenset[str]
+) -> Narrowing:
     best = 0
     keys: list[str] = []
     for operator, key, values in frozen:
@@ -168,9 +169,9 @@ def _narrowing_cached(frozen: tuple[tuple[str, str, tuple[str, ...]], ...], serv
         if not levels or qualifier == "forallvalues" or not _value_narrows(base, lower_key, values):
             continue
         service = key_service(lower_key)
-        if services and service not in GENERIC_PREFIXES and service not in services and levels:
-            if not lower_key.endswith(TOKEN_CLAIMS):
-                continue
+        foreign = services and service not in GENERIC_PREFIXES and service not in services
+        if foreign and not lower_key.endswith(TOKEN_CLAIMS):
+            continue
         levels -= 1 if if_exists else 0
         if levels <= 0:
             continue
@@ -183,10 +184,14 @@ def _narrowing_cached(frozen: tuple[tuple[str, str, tuple[str, ...]], ...], serv
 
 def freeze(conditions: dict[str, dict[str, tuple[str, ...]]]) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
     """A hashable form of a parsed Condition block."""
-    return tuple((operator, key, values) for operator, block in conditions.items() for key, values in block.items())
+    return tuple(
+        (operator, key, values) for operator, block in conditions.items() for key, values in block.items()
+    )
 
 
-def narrowing(conditions: dict[str, dict[str, tuple[str, ...]]], services: frozenset[str] = frozenset()) -> Narrowing:
+def narrowing(
+    conditions: dict[str, dict[str, tuple[str, ...]]], services: frozenset[str] = frozenset()
+) -> Narrowing:
     """How much the conditions lower a finding about actions of `services` (lower-case prefixes)."""
     if not conditions:
         return NO_NARROWING

@@ -10,7 +10,7 @@ from iam_guard.analysis import codes
 from iam_guard.analysis.conditions import condition_values, narrowing
 from iam_guard.analysis.grants import Grant
 from iam_guard.analysis.index import action_info
-from iam_guard.analysis.knowledge import TECHNIQUES, Technique
+from iam_guard.analysis.knowledge import ESCALATION_ACTIONS, TECHNIQUES, Technique
 from iam_guard.analysis.model import Finding, Severity
 
 PASSED_TO_SERVICE = "iam:PassedToService"
@@ -78,8 +78,14 @@ def technique_severity(reaches: list[Reach]) -> Severity:
 def satisfied(grants: list[Grant]) -> dict[str, list[Reach]]:
     """technique name -> its reaches, for every technique the grants make possible."""
     found: dict[str, list[Reach]] = {}
+    relevant = [grant for grant in grants if not ESCALATION_ACTIONS.isdisjoint(grant.actions)]
+    if not relevant:
+        return found
+    granted = frozenset().union(*(ESCALATION_ACTIONS & grant.actions for grant in relevant))
     for technique in TECHNIQUES:
-        reaches = technique_reaches(technique, grants)
+        if not all(any(action in granted for action in group) for group in technique.requires):
+            continue
+        reaches = technique_reaches(technique, relevant)
         if reaches is not None:
             found[technique.name] = reaches
     return found
@@ -99,7 +105,7 @@ def escalation_findings(found: dict[str, list[Reach]], scope: str) -> list[Findi
     for severity, names in sorted(by_severity.items(), reverse=True):
         reaches = [reach for name in names for reach in found[name]]
         statements = sorted({reach.grant.statement.index for reach in reaches})
-        actions = sorted({_canonical(a) for name in names for a in _used_actions(found[name])})
+        actions = sorted({_canonical(a) for name in names for a in _used_actions(name, found[name])})
         resources = sorted({r for reach in reaches for r in reach.grant.resources})
         single = statements[0] if len(statements) == 1 else None
         sid = reaches[0].grant.statement.sid if single is not None else None
@@ -119,8 +125,11 @@ def escalation_findings(found: dict[str, list[Reach]], scope: str) -> list[Findi
     return findings
 
 
-def _used_actions(reaches: list[Reach]) -> list[str]:
-    """The escalation actions (not every action) of the statements that make a technique possible."""
-    from iam_guard.analysis.knowledge import ESCALATION_ACTIONS
+def _used_actions(name: str, reaches: list[Reach]) -> list[str]:
+    """The technique's own actions that the reaching statements grant."""
+    technique = TECHNIQUES_BY_NAME[name]
+    granted = frozenset().union(*(reach.grant.actions for reach in reaches))
+    return [action for group in technique.requires for action in group if action in granted]
 
-    return [action for reach in reaches for action in ESCALATION_ACTIONS & reach.grant.actions][:50]
+
+TECHNIQUES_BY_NAME = {technique.name: technique for technique in TECHNIQUES}

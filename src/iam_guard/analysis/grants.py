@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from iam_guard.analysis.conditions import never_true
 from iam_guard.analysis.document import Statement
 from iam_guard.analysis.index import complement, expand_all
+from iam_guard.analysis.patterns import named_pattern_actions
 
 # arn:partition:service:region:account:resource where the resource part is '*'
 _ARN_ALL = re.compile(r"arn:[^:]*:[^:]*:[^:]*:[^:]*:\*", re.IGNORECASE)
@@ -17,29 +18,41 @@ _ARN_ALL = re.compile(r"arn:[^:]*:[^:]*:[^:]*:[^:]*:\*", re.IGNORECASE)
 _ARN_ALL_OF_TYPE = re.compile(r"arn:[^:]*:[^:]*:[^:]*:[^:]*:[\w-]+/\*", re.IGNORECASE)
 
 
+_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+
+
+def without_placeholder_colons(text: str) -> str:
+    """'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' keeps 6 ARN fields: the colons inside
+    ${...} placeholders (CloudFormation pseudo parameters) become dots."""
+    if "${" not in text:
+        return text
+    return _PLACEHOLDER.sub(lambda match: "${" + match.group(1).replace(":", ".") + "}", text)
+
+
 def is_star_resource(resource: str) -> bool:
     """'*', 'arn:*' or an ARN whose resource part is '*' (every resource of the service)."""
-    text = resource.strip()
+    text = without_placeholder_colons(resource.strip())
     return text in ("*", "arn:*") or bool(_ARN_ALL.fullmatch(text))
 
 
 def is_every_of_type(resource: str) -> bool:
     """A star resource, or every resource of one type ('arn:aws:iam::*:role/*')."""
-    return is_star_resource(resource) or bool(_ARN_ALL_OF_TYPE.fullmatch(resource.strip()))
+    text = without_placeholder_colons(resource.strip())
+    return is_star_resource(text) or bool(_ARN_ALL_OF_TYPE.fullmatch(text))
 
 
 def is_aws_owned(resource: str) -> bool:
     """ARNs in the 'aws' account (AWS managed policies) cannot be changed by any customer principal."""
-    parts = resource.split(":", 5)
+    parts = without_placeholder_colons(resource).split(":", 5)
     return len(parts) == 6 and parts[4] == "aws"
 
 
-@dataclass(frozen=True)
-class Grant:
+class Grant(NamedTuple):
     """One Allow statement with the lower-case actions it grants after denies."""
 
     statement: Statement
     actions: frozenset[str]
+    named_actions: frozenset[str]
     star_resource: bool
     every_of_type: bool
     exploitable: bool
@@ -52,8 +65,8 @@ class Grant:
 def statement_actions(statement: Statement) -> frozenset[str]:
     """Every action the statement's Action (or NotAction complement) matches."""
     if statement.actions is not None:
-        return expand_all(tuple(pattern.lower() for pattern in statement.actions))
-    return complement(tuple(pattern.lower() for pattern in statement.not_actions or ()))
+        return expand_all(statement.actions)
+    return complement(statement.not_actions or ())
 
 
 def unconditional_denies(statements: Iterable[Statement]) -> frozenset[str]:
@@ -86,7 +99,10 @@ def make_grant(statement: Statement, denied: frozenset[str]) -> Grant | None:
         star = any(is_star_resource(r) for r in resources)
         every = star or any(is_every_of_type(r) for r in resources)
         exploitable = not all(is_aws_owned(r) for r in resources)
-    return Grant(statement, actions, star, every, exploitable)
+    named = named_pattern_actions(statement.actions) if statement.actions is not None else frozenset()
+    if named and denied:
+        named = named & actions
+    return Grant(statement, actions, named, star, every, exploitable)
 
 
 def grants_of(statements: list[Statement], denied: frozenset[str] | None = None) -> list[Grant]:

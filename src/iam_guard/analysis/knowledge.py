@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# ANA-8: reads of secrets and data (Cloudsplaining's data-exfiltration list, widened to the key and table reads)
+# ANA-8: reads of secrets and data (Cloudsplaining's data-exfiltration list, plus key and table reads)
 SENSITIVE_DATA_ACTIONS = frozenset(
     {
         "s3:getobject",
@@ -118,7 +118,11 @@ TECHNIQUES: tuple[Technique, ...] = (
         "PassRoleToNewAutoScalingGroup",
         "ec2.amazonaws.com",
         ("autoscaling:createautoscalinggroup", "autoscaling:updateautoscalinggroup"),
-        ("autoscaling:createlaunchconfiguration", "ec2:createlaunchtemplate", "ec2:createlaunchtemplateversion"),
+        (
+            "autoscaling:createlaunchconfiguration",
+            "ec2:createlaunchtemplate",
+            "ec2:createlaunchtemplateversion",
+        ),
     ),
     _passrole(
         "PassRoleToNewLambdaThenInvoke",
@@ -134,7 +138,10 @@ TECHNIQUES: tuple[Technique, ...] = (
     ),
     _passrole("PassRoleToNewGlueDevEndpoint", "glue.amazonaws.com", ("glue:createdevendpoint",)),
     _passrole(
-        "PassRoleToNewGlueJob", "glue.amazonaws.com", ("glue:createjob",), ("glue:startjobrun", "glue:createtrigger")
+        "PassRoleToNewGlueJob",
+        "glue.amazonaws.com",
+        ("glue:createjob",),
+        ("glue:startjobrun", "glue:createtrigger"),
     ),
     _passrole(
         "PassRoleToCloudFormation",
@@ -153,9 +160,15 @@ TECHNIQUES: tuple[Technique, ...] = (
         ("codebuild:createproject",),
         ("codebuild:startbuild", "codebuild:startbuildbatch"),
     ),
-    _passrole("PassRoleToNewSageMakerNotebook", "sagemaker.amazonaws.com", ("sagemaker:createnotebookinstance",)),
-    _passrole("PassRoleToNewSageMakerTrainingJob", "sagemaker.amazonaws.com", ("sagemaker:createtrainingjob",)),
-    _passrole("PassRoleToNewSageMakerProcessingJob", "sagemaker.amazonaws.com", ("sagemaker:createprocessingjob",)),
+    _passrole(
+        "PassRoleToNewSageMakerNotebook", "sagemaker.amazonaws.com", ("sagemaker:createnotebookinstance",)
+    ),
+    _passrole(
+        "PassRoleToNewSageMakerTrainingJob", "sagemaker.amazonaws.com", ("sagemaker:createtrainingjob",)
+    ),
+    _passrole(
+        "PassRoleToNewSageMakerProcessingJob", "sagemaker.amazonaws.com", ("sagemaker:createprocessingjob",)
+    ),
     _passrole(
         "PassRoleToNewECSTask",
         "ecs-tasks.amazonaws.com",
@@ -183,7 +196,11 @@ TECHNIQUES: tuple[Technique, ...] = (
     ),
 )
 
-ESCALATION_ACTIONS = frozenset(action for technique in TECHNIQUES for group in technique.requires for action in group)
+ESCALATION_ACTIONS = frozenset(
+    action for technique in TECHNIQUES for group in technique.requires for action in group
+)
 SINGLE_ACTION_ESCALATIONS = frozenset(
-    technique.requires[0][0] for technique in TECHNIQUES if len(technique.requires) == 1 and len(technique.requires[0]) == 1
+    technique.requires[0][0]
+    for technique in TECHNIQUES
+    if len(technique.requires) == 1 and len(technique.requires[0]) == 1
 )

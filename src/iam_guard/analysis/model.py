@@ -18,7 +18,7 @@ class Severity(enum.IntEnum):
 
     @classmethod
     def parse(cls, text: str) -> Severity:
-        """"high" or "HIGH" -> Severity.HIGH; anything else raises ValueError naming the bad value."""
+        """ "high" or "HIGH" -> Severity.HIGH; anything else raises ValueError naming the bad value."""
         try:
             return cls[str(text).strip().upper()]
         except KeyError:

@@ -1,0 +1,43 @@
+"""The security alert topic: KMS-encrypted, email subscriptions, a TLS-only publisher policy (MON-7)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from awacs.aws import Statement
+from troposphere import GetAtt, Ref, kms, sns
+
+from iam_guard.policies import document
+from iam_guard.policies.monitoring import deny_topic_insecure_transport_statement
+
+
+def encrypted_topic(logical_id: str, *, name: str, display_name: str, key: kms.Key) -> sns.Topic:
+    """A standard topic encrypted with the customer key; the key's policy must admit every publisher's
+    service (CloudWatch alarms) or their messages are dropped silently (CON-3)."""
+    return sns.Topic(
+        logical_id,
+        TopicName=name,
+        DisplayName=display_name,
+        KmsMasterKeyId=GetAtt(key, "Arn"),
+    )
+
+
+def email_subscriptions(
+    prefix: str, *, topic: sns.Topic, emails: Sequence[str]
+) -> list[sns.SubscriptionResource]:
+    """One email subscription per address; each address confirms by email before it receives alerts."""
+    return [
+        sns.SubscriptionResource(f"{prefix}{index}", Protocol="email", Endpoint=email, TopicArn=Ref(topic))
+        for index, email in enumerate(emails, start=1)
+    ]
+
+
+def tls_only_topic_policy(
+    logical_id: str, *, topic: sns.Topic, statements: Sequence[Statement]
+) -> sns.TopicPolicy:
+    """The topic policy: non-TLS publishing is denied, then `statements` name the allowed publishers."""
+    return sns.TopicPolicy(
+        logical_id,
+        Topics=[Ref(topic)],
+        PolicyDocument=document([deny_topic_insecure_transport_statement(Ref(topic)), *statements]),
+    )

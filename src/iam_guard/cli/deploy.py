@@ -1,0 +1,79 @@
+"""`iam-guard deploy` and `iam-guard destroy` (DEP-1, DS-9).
+
+deploy: build the templates and handler zips, ensure the hardened artifact bucket, upload the zips under
+their content-hash keys, create or update each stack through a change set (stack tags from the config,
+termination protection on), then write out/flat-outputs.json. destroy: termination protection off,
+delete the stacks, and say which retained resources remain. Credentials and endpoints come from the
+standard AWS environment and profiles; the audit external ID is read from IAM_GUARD_AUDIT_EXTERNAL_ID
+(or --audit-external-id) and never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from iam_guard.cli.generate import DEFAULT_CONFIG, DEFAULT_OUT
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    deploy = subcommands.add_parser("deploy", help="deploy the stacks with CloudFormation change sets")
+    _common(deploy)
+    deploy.add_argument(
+        "--review",
+        action="store_true",
+        help="show each change set and ask y/N on the terminal before applying it",
+    )
+    deploy.add_argument(
+        "--artifact-bucket",
+        default=None,
+        help="S3 bucket for the handler zips (default: iam-guard-artifacts-<account>-<region>)",
+    )
+    deploy.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help="folder for the zips and flat-outputs.json (default out/)",
+    )
+    deploy.add_argument(
+        "--audit-external-id",
+        default=None,
+        help="external ID of the cross-account audit role; prefer the environment variable "
+        "IAM_GUARD_AUDIT_EXTERNAL_ID (a command line is visible to other local users)",
+    )
+    deploy.set_defaults(run=run_deploy)
+    destroy = subcommands.add_parser("destroy", help="delete the stacks; retained data, keys and logs remain")
+    _common(destroy)
+    destroy.set_defaults(run=run_destroy)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="deployment config (YAML)")
+    parser.add_argument("--stack", default=None, help="only this stack (data-store, monitoring, ...)")
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    from iam_guard.build import build_stacks
+    from iam_guard.config import load_config
+    from iam_guard.deploy.review import ask_on_terminal
+    from iam_guard.deploy.runner import DeployOptions, deploy_all
+
+    config = load_config(args.config)
+    artifacts = build_stacks(config, args.stack)
+    options = DeployOptions(
+        out_dir=args.out,
+        artifact_bucket=args.artifact_bucket,
+        audit_external_id=args.audit_external_id,
+        confirm=ask_on_terminal if args.review else None,
+        tags=config.tags,
+    )
+    return deploy_all(artifacts, options)
+
+
+def run_destroy(args: argparse.Namespace) -> int:
+    from iam_guard.build import build_stacks
+    from iam_guard.config import load_config
+    from iam_guard.deploy.runner import destroy_all
+
+    config = load_config(args.config)
+    return destroy_all(build_stacks(config, args.stack))

@@ -1,0 +1,269 @@
+"""Deploy and destroy every stack of a config (DEP-1, DS-9): zips to the artifact bucket, stacks in
+order through change sets, each to its own region, then out/flat-outputs.json; destroy in reverse order,
+saying which retained resources remain."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from iam_guard.deploy.artifacts import (
+    MAX_INLINE_TEMPLATE_BYTES,
+    default_bucket_name,
+    ensure_artifact_bucket,
+    upload_template,
+    upload_zips,
+)
+from iam_guard.deploy.changes import format_failure
+from iam_guard.deploy.stacks import Confirm, Say, StackDeployer, StackRequest, StackResult
+from iam_guard.errors import UsageError
+from iam_guard.render import write_atomic
+
+EXTERNAL_ID_ENV = "IAM_GUARD_AUDIT_EXTERNAL_ID"
+FLAT_OUTPUTS_FILE = "flat-outputs.json"
+RETAIN_POLICIES = ("Retain", "RetainExceptOnCreate")
+
+# The template parameters deploy fills in, and the packaged handler each code key belongs to.
+ARTIFACT_BUCKET_PARAMETER = "ArtifactBucket"
+CODE_KEY_PARAMETERS = {"PolicyChangeCodeKey": "policy_change", "DailyAuditCodeKey": "daily_audit"}
+EXTERNAL_ID_PARAMETER = "AuditExternalId"
+
+
+class Artifact(Protocol):
+    """What deploy needs of iam_guard.build.StackArtifact."""
+
+    name: str
+    stack_name: str
+    region: str
+    body: str
+
+
+ClientFactory = Callable[[str, str], Any]  # (service, region) -> boto3 client
+
+
+def boto3_clients(service: str, region: str) -> Any:
+    """A boto3 client from the standard environment and profiles (AWS_ENDPOINT_URL included)."""
+    import boto3
+
+    return boto3.session.Session().client(service, region_name=region)
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    """How to deploy: out folder, artifact bucket (None: iam-guard-artifacts-<account>-<region>), the
+    audit external ID (never printed), whether to review each change set, and the polling interval."""
+
+    out_dir: Path = Path("out")
+    artifact_bucket: str | None = None
+    audit_external_id: str | None = None
+    confirm: Confirm | None = None
+    poll_seconds: float = 5.0
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def template_parameters(body: str) -> dict[str, Any]:
+    return dict(json.loads(body).get("Parameters", {}))
+
+
+def retained_resources(body: str) -> dict[str, str]:
+    """logical id -> resource type of every resource the template keeps on stack deletion."""
+    resources = json.loads(body).get("Resources", {})
+    return {
+        logical_id: resource["Type"]
+        for logical_id, resource in sorted(resources.items())
+        if resource.get("DeletionPolicy") in RETAIN_POLICIES
+    }
+
+
+def deploy_all(
+    artifacts: Sequence[Artifact],
+    options: DeployOptions,
+    clients: ClientFactory = boto3_clients,
+    say: Say = print,
+) -> int:
+    """Deploy the stacks in order; stop at the first failure. 0 on success (including "no changes"),
+    1 on a failed or aborted stack. Writes out/flat-outputs.json after a successful run."""
+    _check_external_id(artifacts, options, clients)
+    bucket_per_region: dict[str, str] = {}
+    code_keys: dict[str, str] = {}
+    results: list[StackResult] = []
+    for artifact in artifacts:
+        declared = template_parameters(artifact.body)
+        needs_bucket = ARTIFACT_BUCKET_PARAMETER in declared or len(artifact.body) > MAX_INLINE_TEMPLATE_BYTES
+        if needs_bucket and artifact.region not in bucket_per_region:
+            bucket_per_region[artifact.region] = _prepare_bucket(artifact.region, options, clients, say)
+        if set(CODE_KEY_PARAMETERS) & set(declared) and not code_keys:
+            code_keys = _upload_handler_zips(
+                bucket_per_region[artifact.region], artifact.region, options, clients, say
+            )
+        request = _stack_request(
+            artifact, declared, bucket_per_region.get(artifact.region), code_keys, options, clients
+        )
+        say(f"stack {artifact.stack_name} ({artifact.name}) in {artifact.region}: deploying")
+        deployer = StackDeployer(
+            clients("cloudformation", artifact.region), say=say, poll_seconds=options.poll_seconds
+        )
+        result = deployer.deploy(request, options.confirm)
+        results.append(result)
+        say(f"stack {artifact.stack_name}: {result.outcome}: {result.message}")
+        if not result.succeeded:
+            return 1
+    path = write_flat_outputs(options.out_dir, results)
+    say(f"wrote {path} ({sum(len(r.outputs) for r in results)} outputs)")
+    return 0
+
+
+def _external_id(options: DeployOptions) -> str | None:
+    return options.audit_external_id or os.environ.get(EXTERNAL_ID_ENV) or None
+
+
+def _check_external_id(artifacts: Sequence[Artifact], options: DeployOptions, clients: ClientFactory) -> None:
+    """Before anything is deployed: a stack that needs the audit external ID gets it now, or already has
+    it from an earlier deploy (then it keeps its previous value)."""
+    if _external_id(options):
+        return
+    for artifact in artifacts:
+        spec = template_parameters(artifact.body).get(EXTERNAL_ID_PARAMETER)
+        if spec is None or "Default" in spec:
+            continue
+        stack = StackDeployer(clients("cloudformation", artifact.region)).describe_stack(artifact.stack_name)
+        if not stack or EXTERNAL_ID_PARAMETER not in {p["ParameterKey"] for p in stack.get("Parameters", [])}:
+            raise UsageError(
+                f"{EXTERNAL_ID_PARAMETER}: stack {artifact.stack_name} needs the audit role's external ID: "
+                f"set the environment variable {EXTERNAL_ID_ENV} (or --audit-external-id)"
+            )
+
+
+def _prepare_bucket(region: str, options: DeployOptions, clients: ClientFactory, say: Say) -> str:
+    bucket = options.artifact_bucket
+    if bucket is None:
+        account = clients("sts", region).get_caller_identity()["Account"]
+        bucket = default_bucket_name(account, region)
+    ensure_artifact_bucket(clients("s3", region), bucket, region, say)
+    return bucket
+
+
+def _upload_handler_zips(
+    bucket: str, region: str, options: DeployOptions, clients: ClientFactory, say: Say
+) -> dict[str, str]:
+    from iam_guard.packaging import write_zips
+
+    zips = write_zips(options.out_dir)
+    say(f"handler zips -> s3://{bucket}/lambda/")
+    return upload_zips(clients("s3", region), bucket, zips, say)
+
+
+def _stack_request(
+    artifact: Artifact,
+    declared: Mapping[str, Any],
+    bucket: str | None,
+    code_keys: Mapping[str, str],
+    options: DeployOptions,
+    clients: ClientFactory,
+) -> StackRequest:
+    parameters: dict[str, str] = {}
+    keep_previous: dict[str, str] = {}
+    if ARTIFACT_BUCKET_PARAMETER in declared and bucket:
+        parameters[ARTIFACT_BUCKET_PARAMETER] = bucket
+    for parameter, handler in CODE_KEY_PARAMETERS.items():
+        if parameter in declared and handler in code_keys:
+            parameters[parameter] = code_keys[handler]
+    if EXTERNAL_ID_PARAMETER in declared:
+        external_id = _external_id(options)
+        if external_id:
+            parameters[EXTERNAL_ID_PARAMETER] = external_id
+        elif "Default" not in declared[EXTERNAL_ID_PARAMETER]:
+            keep_previous[EXTERNAL_ID_PARAMETER] = f"set the environment variable {EXTERNAL_ID_ENV}"
+    template_url = None
+    if len(artifact.body) > MAX_INLINE_TEMPLATE_BYTES and bucket:
+        template_url = upload_template(
+            clients("s3", artifact.region), bucket, artifact.region, artifact.name, artifact.body
+        )
+    return StackRequest(
+        stack_name=artifact.stack_name,
+        region=artifact.region,
+        body=artifact.body,
+        parameters=parameters,
+        keep_previous=keep_previous,
+        tags=dict(options.tags),
+        template_url=template_url,
+    )
+
+
+def flat_outputs(results: Iterable[StackResult]) -> dict[str, str]:
+    """Every stack output as one flat {OutputKey: OutputValue} map, sorted by key. Output keys are
+    unique across the project's stacks; a clash would hide a value, so it is an error."""
+    merged: dict[str, str] = {}
+    for result in results:
+        for key, value in result.outputs.items():
+            if key in merged and merged[key] != value:
+                raise ValueError(f"output {key} is defined by two stacks with different values")
+            merged[key] = value
+    return dict(sorted(merged.items()))
+
+
+def write_flat_outputs(out_dir: Path, results: Iterable[StackResult]) -> Path:
+    path = Path(out_dir) / FLAT_OUTPUTS_FILE
+    write_atomic(path, json.dumps(flat_outputs(results), indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def destroy_all(
+    artifacts: Sequence[Artifact],
+    clients: ClientFactory = boto3_clients,
+    say: Say = print,
+    poll_seconds: float = 5.0,
+) -> int:
+    """Delete the stacks in reverse order: termination protection off, DeleteStack, wait. Then say
+    which retained resources remain (DeletionPolicy Retain: data, keys, audit logs). 0 when every stack
+    is gone, 1 otherwise."""
+    failed = False
+    for artifact in reversed(artifacts):
+        deployer = StackDeployer(
+            clients("cloudformation", artifact.region), say=say, poll_seconds=poll_seconds
+        )
+        status = _destroy_one(deployer, artifact, say)
+        failed = failed or status not in ("DELETE_COMPLETE", "not deployed")
+    return 1 if failed else 0
+
+
+def _destroy_one(deployer: StackDeployer, artifact: Artifact, say: Say) -> str:
+    cloudformation = deployer.cloudformation
+    stack = deployer.describe_stack(artifact.stack_name)
+    if stack is None:
+        say(f"stack {artifact.stack_name} ({artifact.region}): not deployed, nothing to delete")
+        return "not deployed"
+    retained = retained_resources(artifact.body)
+    physical = _physical_ids(cloudformation, artifact.stack_name)
+    cloudformation.update_termination_protection(
+        StackName=artifact.stack_name, EnableTerminationProtection=False
+    )
+    cloudformation.delete_stack(StackName=artifact.stack_name)
+    say(f"stack {artifact.stack_name} ({artifact.region}): termination protection off, deleting")
+    status = deployer.wait_for_delete(stack["StackId"])
+    if status != "DELETE_COMPLETE":
+        events = deployer.events_since(stack["StackId"], None)
+        say(format_failure(artifact.stack_name, status, "DeleteStack did not complete", events))
+        return status
+    say(f"stack {artifact.stack_name}: DELETE_COMPLETE")
+    if retained:
+        say(
+            f"  retained by DeletionPolicy, these remain ({len(retained)}); "
+            "delete them by hand only if you mean to:"
+        )
+        for logical_id, resource_type in retained.items():
+            say(f"    {logical_id} ({resource_type}): {physical.get(logical_id) or 'never created'}")
+    return status
+
+
+def _physical_ids(cloudformation: Any, stack_name: str) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name):
+        for summary in page["StackResourceSummaries"]:
+            if summary.get("LogicalResourceId"):
+                ids[summary["LogicalResourceId"]] = summary.get("PhysicalResourceId", "")
+    return ids

@@ -1,0 +1,301 @@
+"""Create or update one CloudFormation stack through a change set, the way `aws cloudformation deploy`
+does: CreateChangeSet (CREATE or UPDATE), wait, DescribeChangeSet; "no changes" is a success that says
+so; otherwise (after an optional review) ExecuteChangeSet, wait for the end state, turn termination
+protection on (DS-9) and read the outputs. A failure yields one readable block of the failing resource
+events."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from iam_guard.deploy.changes import format_change_set, format_failure
+from iam_guard.errors import UsageError
+
+# Asks the operator whether to apply the change set whose summary it is given.
+Confirm = Callable[[str], bool]
+Say = Callable[[str], None]
+
+CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM")
+MAX_WAIT_SECONDS = 60 * 60
+_NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+_CHANGE_SET_PENDING = ("CREATE_PENDING", "CREATE_IN_PROGRESS")
+_STACK_OK = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+_STACK_BUSY_SUFFIX = "_IN_PROGRESS"
+
+
+@dataclass(frozen=True)
+class StackRequest:
+    """What to deploy: the stack, its template (inline body, or a URL for bodies over 51,200 bytes),
+    explicit parameter values, parameters that keep their previous value on update when no value is
+    given (NoEcho secrets), and the stack tags."""
+
+    stack_name: str
+    region: str
+    body: str
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    keep_previous: Mapping[str, str] = field(default_factory=dict)  # name -> how to supply it
+    tags: Mapping[str, str] = field(default_factory=dict)
+    template_url: str | None = None
+
+
+@dataclass(frozen=True)
+class StackResult:
+    """How one stack's deploy ended: outcome is created, updated, unchanged, aborted or failed."""
+
+    stack_name: str
+    region: str
+    outcome: str
+    message: str
+    outputs: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome in ("created", "updated", "unchanged")
+
+
+@dataclass
+class StackDeployer:
+    """Deploys StackRequests with one CloudFormation client (one region)."""
+
+    cloudformation: Any
+    say: Say = print
+    poll_seconds: float = 5.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+    def deploy(self, request: StackRequest, confirm: Confirm | None = None) -> StackResult:
+        """Create or update the stack; with `confirm`, show the change set and apply only on yes."""
+        existing = self.describe_stack(request.stack_name)
+        status = existing["StackStatus"] if existing else None
+        if status and status.endswith(_STACK_BUSY_SUFFIX) and status != "REVIEW_IN_PROGRESS":
+            return self._result(request, "failed", f"stack is busy ({status}); try again when it settles")
+        if status == "ROLLBACK_COMPLETE":
+            return self._result(
+                request,
+                "failed",
+                "stack is in ROLLBACK_COMPLETE after a failed create and cannot be updated: "
+                "run `iam-guard destroy` for it, then deploy again",
+            )
+        creating = existing is None or status == "REVIEW_IN_PROGRESS"
+        parameters = self._parameter_list(request, existing)
+        change_set_name = _change_set_name(request.body)
+        try:
+            self.cloudformation.create_change_set(
+                **self._change_set_args(request, parameters, creating, change_set_name)
+            )
+        except ClientError as error:
+            if _is_no_changes(_message(error)):
+                return self._unchanged(request)
+            return self._failure(request, "CreateChangeSet rejected the template", _message(error))
+        change_set = self._wait_for_change_set(request.stack_name, change_set_name)
+        if change_set["Status"] == "FAILED":
+            reason = change_set.get("StatusReason", "")
+            self._delete_change_set(request.stack_name, change_set_name)
+            if _is_no_changes(reason):
+                if creating:
+                    self._delete_review_stack(request.stack_name)
+                return self._unchanged(request)
+            return self._failure(request, "change set FAILED", reason)
+        if confirm is not None:
+            summary = format_change_set(
+                request.stack_name, self._all_changes(request.stack_name, change_set_name)
+            )
+            if not confirm(summary):
+                self._delete_change_set(request.stack_name, change_set_name)
+                if creating:
+                    self._delete_review_stack(request.stack_name)
+                return self._result(request, "aborted", "not confirmed: nothing was applied")
+        return self._execute(request, change_set_name, creating)
+
+    def _execute(self, request: StackRequest, change_set_name: str, creating: bool) -> StackResult:
+        started = datetime.now(UTC)
+        try:
+            self.cloudformation.execute_change_set(
+                StackName=request.stack_name, ChangeSetName=change_set_name
+            )
+        except ClientError as error:
+            return self._failure(request, "ExecuteChangeSet failed", _message(error), since=started)
+        stack = self._wait_for_stack(request.stack_name)
+        status = stack["StackStatus"] if stack else "DELETED"
+        if status not in _STACK_OK:
+            return self._failure(
+                request, status, stack.get("StackStatusReason", "") if stack else "", since=started
+            )
+        self.enable_termination_protection(request.stack_name)
+        outcome = "created" if creating else "updated"
+        return self._result(request, outcome, f"{status}; termination protection on", outputs=_outputs(stack))
+
+    def enable_termination_protection(self, stack_name: str) -> None:
+        """DS-9: a deployed stack cannot be deleted by accident (destroy turns it off on purpose)."""
+        self.cloudformation.update_termination_protection(
+            StackName=stack_name, EnableTerminationProtection=True
+        )
+
+    def outputs(self, stack_name: str) -> dict[str, str]:
+        stack = self.describe_stack(stack_name)
+        return _outputs(stack) if stack else {}
+
+    # -- change sets ---------------------------------------------------------------------------------
+
+    def _change_set_args(
+        self, request: StackRequest, parameters: list[dict[str, Any]], creating: bool, name: str
+    ) -> dict[str, Any]:
+        args: dict[str, Any] = {
+            "StackName": request.stack_name,
+            "ChangeSetName": name,
+            "ChangeSetType": "CREATE" if creating else "UPDATE",
+            "Capabilities": list(CAPABILITIES),
+            "Parameters": parameters,
+            "Tags": [{"Key": key, "Value": value} for key, value in sorted(request.tags.items())],
+            "Description": "iam-guard deploy",
+        }
+        if request.template_url:
+            args["TemplateURL"] = request.template_url
+        else:
+            args["TemplateBody"] = request.body
+        return args
+
+    def _parameter_list(
+        self, request: StackRequest, existing: Mapping[str, Any] | None
+    ) -> list[dict[str, Any]]:
+        """Explicit values, plus UsePreviousValue for secrets not given again on an update. A secret
+        without a value on a new stack is a usage error that says how to supply it (never its value)."""
+        previous = {p["ParameterKey"] for p in (existing or {}).get("Parameters", [])}
+        listed: list[dict[str, Any]] = [
+            {"ParameterKey": key, "ParameterValue": value}
+            for key, value in sorted(request.parameters.items())
+        ]
+        for key, how in sorted(request.keep_previous.items()):
+            if key in request.parameters:
+                continue
+            if key not in previous:
+                raise UsageError(f"{key}: no value for stack {request.stack_name} ({how})")
+            listed.append({"ParameterKey": key, "UsePreviousValue": True})
+        return listed
+
+    def _wait_for_change_set(self, stack_name: str, name: str) -> dict[str, Any]:
+        deadline = self.clock() + MAX_WAIT_SECONDS
+        while True:
+            change_set = self.cloudformation.describe_change_set(StackName=stack_name, ChangeSetName=name)
+            if change_set["Status"] not in _CHANGE_SET_PENDING or self.clock() > deadline:
+                return dict(change_set)
+            self.sleep(self.poll_seconds)
+
+    def _all_changes(self, stack_name: str, name: str) -> list[dict[str, Any]]:
+        changes: list[dict[str, Any]] = []
+        args: dict[str, Any] = {"StackName": stack_name, "ChangeSetName": name}
+        while True:
+            page = self.cloudformation.describe_change_set(**args)
+            changes.extend(page.get("Changes", []))
+            if not page.get("NextToken"):
+                return changes
+            args["NextToken"] = page["NextToken"]
+
+    def _delete_change_set(self, stack_name: str, name: str) -> None:
+        self.cloudformation.delete_change_set(StackName=stack_name, ChangeSetName=name)
+
+    def _delete_review_stack(self, stack_name: str) -> None:
+        """A CREATE change set leaves an empty stack in REVIEW_IN_PROGRESS; remove it so nothing remains."""
+        stack = self.describe_stack(stack_name)
+        if stack and stack["StackStatus"] == "REVIEW_IN_PROGRESS":
+            self.cloudformation.delete_stack(StackName=stack_name)
+
+    # -- stacks ---------------------------------------------------------------------------------------
+
+    def describe_stack(self, stack_name: str) -> dict[str, Any] | None:
+        try:
+            stacks = self.cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+        except ClientError as error:
+            if "does not exist" in _message(error):
+                return None
+            raise
+        if not stacks or stacks[0]["StackStatus"] == "DELETE_COMPLETE":
+            return None
+        return dict(stacks[0])
+
+    def _wait_for_stack(self, stack_name: str) -> dict[str, Any] | None:
+        deadline = self.clock() + MAX_WAIT_SECONDS
+        while True:
+            stack = self.describe_stack(stack_name)
+            if stack is None or not stack["StackStatus"].endswith(_STACK_BUSY_SUFFIX):
+                return stack
+            if self.clock() > deadline:
+                return stack
+            self.sleep(self.poll_seconds)
+
+    def wait_for_delete(self, stack_id: str) -> str:
+        """Wait until the stack (by id, so a deleted stack is still found) is deleted; its last status."""
+        deadline = self.clock() + MAX_WAIT_SECONDS
+        while True:
+            try:
+                stack = self.cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]
+            except ClientError as error:
+                if "does not exist" in _message(error):
+                    return "DELETE_COMPLETE"
+                raise
+            status = str(stack["StackStatus"])
+            if not status.endswith(_STACK_BUSY_SUFFIX) or self.clock() > deadline:
+                return status
+            self.sleep(self.poll_seconds)
+
+    def events_since(self, stack_name: str, since: datetime | None) -> list[dict[str, Any]]:
+        """The stack's events (newest first) from `since` on; every event when since is None."""
+        events: list[dict[str, Any]] = []
+        try:
+            for page in self.cloudformation.get_paginator("describe_stack_events").paginate(
+                StackName=stack_name
+            ):
+                events.extend(page["StackEvents"])
+        except ClientError:
+            return []
+        if since is None:
+            return events
+        return [event for event in events if event.get("Timestamp") is None or event["Timestamp"] >= since]
+
+    # -- results --------------------------------------------------------------------------------------
+
+    def _failure(
+        self, request: StackRequest, status: str, reason: str, since: datetime | None = None
+    ) -> StackResult:
+        events = self.events_since(request.stack_name, since) if since is not None else []
+        return self._result(request, "failed", format_failure(request.stack_name, status, reason, events))
+
+    def _unchanged(self, request: StackRequest) -> StackResult:
+        self.enable_termination_protection(request.stack_name)
+        return self._result(
+            request,
+            "unchanged",
+            "no changes: the deployed stack already matches",
+            outputs=self.outputs(request.stack_name),
+        )
+
+    @staticmethod
+    def _result(
+        request: StackRequest, outcome: str, message: str, outputs: dict[str, str] | None = None
+    ) -> StackResult:
+        return StackResult(request.stack_name, request.region, outcome, message, outputs or {})
+
+
+def _change_set_name(body: str) -> str:
+    """Unique per attempt, traceable to the template: iam-guard-<UTC time>-<sha256[:8] of the body>."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
+    return f"iam-guard-{stamp}-{hashlib.sha256(body.encode()).hexdigest()[:8]}"
+
+
+def _outputs(stack: Mapping[str, Any]) -> dict[str, str]:
+    return {o["OutputKey"]: str(o["OutputValue"]) for o in stack.get("Outputs") or []}
+
+
+def _message(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Message", error))
+
+
+def _is_no_changes(reason: str) -> bool:
+    return any(marker in reason for marker in _NO_CHANGES)

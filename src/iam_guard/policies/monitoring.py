@@ -1,0 +1,523 @@
+"""Statement builders of the monitoring stack (MON-2, MON-5, MON-7, MON-10, MON-11, CON-2, CON-3).
+
+Key-policy statements name the service principal, the actions and the source conditions of every path
+that writes to something the stack key encrypts, so none of them fails silently. Identity statements
+grant the handlers exactly the calls of the handlers contract, on scoped ARNs. Resource-policy statements
+(topic, queues, trail bucket) admit only this account's publishers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from awacs.aws import (
+    Action,
+    Allow,
+    ArnEquals,
+    ArnLike,
+    Bool,
+    Condition,
+    Deny,
+    Principal,
+    Statement,
+    StringEquals,
+    StringNotEquals,
+)
+from troposphere import Ref, Sub
+
+from iam_guard import arns
+from iam_guard.policies.common import actions
+from iam_guard.policies.kms import CALLER_ACCOUNT, VIA_SERVICE, account_id, via_service
+
+SOURCE_ACCOUNT = "aws:SourceAccount"
+SOURCE_ARN = "aws:SourceArn"
+REQUESTED_REGION = "aws:RequestedRegion"
+CLOUDTRAIL_CONTEXT = "kms:EncryptionContext:aws:cloudtrail:arn"
+# IAM, STS's global endpoint and the other global services answer in us-east-1.
+GLOBAL_SERVICES_REGION = "us-east-1"
+
+# The KMS actions a service needs to write to (and read back from) an SNS topic or SQS queue encrypted
+# with the key: a data key to encrypt the message, Decrypt to use a cached data key.
+MESSAGE_KEY_ACTIONS: tuple[str, ...] = ("kms:Decrypt", "kms:GenerateDataKey*")
+ROLE_MESSAGE_KEY_ACTIONS: tuple[str, ...] = ("kms:Decrypt", "kms:GenerateDataKey")
+
+# MON-10: what the cross-account auditor may read. Every other action is denied by a NotAction deny.
+AUDIT_READ_ACTIONS: tuple[str, ...] = (
+    "iam:GenerateCredentialReport",
+    "iam:GetAccountAuthorizationDetails",
+    "iam:GetAccountPasswordPolicy",
+    "iam:GetAccountSummary",
+    "iam:GetCredentialReport",
+    "iam:GetGroup",
+    "iam:GetGroupPolicy",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:GetUser",
+    "iam:GetUserPolicy",
+    "iam:ListAttachedGroupPolicies",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListAttachedUserPolicies",
+    "iam:ListEntitiesForPolicy",
+    "iam:ListGroupPolicies",
+    "iam:ListGroups",
+    "iam:ListPolicies",
+    "iam:ListPolicyVersions",
+    "iam:ListRolePolicies",
+    "iam:ListRoles",
+    "iam:ListUserPolicies",
+    "iam:ListUsers",
+)
+# Account-wide reads that support no resource-level permission.
+AUDIT_ACCOUNT_ACTIONS: tuple[str, ...] = (
+    "iam:GenerateCredentialReport",
+    "iam:GetAccountAuthorizationDetails",
+    "iam:GetAccountPasswordPolicy",
+    "iam:GetAccountSummary",
+    "iam:GetCredentialReport",
+    "iam:ListGroups",
+    "iam:ListPolicies",
+    "iam:ListRoles",
+    "iam:ListUsers",
+)
+# Data reads the auditor must never make, denied explicitly even if a managed policy is attached later.
+DATA_READ_ACTIONS: tuple[str, ...] = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "kms:Decrypt",
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "secretsmanager:GetSecretValue",
+    "ssm:GetParameter",
+    "ssm:GetParameterHistory",
+    "ssm:GetParameters",
+    "ssm:GetParametersByPath",
+)
+QUARANTINE_ATTACH_ACTIONS: tuple[str, ...] = (
+    "iam:AttachGroupPolicy",
+    "iam:AttachRolePolicy",
+    "iam:AttachUserPolicy",
+)
+QUARANTINE_READ_ACTIONS: tuple[str, ...] = (
+    "iam:ListAttachedGroupPolicies",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListAttachedUserPolicies",
+)
+QUARANTINE_TAG_ACTIONS: tuple[str, ...] = ("iam:TagRole", "iam:TagUser")
+# A role may attach the quarantine policy only while it carries this tag (aws:PrincipalTag, MON-5): the
+# same policy copied to another role grants nothing.
+REMEDIATOR_TAG_KEY = "iam-guard-remediator"
+REMEDIATOR_TAG_VALUE = "quarantine"
+
+
+def this_account() -> Ref:
+    return account_id()
+
+
+def service_principal(service: str) -> str:
+    return f"{service}.amazonaws.com"
+
+
+# Key policy (CON-3) -----------------------------------------------------------------------------------
+
+
+def alarms_use_key_statement(alarm_arn_pattern: Any) -> Statement:
+    """CloudWatch alarms publish to the KMS-encrypted topic; without this the alarm fires into nothing."""
+    return Statement(
+        Sid="AllowCloudWatchAlarmsToPublishToEncryptedTopic",
+        Effect=Allow,
+        Principal=Principal("Service", [service_principal("cloudwatch")]),
+        Action=actions(*MESSAGE_KEY_ACTIONS),
+        Resource=["*"],
+        Condition=Condition(
+            [
+                StringEquals({SOURCE_ACCOUNT: this_account()}),
+                ArnLike({SOURCE_ARN: alarm_arn_pattern}),
+            ]
+        ),
+    )
+
+
+def events_use_key_statement(rule_arns: Sequence[Any]) -> Statement:
+    """EventBridge delivers failed events to the KMS-encrypted dead-letter queue, for these rules only."""
+    return Statement(
+        Sid="AllowEventBridgeRulesToWriteEncryptedDeadLetterQueue",
+        Effect=Allow,
+        Principal=Principal("Service", [service_principal("events")]),
+        Action=actions(*MESSAGE_KEY_ACTIONS),
+        Resource=["*"],
+        Condition=Condition(
+            [
+                StringEquals({SOURCE_ACCOUNT: this_account()}),
+                ArnEquals({SOURCE_ARN: list(rule_arns)}),
+            ]
+        ),
+    )
+
+
+def account_messaging_use_key_statement() -> Statement:
+    """SNS and SQS encrypt and decrypt their own messages for this account's principals (operators reading
+    or redriving a dead-letter queue), only through those two services in this region."""
+    return Statement(
+        Sid="AllowThisAccountThroughSnsAndSqsOnly",
+        Effect=Allow,
+        Principal=Principal("AWS", [arns.account_root()]),
+        Action=actions(*MESSAGE_KEY_ACTIONS),
+        Resource=["*"],
+        Condition=Condition(
+            StringEquals(
+                {VIA_SERVICE: [via_service("sns"), via_service("sqs")], CALLER_ACCOUNT: this_account()}
+            )
+        ),
+    )
+
+
+def lambda_environment_key_statements() -> list[Statement]:
+    """Lambda encrypts the functions' environment variables with the key (KmsKeyArn). The deploying
+    principal (CloudFormation acting for it) encrypts only through Lambda and lets Lambda hold a grant for
+    the function; Lambda decrypts at cold start through that grant. Without these two statements the
+    function cannot be created at all."""
+    via_lambda = {VIA_SERVICE: via_service("lambda"), CALLER_ACCOUNT: this_account()}
+    return [
+        Statement(
+            Sid="AllowLambdaEnvironmentEncryptionThroughLambda",
+            Effect=Allow,
+            Principal=Principal("AWS", [arns.account_root()]),
+            Action=actions("kms:Decrypt", "kms:Encrypt"),
+            Resource=["*"],
+            Condition=Condition(StringEquals(via_lambda)),
+        ),
+        Statement(
+            Sid="AllowLambdaGrantForTheFunctions",
+            Effect=Allow,
+            Principal=Principal("AWS", [arns.account_root()]),
+            Action=actions("kms:CreateGrant"),
+            Resource=["*"],
+            Condition=Condition([StringEquals(via_lambda), Bool({"kms:GrantIsForAWSResource": "true"})]),
+        ),
+    ]
+
+
+def cloudtrail_use_key_statements(trail_arn: Any) -> list[Statement]:
+    """CloudTrail encrypts the trail's log files: a data key only for this account's trail (encryption
+    context and aws:SourceArn), DescribeKey to validate the key; the account reads the logs back."""
+    return [
+        Statement(
+            Sid="AllowCloudTrailToEncryptThisTrailsLogs",
+            Effect=Allow,
+            Principal=Principal("Service", [service_principal("cloudtrail")]),
+            Action=actions("kms:GenerateDataKey*"),
+            Resource=["*"],
+            Condition=Condition(
+                [
+                    StringEquals({CLOUDTRAIL_CONTEXT: trail_arn, SOURCE_ARN: trail_arn}),
+                ]
+            ),
+        ),
+        Statement(
+            Sid="AllowCloudTrailToDescribeKey",
+            Effect=Allow,
+            Principal=Principal("Service", [service_principal("cloudtrail")]),
+            Action=actions("kms:DescribeKey"),
+            Resource=["*"],
+            Condition=Condition(StringEquals({SOURCE_ARN: trail_arn})),
+        ),
+        Statement(
+            Sid="AllowThisAccountToReadTrailLogsThroughS3",
+            Effect=Allow,
+            Principal=Principal("AWS", [arns.account_root()]),
+            Action=actions("kms:Decrypt"),
+            Resource=["*"],
+            Condition=Condition(
+                StringEquals(
+                    {
+                        VIA_SERVICE: via_service("s3"),
+                        CALLER_ACCOUNT: this_account(),
+                        CLOUDTRAIL_CONTEXT: trail_arn,
+                    }
+                )
+            ),
+        ),
+    ]
+
+
+# Identity policies of the functions (handlers contract) -----------------------------------------------
+
+
+def read_policies_statement() -> Statement:
+    """The analyzer and the auditor read policy documents: this account's and AWS managed ones."""
+    return Statement(
+        Sid="ReadPolicyDocuments",
+        Effect=Allow,
+        Action=actions("iam:GetPolicy", "iam:GetPolicyVersion"),
+        Resource=[arns.iam_resource("policy"), Sub("arn:${AWS::Partition}:iam::aws:policy/*")],
+    )
+
+
+def read_account_authorization_statement() -> Statement:
+    """GetAccountAuthorizationDetails supports no resource-level permission: Resource must be "*"."""
+    return Statement(
+        Sid="ReadAccountAuthorizationDetails",
+        Effect=Allow,
+        Action=actions("iam:GetAccountAuthorizationDetails"),
+        Resource=["*"],
+    )
+
+
+def publish_alerts_statement(topic_arn: Any) -> Statement:
+    return Statement(
+        Sid="PublishToAlertTopic", Effect=Allow, Action=actions("sns:Publish"), Resource=[topic_arn]
+    )
+
+
+def write_logs_statement(log_group_arns: Sequence[Any]) -> Statement:
+    """Structured findings into the security log group and the function's own logs into its group."""
+    return Statement(
+        Sid="WriteSecurityAndFunctionLogs",
+        Effect=Allow,
+        Action=actions("logs:CreateLogStream", "logs:PutLogEvents"),
+        Resource=list(log_group_arns),
+    )
+
+
+def send_to_dead_letter_queue_statement(queue_arn: Any) -> Statement:
+    """Lambda delivers a failed asynchronous invocation to the DLQ with the function's own role."""
+    return Statement(
+        Sid="SendFailedInvocationsToDeadLetterQueue",
+        Effect=Allow,
+        Action=actions("sqs:SendMessage"),
+        Resource=[queue_arn],
+    )
+
+
+def use_continuation_queue_statement(queue_arn: Any) -> Statement:
+    """The audit hands its pagination markers to its next invocation; the event source mapping polls
+    with the function's role."""
+    return Statement(
+        Sid="UseAuditContinuationQueue",
+        Effect=Allow,
+        Action=actions(
+            "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:SendMessage"
+        ),
+        Resource=[queue_arn],
+    )
+
+
+def use_key_through_messaging_statement(key_arn: Any) -> Statement:
+    """The encrypted topic and queues need the key: only through SNS and SQS in this region."""
+    return Statement(
+        Sid="UseStackKeyOnlyThroughSnsAndSqs",
+        Effect=Allow,
+        Action=actions(*ROLE_MESSAGE_KEY_ACTIONS),
+        Resource=[key_arn],
+        Condition=Condition(StringEquals({VIA_SERVICE: [via_service("sns"), via_service("sqs")]})),
+    )
+
+
+def quarantine_statements(quarantine_policy_arn: Any) -> list[Statement]:
+    """H-3 quarantine: attach exactly the stack's deny-all policy (iam:PolicyARN), only while the role
+    carries the remediator tag; tag the principal; list what is attached (idempotence). Nothing else."""
+    return [
+        Statement(
+            Sid="AttachOnlyTheQuarantinePolicy",
+            Effect=Allow,
+            Action=actions(*QUARANTINE_ATTACH_ACTIONS),
+            Resource=[arns.iam_resource("role"), arns.iam_resource("user"), arns.iam_resource("group")],
+            Condition=Condition(
+                [
+                    ArnEquals({"iam:PolicyARN": quarantine_policy_arn}),
+                    StringEquals({f"aws:PrincipalTag/{REMEDIATOR_TAG_KEY}": REMEDIATOR_TAG_VALUE}),
+                ]
+            ),
+        ),
+        Statement(
+            Sid="TagQuarantinedPrincipals",
+            Effect=Allow,
+            Action=actions(*QUARANTINE_TAG_ACTIONS),
+            Resource=[arns.iam_resource("role"), arns.iam_resource("user")],
+        ),
+        Statement(
+            Sid="ListAttachedPoliciesOfPrincipals",
+            Effect=Allow,
+            Action=actions(*QUARANTINE_READ_ACTIONS),
+            Resource=[arns.iam_resource("role"), arns.iam_resource("user"), arns.iam_resource("group")],
+        ),
+    ]
+
+
+def deny_attach_other_policies_statement(quarantine_policy_arn: Any) -> Statement:
+    """Belt and braces for quarantine: attaching any policy other than the quarantine policy is denied,
+    whatever else is ever granted to the role."""
+    return Statement(
+        Sid="DenyAttachingAnyOtherPolicy",
+        Effect=Deny,
+        Action=actions(*QUARANTINE_ATTACH_ACTIONS),
+        Resource=["*"],
+        Condition=Condition(StringNotEquals({"iam:PolicyARN": quarantine_policy_arn})),
+    )
+
+
+def quarantine_deny_all_statement() -> Statement:
+    """The quarantine policy: an explicit deny of every action on every resource (H-3)."""
+    return Statement(Sid="QuarantineDenyEverything", Effect=Deny, Action=[Action("*")], Resource=["*"])
+
+
+def deny_outside_regions_statement(regions: Sequence[str]) -> Statement:
+    """MON-5: the role's credentials do nothing outside the stack's region and us-east-1 (IAM's)."""
+    return Statement(
+        Sid="DenyRequestsOutsideStackRegions",
+        Effect=Deny,
+        Action=[Action("*")],
+        Resource=["*"],
+        Condition=Condition(StringNotEquals({REQUESTED_REGION: sorted(set(regions))})),
+    )
+
+
+def stack_regions(region: str) -> list[str]:
+    return sorted({region, GLOBAL_SERVICES_REGION})
+
+
+# Cross-account audit role (MON-10) ---------------------------------------------------------------------
+
+
+def audit_read_statements() -> list[Statement]:
+    """Read-only IAM metadata: account-wide reads on "*", the rest on this account's IAM resources and
+    AWS managed policies."""
+    scoped = [name for name in AUDIT_READ_ACTIONS if name not in AUDIT_ACCOUNT_ACTIONS]
+    return [
+        Statement(
+            Sid="ReadAccountWideIamMetadata",
+            Effect=Allow,
+            Action=actions(*AUDIT_ACCOUNT_ACTIONS),
+            Resource=["*"],
+        ),
+        Statement(
+            Sid="ReadIamEntitiesAndPolicies",
+            Effect=Allow,
+            Action=actions(*scoped),
+            Resource=[
+                arns.iam_resource("role"),
+                arns.iam_resource("user"),
+                arns.iam_resource("group"),
+                arns.iam_resource("policy"),
+                Sub("arn:${AWS::Partition}:iam::aws:policy/*"),
+            ],
+        ),
+    ]
+
+
+def deny_data_reads_statement() -> Statement:
+    return Statement(Sid="DenyDataReads", Effect=Deny, Action=actions(*DATA_READ_ACTIONS), Resource=["*"])
+
+
+def deny_everything_but_audit_reads_statement() -> Statement:
+    """Every write, and every read not on the list, is denied, even if a broader policy is attached."""
+    return Statement(
+        Sid="DenyEverythingButAuditReads",
+        Effect=Deny,
+        NotAction=actions(*AUDIT_READ_ACTIONS),
+        Resource=["*"],
+    )
+
+
+# Resource policies -------------------------------------------------------------------------------------
+
+
+def topic_publishers_statements(
+    topic_arn: Any, role_arns: Sequence[Any], alarm_arn_pattern: Any
+) -> list[Statement]:
+    """MON-7: only this account's alarms and, when given, the functions' roles publish to the topic."""
+    statements = [
+        Statement(
+            Sid="AllowThisAccountsAlarmsToPublish",
+            Effect=Allow,
+            Principal=Principal("Service", [service_principal("cloudwatch")]),
+            Action=actions("sns:Publish"),
+            Resource=[topic_arn],
+            Condition=Condition(
+                [StringEquals({SOURCE_ACCOUNT: this_account()}), ArnLike({SOURCE_ARN: alarm_arn_pattern})]
+            ),
+        ),
+    ]
+    if role_arns:
+        statements.append(
+            Statement(
+                Sid="AllowStackFunctionsToPublish",
+                Effect=Allow,
+                Principal=Principal("AWS", list(role_arns)),
+                Action=actions("sns:Publish"),
+                Resource=[topic_arn],
+            )
+        )
+    return statements
+
+
+def deny_topic_insecure_transport_statement(topic_arn: Any) -> Statement:
+    """sns:Publish without TLS is denied for everyone."""
+    return Statement(
+        Sid="DenyInsecureTransport",
+        Effect=Deny,
+        Principal=Principal("*"),
+        Action=actions("sns:Publish"),
+        Resource=[topic_arn],
+        Condition=Condition(Bool({"aws:SecureTransport": "false"})),
+    )
+
+
+def events_send_to_queue_statement(queue_arn: Any, rule_arns: Sequence[Any]) -> Statement:
+    """EventBridge writes undeliverable events of these rules only into the dead-letter queue."""
+    return Statement(
+        Sid="AllowEventBridgeRulesToSendFailedEvents",
+        Effect=Allow,
+        Principal=Principal("Service", [service_principal("events")]),
+        Action=actions("sqs:SendMessage"),
+        Resource=[queue_arn],
+        Condition=Condition(ArnEquals({SOURCE_ARN: list(rule_arns)})),
+    )
+
+
+def deny_queue_insecure_transport_statement(queue_arn: Any) -> Statement:
+    return Statement(
+        Sid="DenyInsecureTransport",
+        Effect=Deny,
+        Principal=Principal("*"),
+        Action=[Action("sqs", "*")],
+        Resource=[queue_arn],
+        Condition=Condition(Bool({"aws:SecureTransport": "false"})),
+    )
+
+
+def trail_delivery_statements(bucket_arn: Any, logs_arn: Any, trail_arn: Any) -> list[Statement]:
+    """CloudTrail checks the bucket ACL and writes under AWSLogs/<account>/, for this trail only."""
+    source = Condition(StringEquals({SOURCE_ARN: trail_arn}))
+    return [
+        Statement(
+            Sid="AllowCloudTrailAclCheck",
+            Effect=Allow,
+            Principal=Principal("Service", [service_principal("cloudtrail")]),
+            Action=actions("s3:GetBucketAcl"),
+            Resource=[bucket_arn],
+            Condition=source,
+        ),
+        Statement(
+            Sid="AllowCloudTrailLogDelivery",
+            Effect=Allow,
+            Principal=Principal("Service", [service_principal("cloudtrail")]),
+            Action=actions("s3:PutObject"),
+            Resource=[logs_arn],
+            Condition=Condition(
+                [StringEquals({SOURCE_ARN: trail_arn, "s3:x-amz-acl": "bucket-owner-full-control"})]
+            ),
+        ),
+    ]
+
+
+def put_events_to_bus_statement(bus_arn: Any) -> Statement:
+    """The forwarder's role puts events on the main region's default bus, nowhere else."""
+    return Statement(
+        Sid="PutEventsOnMainRegionBus", Effect=Allow, Action=actions("events:PutEvents"), Resource=[bus_arn]
+    )

@@ -1,0 +1,164 @@
+"""The us-east-1 forwarder of the monitoring stack (MON-4): IAM's CloudTrail events reach EventBridge in
+us-east-1 only, so a stack in another region would watch nothing without it.
+
+A rule with the monitoring rule's pattern sends the IAM events to the main region's default event bus,
+through a role that may only put events on that bus, with retries and an encrypted dead-letter queue.
+Alarms on the rule's failed invocations and on the queue's depth notify a small encrypted topic here in
+us-east-1 (CloudWatch alarms notify topics of their own region only), subscribed by the same addresses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import Export, GetAtt, Output, Ref, Template
+
+from iam_guard import naming
+from iam_guard.blocks import alarms, events
+from iam_guard.blocks.kms import customer_managed_key, key_alias
+from iam_guard.blocks.queues import encrypted_queue, tls_only_queue_policy
+from iam_guard.blocks.roles import inline_policy, role
+from iam_guard.blocks.topics import email_subscriptions, encrypted_topic, tls_only_topic_policy
+from iam_guard.config import Config
+from iam_guard.policies import document
+from iam_guard.policies import monitoring as mon
+from iam_guard.policies.common import deny_sensitive_actions_statement
+from iam_guard.policies.trust import service_trust
+from iam_guard.stacks.monitoring import forwarder_role_name
+
+STACK = "monitoring-forwarder"
+REGION = "us-east-1"
+
+
+def forwarder_names(config: Config) -> dict[str, str]:
+    """Physical names: the config's environment and region (the region the events go to), plus a
+    'fwd' marker, so they never clash with a monitoring stack deployed in us-east-1 itself."""
+    return {
+        "rule": naming.name(config, "iam-events-fwd"),
+        "queue": naming.name(config, "iam-events-fwd-dlq"),
+        "topic": naming.name(config, "iam-events-fwd-alerts"),
+        "alias": naming.name(config, "iam-events-fwd"),
+    }
+
+
+def build(config: Config) -> Template:
+    names = forwarder_names(config)
+    template = Template(
+        Description=(
+            f"iam-guard IAM event forwarder ({config.environment}): forwards IAM policy changes from "
+            f"us-east-1 to the default event bus of {config.region}, where the monitoring stack runs."
+        )
+    )
+    rule_arn = events.rule_arn(names["rule"])
+    alarm_pattern = alarms.alarm_arn_pattern(config.name_suffix)
+    key = template.add_resource(
+        customer_managed_key(
+            "ForwarderKey",
+            description=f"iam-guard forwarder key ({config.environment}): dead-letter queue and alert topic",
+            usage=[
+                mon.events_use_key_statement([rule_arn]),
+                mon.alarms_use_key_statement(alarm_pattern),
+                mon.account_messaging_use_key_statement(),
+            ],
+        )
+    )
+    template.add_resource(key_alias("ForwarderKeyAlias", alias=names["alias"], key=key))
+
+    dlq = template.add_resource(encrypted_queue("ForwarderDlq", name=names["queue"], key=key))
+    template.add_resource(
+        tls_only_queue_policy(
+            "ForwarderDlqPolicy",
+            queue=dlq,
+            statements=[mon.events_send_to_queue_statement(GetAtt(dlq, "Arn"), [rule_arn])],
+        )
+    )
+
+    bus_arn = events.default_bus_arn(config.region)
+    forward_role = template.add_resource(
+        role(
+            "ForwarderRole",
+            name=forwarder_role_name(config),
+            description=f"EventBridge puts IAM events on the default bus of {config.region}, nothing else.",
+            trust=service_trust("events.amazonaws.com", [rule_arn]),
+            policies=[
+                inline_policy(
+                    "ForwardIamEvents",
+                    document(
+                        [
+                            mon.put_events_to_bus_statement(bus_arn),
+                            mon.deny_outside_regions_statement(mon.stack_regions(config.region)),
+                            deny_sensitive_actions_statement(),
+                        ]
+                    ),
+                )
+            ],
+        )
+    )
+    rule = template.add_resource(
+        events.pattern_rule(
+            "IamEventForwardRule",
+            name=names["rule"],
+            description=f"IAM policy changes recorded by CloudTrail -> default event bus of {config.region}",
+            pattern=events.iam_policy_change_pattern(),
+            rule_target=events.target(
+                "MainRegionBus", arn=bus_arn, dead_letter_queue=dlq, role_arn=GetAtt(forward_role, "Arn")
+            ),
+        )
+    )
+
+    topic = template.add_resource(
+        encrypted_topic(
+            "ForwarderAlertTopic",
+            name=names["topic"],
+            display_name=f"iam-guard {config.environment} forwarder alerts",
+            key=key,
+        )
+    )
+    for subscription in email_subscriptions("ForwarderAlertEmail", topic=topic, emails=config.alert_emails):
+        template.add_resource(subscription)
+    template.add_resource(
+        tls_only_topic_policy(
+            "ForwarderAlertTopicPolicy",
+            topic=topic,
+            statements=mon.topic_publishers_statements(Ref(topic), [], alarm_pattern),
+        )
+    )
+    template.add_resource(
+        alarms.notifying_alarm(
+            "ForwarderFailedInvocationsAlarm",
+            name=naming.name(config, "iam-events-fwd-failed-invocations"),
+            description=f"IAM events could not be forwarded to {config.region}: the monitoring sees nothing",
+            metric=alarms.rule_metric("FailedInvocations", names["rule"]),
+            topic=topic,
+            threshold=0,
+        )
+    )
+    template.add_resource(
+        alarms.notifying_alarm(
+            "ForwarderDlqDepthAlarm",
+            name=naming.name(config, "iam-events-fwd-dlq-depth"),
+            description="IAM events waiting in the forwarder's dead-letter queue",
+            metric=alarms.queue_depth_metric(GetAtt(dlq, "QueueName")),
+            topic=topic,
+            threshold=0,
+        )
+    )
+
+    outputs: dict[str, tuple[str, Any]] = {
+        "ForwarderRuleArn": ("Rule forwarding IAM events from us-east-1", GetAtt(rule, "Arn")),
+        "ForwarderDlqUrl": ("Dead-letter queue of the forwarder", Ref(dlq)),
+        "ForwarderDlqArn": ("Dead-letter queue ARN of the forwarder", GetAtt(dlq, "Arn")),
+        "ForwarderRoleArn": ("Role EventBridge forwards with", GetAtt(forward_role, "Arn")),
+        "ForwarderAlertTopicArn": ("Alert topic of the forwarder (us-east-1)", Ref(topic)),
+        "ForwarderTargetBusArn": ("Event bus the IAM events are forwarded to", bus_arn),
+    }
+    for output_key, (description, value) in outputs.items():
+        template.add_output(
+            Output(
+                output_key,
+                Description=description,
+                Value=value,
+                Export=Export(naming.export_name(config, STACK, output_key)),
+            )
+        )
+    return template

@@ -1,0 +1,102 @@
+"""MON-4 (and CON-3, CON-5, MON-5, MON-6 for the forwarder): outside us-east-1, a small us-east-1 stack
+forwards the IAM events to the main region's default bus through a least-privilege role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from monitoring_helpers import FORWARDER, STACK, alarms, dimension, getatt, key_statement, ref, role_statement
+
+from iam_guard.policies.common import SENSITIVE_ACTIONS
+from template_helpers import props, resources, statement, sub_text, template
+
+
+@pytest.fixture
+def tpl() -> dict[str, Any]:
+    return template("prod", FORWARDER)
+
+
+def test_mon_4_forwarder_rule_has_the_monitoring_rule_pattern(tpl: dict[str, Any]) -> None:
+    forward = props(tpl, "IamEventForwardRule")["EventPattern"]
+    main = props(template("prod", STACK), "IamPolicyChangeRule")["EventPattern"]
+    assert forward == main
+    assert forward["detail-type"] == ["AWS API Call via CloudTrail"]
+
+
+def test_mon_4_forwarder_targets_the_main_regions_default_bus(tpl: dict[str, Any]) -> None:
+    (target,) = props(tpl, "IamEventForwardRule")["Targets"]
+    assert (
+        sub_text(target["Arn"])
+        == "arn:${AWS::Partition}:events:eu-west-1:${AWS::AccountId}:event-bus/default"
+    )
+    assert target["RoleArn"] == getatt("ForwarderRole")
+    assert target["DeadLetterConfig"] == {"Arn": getatt("ForwarderDlq")}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert target["RetryPolicy"]["MaximumEventAgeInSeconds"] == 3600
+
+
+def test_mon_4_forwarder_role_may_only_put_events_on_that_bus(tpl: dict[str, Any]) -> None:
+    put = role_statement(tpl, "ForwarderRole", "PutEventsOnMainRegionBus")
+    assert (put["Effect"], put["Action"]) == ("Allow", ["events:PutEvents"])
+    assert [sub_text(r) for r in put["Resource"]] == [
+        "arn:${AWS::Partition}:events:eu-west-1:${AWS::AccountId}:event-bus/default"
+    ]
+    allows = [
+        s
+        for s in props(tpl, "ForwarderRole")["Policies"][0]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow"
+    ]
+    assert allows == [put]
+    deny = role_statement(tpl, "ForwarderRole", "DenySensitiveActions")
+    assert set(deny["Action"]) == set(SENSITIVE_ACTIONS)
+
+
+def test_mon_5_forwarder_role_trusts_events_for_its_rule_only_for_an_hour(tpl: dict[str, Any]) -> None:
+    role = props(tpl, "ForwarderRole")
+    assert role["MaxSessionDuration"] == 3600
+    trust = statement(role["AssumeRolePolicyDocument"], "ServiceAssumesForThisAccountOnly")
+    assert trust["Principal"] == {"Service": ["events.amazonaws.com"]}
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
+    rule_name = props(tpl, "IamEventForwardRule")["Name"]
+    assert [sub_text(a) for a in trust["Condition"]["ArnLike"]["aws:SourceArn"]] == [
+        f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{rule_name}"
+    ]
+
+
+def test_con_3_forwarder_key_admits_eventbridge_for_the_forward_rule_only(tpl: dict[str, Any]) -> None:
+    assert props(tpl, "ForwarderDlq")["KmsMasterKeyId"] == getatt("ForwarderKey")
+    stmt = key_statement(tpl, "ForwarderKey", "AllowEventBridgeRulesToWriteEncryptedDeadLetterQueue")
+    rule_name = props(tpl, "IamEventForwardRule")["Name"]
+    assert [sub_text(a) for a in stmt["Condition"]["ArnEquals"]["aws:SourceArn"]] == [
+        f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{rule_name}"
+    ]
+    queue_policy = props(tpl, "ForwarderDlqPolicy")["PolicyDocument"]
+    allow = statement(queue_policy, "AllowEventBridgeRulesToSendFailedEvents")
+    assert [sub_text(a) for a in allow["Condition"]["ArnEquals"]["aws:SourceArn"]] == [
+        f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{rule_name}"
+    ]
+
+
+def test_mon_6_forwarder_failures_notify_a_topic_in_us_east_1(tpl: dict[str, Any]) -> None:
+    found = alarms(tpl)
+    assert set(found) == {"ForwarderFailedInvocationsAlarm", "ForwarderDlqDepthAlarm"}
+    failed = found["ForwarderFailedInvocationsAlarm"]
+    assert (failed["Namespace"], failed["MetricName"]) == ("AWS/Events", "FailedInvocations")
+    assert dimension(failed, "RuleName") == props(tpl, "IamEventForwardRule")["Name"]
+    depth = found["ForwarderDlqDepthAlarm"]
+    assert dimension(depth, "QueueName") == getatt("ForwarderDlq", "QueueName")
+    for alarm in found.values():
+        assert alarm["AlarmActions"] == alarm["OKActions"] == [ref("ForwarderAlertTopic")]
+    assert props(tpl, "ForwarderAlertTopic")["KmsMasterKeyId"] == getatt("ForwarderKey")
+    emails = sorted(s["Properties"]["Endpoint"] for s in resources(tpl, "AWS::SNS::Subscription").values())
+    assert emails == ["security-alerts@example.com", "soc-oncall@example.com"]
+
+
+def test_edge_3_forwarder_outputs_are_exported(tpl: dict[str, Any]) -> None:
+    outputs = tpl["Outputs"]
+    assert {"ForwarderRuleArn", "ForwarderDlqUrl"} <= set(outputs)
+    assert outputs["ForwarderRuleArn"]["Value"] == getatt("IamEventForwardRule")
+    assert outputs["ForwarderDlqUrl"]["Value"] == ref("ForwarderDlq")
+    for key, output in outputs.items():
+        assert output["Export"]["Name"] == f"iam-guard-monitoring-forwarder-prod-{key}"
