@@ -85,8 +85,15 @@ class AuditState:
         data = json.loads(text)
         if not isinstance(data, dict) or data.get("version") != STATE_VERSION or "run_id" not in data:
             raise ValueError("not an iam-guard audit continuation message")
-        known = {name for name in cls.__dataclass_fields__}
-        state = cls(**{key: value for key, value in data.items() if key in known})
+        for name, kind in _STATE_FIELD_TYPES.items():
+            if name in data and (not isinstance(data[name], kind) or isinstance(data[name], bool)):
+                raise ValueError(f"continuation field {name} is a {type(data[name]).__name__}")
+        if "started_at" not in data:
+            raise ValueError("continuation message has no started_at")
+        markers = data.get("markers", {})
+        if not all(isinstance(value, str) for value in markers.values()):
+            raise ValueError("continuation markers must be strings")
+        state = cls(**{key: value for key, value in data.items() if key in _STATE_FIELD_TYPES})
         if state.phase not in range(len(PHASES) + 1):
             raise ValueError(f"phase {state.phase!r} out of range")
         return state
@@ -105,6 +112,24 @@ class AuditState:
             merged.sort(key=lambda item: -Severity.parse(item["severity"]))
             self.worst = merged[:WORST_KEPT]
         return compact
+
+
+# The JSON type of every AuditState field, checked when a continuation message is read.
+_STATE_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "run_id": str,
+    "started_at": (int, float),
+    "phase": int,
+    "markers": dict,
+    "done": list,
+    "invocations": int,
+    "policies_audited": int,
+    "principals_audited": int,
+    "findings": dict,
+    "worst": list,
+    "aws_managed_audited": list,
+    "reference_pages": int,
+    "version": int,
+}
 
 
 def compact_finding(finding: Finding, context: dict[str, Any]) -> dict[str, Any]:

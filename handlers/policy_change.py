@@ -118,14 +118,12 @@ class PolicyChange:
     @property
     def policy_arn(self) -> str | None:
         """The managed policy the call names (request, or the response of CreatePolicy)."""
-        arn = self.request.get("policyArn") or (self.response.get("policy") or {}).get("arn")
-        return str(arn) if arn else None
+        return text_at(self.request, "policyArn") or text_at(self.response, "policy", "arn")
 
     @property
     def policy_name(self) -> str | None:
         """The inline or managed policy name in the request, if any."""
-        name = self.request.get("policyName")
-        return str(name) if name else None
+        return text_at(self.request, "policyName")
 
     def target(self, fetched_version: str | None = None) -> dict[str, Any]:
         """What was changed, for log records: principal, policy and the policy version analyzed."""
@@ -137,14 +135,16 @@ class PolicyChange:
             target["policyArn"] = self.policy_arn
         if self.policy_name:
             target["policyName"] = self.policy_name
-        if self.request.get("groupName") and target.get("principalType") != "group":
-            target["groupName"] = self.request["groupName"]  # AddUserToGroup
+        group = text_at(self.request, "groupName")
+        if group and target.get("principalType") != "group":
+            target["groupName"] = group  # AddUserToGroup
         if self.request.get("setAsDefault") is not None:
             # CreatePolicyVersion without setAsDefault adds a version that is not in effect (yet).
             target["setAsDefault"] = self.request["setAsDefault"] in (True, "true", "True")
-        if self.request.get("permissionsBoundary"):
-            target["permissionsBoundary"] = self.request["permissionsBoundary"]
-        version = fetched_version or self.request.get("versionId")
+        boundary = text_at(self.request, "permissionsBoundary")
+        if boundary:
+            target["permissionsBoundary"] = boundary
+        version = fetched_version or text_at(self.request, "versionId")
         if version:
             target["versionId"] = version
         return target
@@ -170,6 +170,16 @@ class Analysis:
     reason: str = ""
     policy_type: str = "identity"
     version_id: str | None = None  # the managed policy version that was fetched and analyzed
+
+
+def text_at(mapping: dict[str, Any], *path: str) -> str | None:
+    """The non-empty string at `path` inside nested objects; None when absent or of another type."""
+    value: Any = mapping
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value if isinstance(value, str) and value else None
 
 
 def parse_change(event: Any) -> PolicyChange:
@@ -231,6 +241,8 @@ def find_and_analyze(change: PolicyChange, iam: Any) -> Analysis:
     if change.event_name in REQUEST_DOCUMENT_EVENTS:
         parameter, policy_type, _ = REQUEST_DOCUMENT_EVENTS[change.event_name]
         document = change.request.get(parameter)
+        if document is not None and not isinstance(document, str | dict):
+            raise UnexpectedEvent(f"requestParameters.{parameter} is a {type(document).__name__}")
         if document is None:
             document = _fetch_created_version(change, iam)
         if document is None:
@@ -244,9 +256,9 @@ def find_and_analyze(change: PolicyChange, iam: Any) -> Analysis:
 def _fetch_created_version(change: PolicyChange, iam: Any) -> Any:
     """For CreatePolicy/CreatePolicyVersion whose document CloudTrail omitted: the version it created."""
     if change.event_name == "CreatePolicy":
-        version = (change.response.get("policy") or {}).get("defaultVersionId")
+        version = text_at(change.response, "policy", "defaultVersionId")
     elif change.event_name == "CreatePolicyVersion":
-        version = (change.response.get("policyVersion") or {}).get("versionId")
+        version = text_at(change.response, "policyVersion", "versionId")
     else:
         return None
     if not change.policy_arn or not version:
@@ -264,7 +276,9 @@ def _fetch_and_analyze(change: PolicyChange, iam: Any) -> Analysis:
     if not arn:
         raise UnexpectedEvent(f"{change.event_name} event has no requestParameters.policyArn")
     try:
-        version = change.request.get("versionId") if change.event_name == "SetDefaultPolicyVersion" else None
+        version = (
+            text_at(change.request, "versionId") if change.event_name == "SetDefaultPolicyVersion" else None
+        )
         if not version:
             version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
         document = _policy_version_document(iam, arn, str(version))

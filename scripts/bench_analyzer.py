@@ -99,9 +99,7 @@ def main() -> int:
         f"iam-guard      {best_cold:7.2f} s  {cold_rate:8.0f} policies/s "
         f"(cold: fresh process, import + index load included, best of {runs})"
     )
-    print(
-        f"iam-guard      {warm_seconds:7.2f} s  {best_rate:8.0f} policies/s (warm: second pass)"
-    )
+    print(f"iam-guard      {warm_seconds:7.2f} s  {best_rate:8.0f} policies/s (warm: second pass)")
 
     competitors: dict[str, float] = {}
     if not args.skip_parliament:

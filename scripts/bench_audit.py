@@ -279,7 +279,7 @@ def main() -> int:
     print(f"60 s invocations the analysis alone needs ({usable_s:.0f} s usable each): {invocations}")
     for handler, figures in import_times().items():
         print(
-            f"cold import {handler}: {figures['total_ms']:.1f} ms total, handler's own share "
+            f"cold import {handler} (best of {IMPORT_RUNS}): {figures['total_ms']:.1f} ms total, own share "
             f"{figures['own_ms']:.1f} ms (without boto3/botocore and iam_guard.analysis; goal < 50 ms)"
         )
     return 0

@@ -1,4 +1,4 @@
-"""Shared fixtures: paths, the example configs, and a real moto server on 127.0.0.1 for integration tests."""
+"""Shared fixtures: a real moto server on 127.0.0.1 for integration tests. Paths live in support.py."""
 
 from __future__ import annotations
 
@@ -6,14 +6,8 @@ import os
 import socket
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
-CORPUS = SHARED / "corpus"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 _AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -22,14 +16,6 @@ _AWS_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
 }
-
-
-def corpus_dir(name: str) -> Path:
-    """A folder of ../shared/corpus; the calling test is skipped, visibly, when it is absent."""
-    path = CORPUS / name
-    if not path.is_dir():
-        pytest.skip(f"../shared/corpus/{name} is not beside this checkout (only CI and developers have it)")
-    return path
 
 
 def _free_port() -> int:

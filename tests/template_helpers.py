@@ -6,9 +6,9 @@ import json
 from functools import cache
 from typing import Any
 
-from conftest import REPO_ROOT
 from iam_guard.build import build_stacks
 from iam_guard.config import Config, load_config
+from support import REPO_ROOT
 
 CONFIGS = ("dev", "prod")
 

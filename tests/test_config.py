@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO_ROOT
 from iam_guard.config import Config, ConfigError, describe_fields, load_config, parse_config
+from support import REPO_ROOT
 
 VALID = {
     "environment": "dev",

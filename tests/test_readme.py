@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from conftest import REPO_ROOT, SHARED
 from iam_guard.config import describe_fields
+from support import REPO_ROOT, SHARED
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 ID_PATTERN = re.compile(r"\b(MON|CON|EDGE|DS|ANA|H|CLI|DEP|CI)-(\d+)\b")

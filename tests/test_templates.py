@@ -15,7 +15,7 @@ import pytest
 from cfnlint.api import ManualArgs, lint
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
-from conftest import REPO_ROOT
+from support import REPO_ROOT
 from template_helpers import CONFIGS, body, config, stack_names, template
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

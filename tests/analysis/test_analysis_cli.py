@@ -7,6 +7,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -14,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from conftest import FIXTURES
 from iam_guard.errors import UsageError
+from support import FIXTURES
 
 POLICIES = FIXTURES / "policies"
 TEMPLATES = POLICIES / "templates"
@@ -122,10 +123,14 @@ def test_cli_1_yaml_template_short_tags_intrinsics_and_suppressions(
 
 def test_cli_1_template_role_policies_are_combined_per_principal(capsys: pytest.CaptureFixture[str]) -> None:
     _, findings = json_findings(str(TEMPLATES / "escalation.json"), capsys=capsys)
-    combined = [f for f in findings if f["code"] == "IAMG006"]
-    assert len(combined) == 1
-    assert combined[0]["resource"] == "BuilderRole" and combined[0]["policy_type"] == "principal"
-    assert "PassRoleToNewEC2Instance" in combined[0]["message"]
+    combined = {f["resource"]: f for f in findings if f["code"] == "IAMG006"}
+    assert set(combined) == {"BuilderRole", "DeployerRole"}
+    assert all(f["policy_type"] == "principal" for f in combined.values())
+    # inline ec2:RunInstances + iam:PassRole from an AWS::IAM::Policy naming the role in Roles
+    assert "PassRoleToNewEC2Instance" in combined["BuilderRole"]["message"]
+    # inline cloudformation:CreateStack + iam:PassRole from a ManagedPolicy in ManagedPolicyArns
+    assert "PassRoleToCloudFormation" in combined["DeployerRole"]["message"]
+    assert combined["DeployerRole"]["severity"] == "medium"  # every step is scoped to named resources
 
 
 def test_cli_1_folder_scans_templates(capsys: pytest.CaptureFixture[str]) -> None:
@@ -170,3 +175,41 @@ def test_cli_1_sarif_output_is_sarif_2_1_0(capsys: pytest.CaptureFixture[str]) -
     audit = next(r for r in results if r["ruleId"] == "IAMG009")
     assert audit["locations"][0]["logicalLocations"][0]["name"] == "AuditRole"
     assert audit["locations"][0]["physicalLocation"]["region"]["startLine"] == 54
+
+
+def test_cli_1_reads_aws_cli_output_shapes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import urllib.parse
+
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    version = tmp_path / "get-policy-version.json"
+    version.write_text(json.dumps({"PolicyVersion": {"Document": urllib.parse.quote(json.dumps(document))}}))
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}],
+    }
+    role = tmp_path / "get-role.json"
+    role.write_text(json.dumps({"Role": {"RoleName": "r", "AssumeRolePolicyDocument": trust}}))
+    code, findings = json_findings(str(version), str(role), capsys=capsys)
+    assert code == 1
+    assert {(Path(f["file"]).name, f["code"], f["policy_type"]) for f in findings} == {
+        ("get-policy-version.json", "IAMG001", "identity"),
+        ("get-role.json", "IAMG009", "trust"),
+    }
+
+
+CONSOLE = "import sys; from iam_guard.cli import main; sys.exit(main(sys.argv[1:]))"  # the console script
+
+
+def run_console(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", CONSOLE, "analyze", *argv], capture_output=True, text=True, check=False
+    )
+
+
+def test_cli_1_console_exit_codes_and_one_line_errors() -> None:
+    assert run_console(str(POLICIES / "least-privilege.identity.json")).returncode == 0
+    admin = run_console(str(POLICIES / "admin.identity.json"), "--format", "json")
+    assert admin.returncode == 1 and json.loads(admin.stdout)["summary"]["findings"] == 1
+    broken = run_console(str(POLICIES / "broken.json"))
+    assert broken.returncode == 2 and broken.stdout == ""
+    assert broken.stderr.count("\n") == 1 and "broken.json: not valid JSON" in broken.stderr

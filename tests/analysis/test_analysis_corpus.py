@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import corpus_dir
 from iam_guard.analysis import Finding, Severity, analyze_policy, analyze_principal
+from support import corpus_dir
 
 pytestmark = pytest.mark.corpus
 

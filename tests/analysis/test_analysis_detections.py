@@ -101,8 +101,24 @@ def test_ana_2_write_on_star_is_medium_and_names_the_actions() -> None:
 
 
 def test_ana_2_permissions_management_on_star_is_high() -> None:
-    finding = one(analyze_policy(policy(allow("iam:CreateServiceLinkedRole"))), "IAMG002")
+    finding = one(analyze_policy(policy(allow("iam:DeleteRolePolicy"))), "IAMG002")
     assert finding.severity is Severity.HIGH
+    assert finding.actions == ("iam:DeleteRolePolicy",)
+
+
+def test_ana_2_service_linked_roles_and_permission_reads_are_not_high() -> None:
+    # AWS defines a service-linked role's permissions: creating one on '*' is a write, not a grant
+    linked = one(analyze_policy(policy(allow("iam:CreateServiceLinkedRole"))), "IAMG002")
+    assert linked.severity is Severity.MEDIUM
+    # catalogued as permissions management, but it only reads
+    assert analyze_policy(policy(allow("quicksight:DescribeDataSetPermissions"))) == []
+
+
+def test_ana_2_sharing_snapshots_and_images_is_resource_exposure() -> None:
+    finding = one(
+        analyze_policy(policy(allow(["ec2:ModifySnapshotAttribute", "ec2:ModifyImageAttribute"]))), "IAMG014"
+    )
+    assert set(finding.actions) == {"ec2:ModifySnapshotAttribute", "ec2:ModifyImageAttribute"}
 
 
 def test_ana_2_no_finding_for_actions_without_resource_level_permission_or_reads() -> None:

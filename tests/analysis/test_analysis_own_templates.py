@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from test_analysis_cli import analyze_command
 
-from conftest import REPO_ROOT
+from support import REPO_ROOT
 
 
 @pytest.mark.parametrize("config_name", ["dev.yaml", "prod.yaml"])

@@ -66,6 +66,30 @@ def test_h_4_unexpected_policy_change_events_are_logged_and_acknowledged(
         pytest.param(
             {"Records": [{"eventSource": "aws:sns", "messageId": "m-3", "body": "{}"}]}, id="not-sqs"
         ),
+        pytest.param(
+            {
+                "Records": [
+                    {
+                        "eventSource": "aws:sqs",
+                        "messageId": "m-4",
+                        "body": '{"version": 1, "run_id": "r", "started_at": 0, "markers": ["pol-2"]}',
+                    }
+                ]
+            },
+            id="markers-not-an-object",
+        ),
+        pytest.param(
+            {
+                "Records": [
+                    {
+                        "eventSource": "aws:sqs",
+                        "messageId": "m-5",
+                        "body": '{"version": 1, "run_id": "r", "started_at": 0, "phase": 7}',
+                    }
+                ]
+            },
+            id="phase-out-of-range",
+        ),
     ],
 )
 def test_h_4_malformed_continuation_messages_are_logged_and_acknowledged(

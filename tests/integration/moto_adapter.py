@@ -36,6 +36,13 @@ MOTO_GAPS: dict[str, str] = {
         "DescribeStacks on a deleted stack re-creates resources to resolve its outputs (HTTP 500 on named "
         "ones); the adapter empties a deleted stack's outputs."
     ),
+    "depends-on": (
+        "moto's CloudFormation ignores DependsOn and creates resources in template order, following only "
+        "Ref/GetAtt: a resource that names a function by its literal name (EventSourceMapping, Permission, "
+        "EventInvokeConfig) fails with 'Function not found' when it comes first. The adapter orders the "
+        "Resources of the body it deploys so that every DependsOn target comes first (order carries no "
+        "meaning in CloudFormation)."
+    ),
     "change-set-diff": (
         "DescribeChangeSet compares template text only: a parameter-only update lists no resource change, "
         "and no change carries Replacement (the review table's Replacement column is unit-tested)."
@@ -129,7 +136,25 @@ def moto_body(body: str) -> str:
             resource.get("Properties", {}).pop("Tags", None)
     for name in outputs_moto_cannot_resolve(body):
         del template["Outputs"][name]
-    return json.dumps(template, indent=2, sort_keys=True) + "\n"
+    template["Resources"] = _dependencies_first(template.get("Resources", {}))
+    return json.dumps(template, indent=2) + "\n"
+
+
+def _dependencies_first(resources: dict[str, Any]) -> dict[str, Any]:
+    """The same resources, each after the ones its DependsOn names (MOTO_GAPS['depends-on'])."""
+    ordered: dict[str, Any] = {}
+
+    def place(name: str, path: tuple[str, ...] = ()) -> None:
+        if name in ordered or name in path or name not in resources:
+            return
+        depends = resources[name].get("DependsOn", [])
+        for dependency in [depends] if isinstance(depends, str) else depends:
+            place(dependency, (*path, name))
+        ordered[name] = resources[name]
+
+    for name in sorted(resources):
+        place(name)
+    return ordered
 
 
 def for_moto(artifact: Any) -> Any:

@@ -383,8 +383,6 @@ def test_dep_2_mon_1_permissive_policy_alert_reaches_the_topic_and_the_log(
 
     (alert,) = receive_notifications(alerts_queue)
     assert alert["TopicArn"] == output(deployment, "AlertTopicArn")
-    print(alert["Subject"])
-    print(alert["Message"])
     assert "IAMG001" in alert["Message"] and "app-runner" in alert["Message"]
     records = security_log_records(output(deployment, "SecurityLogGroupName"))
     (record,) = [r for r in records if r.get("kind") == "policy-finding"]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
+import sys
 from functools import cache
+from types import ModuleType
 from typing import Any
 
 from iam_guard.build import build_stacks
 from iam_guard.config import Config
+from support import REPO_ROOT
 from template_helpers import config, inline_policy_documents, resources, statements
 
 STACK = "monitoring"
@@ -81,3 +85,13 @@ def dimension(alarm: dict[str, Any], name: str) -> Any:
     values = [d["Value"] for d in alarm.get("Dimensions", []) if d["Name"] == name]
     assert len(values) == 1, f"{alarm.get('AlarmName')}: dimension {name} appears {len(values)} times"
     return values[0]
+
+
+def handler_module(name: str) -> ModuleType:
+    """A module of handlers/ (outside the package), imported as Lambda would: from the zip's root."""
+    folder = str(REPO_ROOT / "handlers")
+    sys.path.insert(0, folder)
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(folder)

@@ -18,17 +18,18 @@ from monitoring_helpers import (
     alarms,
     dimension,
     getatt,
+    handler_module,
     ref,
     role_statement,
     role_statements,
     variant,
 )
 
-from conftest import REPO_ROOT
 from iam_guard import packaging
 from iam_guard.policies.common import SENSITIVE_ACTIONS
 from iam_guard.render import template_dict
 from iam_guard.stacks import monitoring
+from support import REPO_ROOT
 from template_helpers import (
     as_list,
     config,
@@ -132,11 +133,7 @@ def test_mon_1_code_comes_from_the_artifact_bucket_with_the_content_hashed_key(c
 
 def test_mon_1_rule_event_names_are_exactly_the_ones_the_handler_knows() -> None:
     """The rule sends nothing the handler would reject as unexpected, and misses nothing it handles."""
-    sys.path.insert(0, str(REPO_ROOT / "handlers"))
-    try:
-        import policy_change
-    finally:
-        sys.path.remove(str(REPO_ROOT / "handlers"))
+    policy_change = handler_module("policy_change")
     pattern = props(template("dev", STACK), "IamPolicyChangeRule")["EventPattern"]
     assert set(pattern["detail"]["eventName"]) == set(policy_change.HANDLED_EVENTS)
 
@@ -265,6 +262,19 @@ def test_mon_5_quarantine_attach_needs_the_remediator_principal_tag() -> None:
     assert attach["Condition"]["StringEquals"] == {"aws:PrincipalTag/iam-guard-remediator": "quarantine"}
     tags = {t["Key"]: t["Value"] for t in props(tpl, "PolicyAnalyzerRole")["Tags"]}
     assert tags["iam-guard-remediator"] == "quarantine"
+
+
+def test_mon_5_quarantine_may_write_only_the_quarantine_tag() -> None:
+    sys.path.insert(0, str(REPO_ROOT / "handlers"))
+    try:
+        import remediation
+    finally:
+        sys.path.remove(str(REPO_ROOT / "handlers"))
+    tag = role_statement(template("prod", STACK), "PolicyAnalyzerRole", "TagQuarantinedPrincipals")
+    assert tag["Action"] == ["iam:TagRole", "iam:TagUser"]
+    assert tag["Condition"] == {
+        "ForAllValues:StringEquals": {"aws:TagKeys": [remediation.QUARANTINE_TAG_KEY]}
+    }
 
 
 def test_mon_5_audit_role_source_ip_decision_is_documented(tpl: dict[str, Any]) -> None:
@@ -738,11 +748,7 @@ def test_edge_2_exempt_principals_are_the_stack_roles_and_the_configured_ones(
 
 def test_edge_2_handlers_read_what_the_stack_sets() -> None:
     """The handlers' settings loader accepts the stack's variables (with references resolved)."""
-    sys.path.insert(0, str(REPO_ROOT / "handlers"))
-    try:
-        from lambda_support import load_settings
-    finally:
-        sys.path.remove(str(REPO_ROOT / "handlers"))
+    load_settings = handler_module("lambda_support").load_settings
     tpl = template("prod", STACK)
     resolved = {
         k: v if isinstance(v, str) else f"resolved-{k.lower()}" for k, v in env(tpl, ANALYZER).items()

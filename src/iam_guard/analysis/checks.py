@@ -19,9 +19,11 @@ from iam_guard.analysis.index import (
     load_index,
 )
 from iam_guard.analysis.knowledge import (
+    AWS_DEFINED_PERMISSIONS,
     CREDENTIAL_ACTIONS,
     SENSITIVE_DATA_ACTIONS,
     SINGLE_ACTION_ESCALATIONS,
+    is_read_only_name,
     is_resource_policy_change,
 )
 from iam_guard.analysis.model import Finding, Severity
@@ -103,14 +105,17 @@ def action_sets() -> ActionSets:
     for action, info in actions.items():
         by_level.setdefault(info.level, set()).add(action)
     scoped = frozenset(action for action, info in actions.items() if info.supports_resource_scope)
-    candidates = scoped - {"iam:passrole"}  # ANA-7 reports iam:PassRole
+    reads = frozenset(a for a in actions if is_read_only_name(a))
+    candidates = scoped - {"iam:passrole"} - reads  # ANA-7 reports iam:PassRole
     exposure = frozenset(a for a in candidates if is_resource_policy_change(a, actions[a].level))
+    permissions = (candidates & by_level.get(PERMISSIONS, set())) - exposure - AWS_DEFINED_PERMISSIONS
+    writes = (candidates & by_level.get(WRITE, set())) - exposure
     return ActionSets(
         by_level={level: frozenset(names) for level, names in by_level.items()},
         scoped=scoped,
         exposure=exposure,
-        permissions=(candidates & by_level.get(PERMISSIONS, set())) - exposure,
-        writes=(candidates & by_level.get(WRITE, set())) - exposure,
+        permissions=permissions,
+        writes=writes | (candidates & AWS_DEFINED_PERMISSIONS),
     )
 
 

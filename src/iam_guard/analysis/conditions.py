@@ -110,6 +110,7 @@ class Narrowing:
 NO_NARROWING = Narrowing(0, ())
 
 
+@functools.lru_cache(maxsize=1024)
 def split_operator(operator: str) -> tuple[str, str, bool]:
     """'ForAnyValue:StringLikeIfExists' -> ('foranyvalue', 'stringlike', True)."""
     qualifier, _, base = operator.rpartition(":")

@@ -128,12 +128,12 @@ def parse_statement(index: int, raw: Any, problems: list[tuple[int | None, str]]
     if not isinstance(raw, dict):
         problems.append((index, f"statement {index} is not a JSON object"))
         return None
-    unknown = sorted(str(key) for key in raw if key not in KNOWN_KEYS)
+    unknown = raw.keys() - KNOWN_KEYS
     effect = raw.get("Effect")
     sid = raw.get("Sid")
     errors: list[str] = []
     if unknown:
-        errors.append(f"unknown element(s) {', '.join(unknown)}")
+        errors.append(f"unknown element(s) {', '.join(sorted(map(str, unknown)))}")
     if effect not in EFFECTS:
         errors.append(f"Effect must be Allow or Deny, not {effect!r}")
     if sid is not None and not isinstance(sid, str):
@@ -151,7 +151,7 @@ def parse_statement(index: int, raw: Any, problems: list[tuple[int | None, str]]
     for key in ("Principal", "NotPrincipal"):
         if key in raw and not _principal_ok(raw[key]):
             errors.append(f"{key} must be '*' or a map of principal type to strings")
-    conditions = _conditions(raw.get("Condition", {}))
+    conditions = _conditions(raw["Condition"]) if "Condition" in raw else {}
     if conditions is None:
         errors.append("Condition must map operators to {key: value(s)}")
     if errors:

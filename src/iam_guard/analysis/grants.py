@@ -73,7 +73,7 @@ def unconditional_denies(statements: Iterable[Statement]) -> frozenset[str]:
     """Actions denied on every resource without condition: nothing can grant them."""
     denied: set[str] = set()
     for statement in statements:
-        if statement.is_allow or statement.conditions or statement.not_resources is not None:
+        if statement.effect != "Deny" or statement.conditions or statement.not_resources is not None:
             continue
         if statement.resources is not None and not any(is_star_resource(r) for r in statement.resources):
             continue

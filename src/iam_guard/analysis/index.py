@@ -45,18 +45,18 @@ class ActionIndex:
 @functools.cache
 def load_index() -> ActionIndex:
     """Read and precompute the index once per process (first use, not import: cheap Lambda cold start)."""
-    with gzip.open(INDEX_PATH, "rt", encoding="utf-8") as stream:
-        raw = json.load(stream)
+    with gzip.open(INDEX_PATH, "rb") as stream:
+        raw = json.loads(stream.read())
     actions: dict[str, ActionInfo] = {}
-    by_service: dict[str, frozenset[str]] = {}
+    sorted_by_service: dict[str, tuple[str, ...]] = {}
     for prefix, service in raw["services"].items():
-        names = []
+        keys = []
         for action, (level, resource_types) in service["actions"].items():
             key = f"{prefix}:{action.lower()}"
             actions[key] = ActionInfo(f"{prefix}:{action}", level, tuple(resource_types))
-            names.append(key)
-        by_service[prefix] = frozenset(names)
-    sorted_by_service = {prefix: tuple(sorted(names)) for prefix, names in by_service.items()}
+            keys.append(key)
+        sorted_by_service[prefix] = tuple(sorted(keys))
+    by_service = {prefix: frozenset(names) for prefix, names in sorted_by_service.items()}
     source = f"{raw['source']} ({raw['source_version']})"
     return ActionIndex(actions, by_service, sorted_by_service, frozenset(actions), source)
 

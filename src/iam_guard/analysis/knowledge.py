@@ -55,7 +55,6 @@ CREDENTIAL_ACTIONS = frozenset(
         "redshift:getclustercredentials",
         "redshift:getclustercredentialswithiam",
         "redshift-serverless:getcredentials",
-        "sso:getrolecredentials",
         "sts:assumerole",
         "sts:getfederationtoken",
     }
@@ -63,7 +62,23 @@ CREDENTIAL_ACTIONS = frozenset(
 
 # Permissions-management actions that change who may use a resource (resource exposure), recognised by
 # name in the catalogue rather than listed by hand.
-RESOURCE_POLICY_NAME = re.compile(r"(policy|permission|acl|grant|share|publicaccessblock)", re.IGNORECASE)
+RESOURCE_POLICY_NAME = re.compile(
+    r"(policy|permission|acl|grant|share|publicaccessblock"
+    r"|modify(image|snapshot|dbsnapshot|dbclustersnapshot|fpgaimage)attribute)",
+    re.IGNORECASE,
+)
+# Actions the catalogue files under permissions management that only read (Describe*Permissions...):
+# they are neither exposure nor a write on '*'.
+READ_VERBS = ("describe", "get", "list", "search", "view", "batchget")
+# Service-linked roles carry permissions AWS defines; creating one grants the caller nothing.
+AWS_DEFINED_PERMISSIONS = frozenset({"iam:createservicelinkedrole", "iam:deleteservicelinkedrole"})
+
+
+def is_read_only_name(action: str) -> bool:
+    """True when the action's name starts with a read verb (quicksight:DescribeDataSetPermissions)."""
+    return action.partition(":")[2].startswith(READ_VERBS)
+
+
 IDENTITY_POLICY_ACTIONS = re.compile(
     r"iam:(put|delete|attach|detach)(user|group|role)policy|iam:(create|delete)policy(version)?"
     r"|iam:setdefaultpolicyversion|iam:(put|delete)(user|role)permissionsboundary",
@@ -72,12 +87,16 @@ IDENTITY_POLICY_ACTIONS = re.compile(
 
 def is_resource_policy_change(action: str, level: str) -> bool:
     """True for a permissions-management action that edits a resource policy, ACL, grant or share."""
-    if level != "P" or IDENTITY_POLICY_ACTIONS.fullmatch(action):
+    if level not in ("P", "W") or IDENTITY_POLICY_ACTIONS.fullmatch(action) or is_read_only_name(action):
         return False
     if action == "iam:updateassumerolepolicy":
         return True
     service, _, name = action.partition(":")
-    return service != "iam" and bool(RESOURCE_POLICY_NAME.search(name))
+    if service == "iam":
+        return False
+    if level == "W":  # sharing an image or snapshot with other accounts is a Write in the catalogue
+        return name.startswith("modify") and bool(RESOURCE_POLICY_NAME.search(name))
+    return bool(RESOURCE_POLICY_NAME.search(name))
 
 
 @dataclass(frozen=True)

@@ -280,11 +280,31 @@ def template_policies(path: Path, template: dict[str, Any]) -> Iterator[PolicySo
                     )
 
 
+def unwrap_cli_output(data: Any) -> tuple[Any, str | None]:
+    """The policy inside AWS CLI output: get-policy-version ({"PolicyVersion": {"Document": ...}}),
+    get-role-policy / get-user-policy ({"PolicyDocument": ...}), get-role ({"Role": {...}}: its trust
+    policy). Returns (document, policy type) or (data, None) when it is none of these."""
+    if not isinstance(data, dict):
+        return data, None
+    version = data.get("PolicyVersion")
+    if isinstance(version, dict) and "Document" in version:
+        return version["Document"], "identity"
+    if "PolicyDocument" in data and "Statement" not in data:
+        return data["PolicyDocument"], "identity"
+    role = data.get("Role")
+    if isinstance(role, dict) and "AssumeRolePolicyDocument" in role:
+        return role["AssumeRolePolicyDocument"], "trust"
+    return data, None
+
+
 def sources_of(path: Path, explicit: bool) -> list[PolicySource]:
     """The policies in one file; a folder's files that are neither policy nor template are skipped."""
     data = load_file(path)
     if is_template(data):
         return list(template_policies(path, data))
+    document, policy_type = unwrap_cli_output(data)
+    if policy_type is not None:
+        return [PolicySource(str(path), None, None, "policy", policy_type, document)]
     if is_policy(data):
         return [PolicySource(str(path), None, None, "policy", guess_policy_type(data), data)]
     if explicit:
@@ -295,27 +315,38 @@ def sources_of(path: Path, explicit: bool) -> list[PolicySource]:
 # ---------------------------------------------------------------- analysis and suppressions
 
 
-def principal_groups(path: Path, template: dict[str, Any]) -> dict[str, list[Any]]:
-    """Role logical id -> every identity document attached to it in the template (inline, AWS::IAM::Policy
-    and ManagedPolicy naming it in Roles), for analyze_principal."""
+def principal_groups(template: dict[str, Any]) -> dict[str, list[Any]]:
+    """Role logical id -> every identity document attached to it in the template (inline policies,
+    AWS::IAM::Policy / ManagedPolicy naming it in Roles, ManagedPolicies it names in ManagedPolicyArns),
+    for analyze_principal; only roles with more than one document."""
     resources = template["Resources"]
+    documents_of: dict[str, Any] = {
+        logical_id: resolve_intrinsics((resource.get("Properties") or {}).get("PolicyDocument"))
+        for logical_id, resource in resources.items()
+        if isinstance(resource, dict)
+        and resource.get("Type") in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+    }
     groups: dict[str, list[Any]] = {}
     for logical_id, resource in resources.items():
-        if isinstance(resource, dict) and resource.get("Type") == "AWS::IAM::Role":
-            inline = (resource.get("Properties") or {}).get("Policies") or []
-            groups[logical_id] = [
-                resolve_intrinsics(p.get("PolicyDocument")) for p in inline if isinstance(p, dict)
-            ]
-    for resource in resources.values():
-        if not isinstance(resource, dict) or resource.get("Type") not in (
-            "AWS::IAM::Policy",
-            "AWS::IAM::ManagedPolicy",
-        ):
+        if not isinstance(resource, dict) or resource.get("Type") != "AWS::IAM::Role":
             continue
         properties = resource.get("Properties") or {}
+        inline = [
+            resolve_intrinsics(p.get("PolicyDocument"))
+            for p in properties.get("Policies") or []
+            if isinstance(p, dict)
+        ]
+        managed = [
+            documents_of[arn["Ref"]]
+            for arn in properties.get("ManagedPolicyArns") or []
+            if isinstance(arn, dict) and arn.get("Ref") in documents_of
+        ]
+        groups[logical_id] = inline + managed
+    for policy_id, document in documents_of.items():
+        properties = resources[policy_id].get("Properties") or {}
         for role in properties.get("Roles") or []:
             if isinstance(role, dict) and role.get("Ref") in groups:
-                groups[role["Ref"]].append(resolve_intrinsics(properties.get("PolicyDocument")))
+                groups[role["Ref"]].append(document)
     return {role: documents for role, documents in groups.items() if len(documents) > 1}
 
 
@@ -398,7 +429,7 @@ def _principal_records(path: Path, sources: list[PolicySource]) -> list[dict[str
     template = load_file(path)
     by_resource = {s.resource: s for s in sources}
     records = []
-    for role, documents in principal_groups(path, template).items():
+    for role, documents in principal_groups(template).items():
         source = by_resource.get(role)
         if source is None:
             continue

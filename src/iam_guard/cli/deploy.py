@@ -11,9 +11,15 @@ standard AWS environment and profiles; the audit external ID is read from IAM_GU
 from __future__ import annotations
 
 import argparse
+import re
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from iam_guard.cli.generate import DEFAULT_CONFIG, DEFAULT_OUT
+from iam_guard.errors import UsageError
+
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -58,6 +64,8 @@ def run_deploy(args: argparse.Namespace) -> int:
     from iam_guard.deploy.review import ask_on_terminal
     from iam_guard.deploy.runner import DeployOptions, deploy_all
 
+    if args.artifact_bucket is not None and not _BUCKET_NAME.fullmatch(args.artifact_bucket):
+        raise UsageError(f"--artifact-bucket: {args.artifact_bucket!r} is not a valid S3 bucket name")
     config = load_config(args.config)
     artifacts = build_stacks(config, args.stack)
     options = DeployOptions(
@@ -67,7 +75,7 @@ def run_deploy(args: argparse.Namespace) -> int:
         confirm=ask_on_terminal if args.review else None,
         tags=config.tags,
     )
-    return deploy_all(artifacts, options)
+    return _reporting_aws_errors("deploy", lambda: deploy_all(artifacts, options))
 
 
 def run_destroy(args: argparse.Namespace) -> int:
@@ -76,4 +84,17 @@ def run_destroy(args: argparse.Namespace) -> int:
     from iam_guard.deploy.runner import destroy_all
 
     config = load_config(args.config)
-    return destroy_all(build_stacks(config, args.stack))
+    artifacts = build_stacks(config, args.stack)
+    return _reporting_aws_errors("destroy", lambda: destroy_all(artifacts))
+
+
+def _reporting_aws_errors(command: str, action: Callable[[], int]) -> int:
+    """Run the action; an AWS error it did not handle (no credentials, access denied, throttling beyond
+    retries) becomes one line on stderr and exit code 1, not a traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return action()
+    except (BotoCoreError, ClientError) as error:
+        print(f"iam-guard {command}: AWS error: {error}", file=sys.stderr)
+        return 1

@@ -89,17 +89,20 @@ def deploy_all(
     1 on a failed or aborted stack. Writes out/flat-outputs.json after a successful run."""
     _check_external_id(artifacts, options, clients)
     bucket_per_region: dict[str, str] = {}
-    code_keys: dict[str, str] = {}
+    code_keys_per_region: dict[str, dict[str, str]] = {}
     results: list[StackResult] = []
     for artifact in artifacts:
         declared = template_parameters(artifact.body)
+        region = artifact.region
         needs_bucket = ARTIFACT_BUCKET_PARAMETER in declared or len(artifact.body) > MAX_INLINE_TEMPLATE_BYTES
-        if needs_bucket and artifact.region not in bucket_per_region:
-            bucket_per_region[artifact.region] = _prepare_bucket(artifact.region, options, clients, say)
-        if set(CODE_KEY_PARAMETERS) & set(declared) and not code_keys:
-            code_keys = _upload_handler_zips(
-                bucket_per_region[artifact.region], artifact.region, options, clients, say
+        if needs_bucket and region not in bucket_per_region:
+            named = options.artifact_bucket not in bucket_per_region.values()
+            bucket_per_region[region] = _prepare_bucket(region, options, clients, say, named)
+        if set(CODE_KEY_PARAMETERS) & set(declared) and region not in code_keys_per_region:
+            code_keys_per_region[region] = _upload_handler_zips(
+                bucket_per_region[region], region, options, clients, say
             )
+        code_keys = code_keys_per_region.get(region, {})
         request = _stack_request(
             artifact, declared, bucket_per_region.get(artifact.region), code_keys, options, clients
         )
@@ -138,8 +141,12 @@ def _check_external_id(artifacts: Sequence[Artifact], options: DeployOptions, cl
             )
 
 
-def _prepare_bucket(region: str, options: DeployOptions, clients: ClientFactory, say: Say) -> str:
-    bucket = options.artifact_bucket
+def _prepare_bucket(
+    region: str, options: DeployOptions, clients: ClientFactory, say: Say, use_named: bool = True
+) -> str:
+    """The artifact bucket of a region: --artifact-bucket for the first region that needs one (a bucket
+    lives in one region), iam-guard-artifacts-<account>-<region> otherwise."""
+    bucket = options.artifact_bucket if use_named else None
     if bucket is None:
         account = clients("sts", region).get_caller_identity()["Account"]
         bucket = default_bucket_name(account, region)

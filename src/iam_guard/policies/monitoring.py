@@ -19,6 +19,7 @@ from awacs.aws import (
     Bool,
     Condition,
     Deny,
+    ForAllValuesStringEquals,
     Principal,
     Statement,
     StringEquals,
@@ -112,6 +113,9 @@ QUARANTINE_TAG_ACTIONS: tuple[str, ...] = ("iam:TagRole", "iam:TagUser")
 # same policy copied to another role grants nothing.
 REMEDIATOR_TAG_KEY = "iam-guard-remediator"
 REMEDIATOR_TAG_VALUE = "quarantine"
+# The only tag quarantine writes (handlers/remediation.py): the role cannot set any other, the remediator
+# tag above included.
+QUARANTINE_TAG_KEY = "iam-guard:quarantined"
 
 
 def this_account() -> Ref:
@@ -339,6 +343,7 @@ def quarantine_statements(quarantine_policy_arn: Any) -> list[Statement]:
             Effect=Allow,
             Action=actions(*QUARANTINE_TAG_ACTIONS),
             Resource=[arns.iam_resource("role"), arns.iam_resource("user")],
+            Condition=Condition(ForAllValuesStringEquals({"aws:TagKeys": [QUARANTINE_TAG_KEY]})),
         ),
         Statement(
             Sid="ListAttachedPoliciesOfPrincipals",

@@ -12,10 +12,26 @@ audit role reads IAM metadata with an external ID and nothing else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from troposphere import Export, GetAtt, Join, Output, Parameter, Ref, Sub, Tags, Template, iam, kms
+from troposphere import (
+    Export,
+    GetAtt,
+    Join,
+    Output,
+    Parameter,
+    Ref,
+    Sub,
+    Tags,
+    Template,
+    awslambda,
+    iam,
+    kms,
+    logs,
+    sns,
+    sqs,
+)
 
 from iam_guard import arns, naming, packaging
 from iam_guard.blocks import alarms, events
@@ -39,7 +55,7 @@ from iam_guard.blocks.storage import (
 )
 from iam_guard.blocks.topics import email_subscriptions, encrypted_topic, tls_only_topic_policy
 from iam_guard.blocks.trail import hardened_trail, trail_arn, trail_logs_arn
-from iam_guard.config import Config
+from iam_guard.config import Config, MonitoringConfig
 from iam_guard.policies import document
 from iam_guard.policies import monitoring as mon
 from iam_guard.policies.common import deny_sensitive_actions_statement
@@ -56,6 +72,16 @@ VISIBILITY_TIMEOUT_FACTOR = 6
 ONE_DAY_SECONDS = 86400
 ASYNC_RETRY_ATTEMPTS = 2
 ASYNC_MAX_EVENT_AGE_SECONDS = 3600
+# IAM's CloudTrail events reach EventBridge in this region only (see stacks/forwarder.py).
+GLOBAL_EVENTS_REGION = "us-east-1"
+CHANGE_ALARM_BASE = "iam-policy-change-rate"
+# Dead-letter queues by logical ID, with the base of their physical names.
+DEAD_LETTER_QUEUES = {
+    "PolicyAnalyzerDlq": "policy-analyzer-dlq",
+    "DailyAuditorDlq": "daily-auditor-dlq",
+    "EventDeliveryDlq": "event-delivery-dlq",
+    "AuditContinuationDlq": "audit-continuation-dlq",
+}
 
 POLICY_ANALYZER = FunctionSpec(
     handler="policy_change.handler",
@@ -77,7 +103,7 @@ AUDIT_ROLE_SOURCE_IP_NOTE = (
     "from the auditing account's egress addresses (or from Lambda), which the internal allowed_cidrs never "
     "match, so the guard would only make the role unusable. The external ID, the account-bound trust, the "
     "requested-region guard, the read-only allow list with a NotAction deny and the one-hour session limit "
-    "it instead; iam-guard's own remote audit narrows each session further with a session policy."
+    "its use instead; iam-guard's own remote audit narrows each session further with a session policy."
 )
 QUARANTINE_POLICY_NOTE = (
     "Created in every remediation mode (it is unattached and grants nothing), so QUARANTINE_POLICY_ARN is "
@@ -124,33 +150,124 @@ def forwarder_role_name(config: Config) -> str:
     return naming.pascal_name(config, "IamEventForwarder")
 
 
+@dataclass(frozen=True)
+class Plan:
+    """Every name and ARN the stack uses, known before any resource exists: key, topic and queue policies
+    name roles, rules and alarms by ARN built from their names, which avoids reference cycles."""
+
+    config: Config
+    names: Names
+    analyzer_role_name: str
+    auditor_role_name: str
+    audit_role_name: str
+    change_rule_name: str
+    schedule_rule_name: str
+    trail_name: str
+    log_group_names: dict[str, str]
+
+    @classmethod
+    def of(cls, config: Config) -> Plan:
+        names = Names(config)
+        return cls(
+            config=config,
+            names=names,
+            analyzer_role_name=names.iam("PolicyAnalyzer"),
+            auditor_role_name=names.iam("DailyAuditor"),
+            audit_role_name=names.iam("CrossAccountAudit"),
+            change_rule_name=names.resource("iam-policy-changes"),
+            schedule_rule_name=names.resource("daily-audit"),
+            trail_name=names.resource("trail"),
+            log_group_names={
+                "SecurityEventsLogGroup": security_log_group_name(config),
+                "PolicyAnalyzerLogGroup": names.log_group("policy-analyzer"),
+                "DailyAuditorLogGroup": names.log_group("daily-auditor"),
+            },
+        )
+
+    @property
+    def settings(self) -> MonitoringConfig:
+        return self.config.monitoring
+
+    @property
+    def function_role_arns(self) -> list[Sub]:
+        return [arns.role(self.analyzer_role_name), arns.role(self.auditor_role_name)]
+
+    @property
+    def rule_arns(self) -> list[Sub]:
+        return [events.rule_arn(self.change_rule_name), events.rule_arn(self.schedule_rule_name)]
+
+    @property
+    def alarm_arns(self) -> Sub:
+        return alarms.alarm_arn_pattern(self.config.name_suffix)
+
+    @property
+    def creates_trail(self) -> bool:
+        return self.settings.existing_trail_arn is None
+
+    @property
+    def quarantining(self) -> bool:
+        return self.settings.remediation_mode == "quarantine"
+
+    def log_group_arn(self, logical_id: str) -> Sub:
+        return arns.log_group(self.log_group_names[logical_id])
+
+
+@dataclass
+class Parts:
+    """The resources of the stack, filled in as they are added."""
+
+    template: Template
+    key: kms.Key
+    parameters: dict[str, Parameter] = field(default_factory=dict)
+    groups: dict[str, logs.LogGroup] = field(default_factory=dict)
+    queues: dict[str, sqs.Queue] = field(default_factory=dict)
+    topic: sns.Topic | None = None
+    quarantine: iam.ManagedPolicy | None = None
+    roles: dict[str, iam.Role] = field(default_factory=dict)
+    functions: dict[str, awslambda.Function] = field(default_factory=dict)
+    rules: dict[str, Any] = field(default_factory=dict)
+    trail: Any = None
+
+    def add(self, resource: Any) -> Any:
+        return self.template.add_resource(resource)
+
+
 def build(config: Config) -> Template:
-    names = Names(config)
+    """The monitoring template of `config` (see the module docstring)."""
+    plan = Plan.of(config)
     template = Template(
         Description=(
             f"iam-guard IAM security monitoring ({config.environment}, {config.region}): analyzes every IAM "
             "policy change and audits all policies daily; KMS-encrypted logs, topic and queues; alarms."
         )
     )
-    settings = config.monitoring
-    analyzer_role_name = names.iam("PolicyAnalyzer")
-    auditor_role_name = names.iam("DailyAuditor")
-    function_role_names = (analyzer_role_name, auditor_role_name)
-    analyzer_name = names.resource("policy-analyzer")
-    auditor_name = names.resource("daily-auditor")
-    change_rule_name = names.resource("iam-policy-changes")
-    schedule_rule_name = names.resource("daily-audit")
-    rule_arns = [events.rule_arn(change_rule_name), events.rule_arn(schedule_rule_name)]
-    log_group_names = {
-        "SecurityEventsLogGroup": security_log_group_name(config),
-        "PolicyAnalyzerLogGroup": names.log_group("policy-analyzer"),
-        "DailyAuditorLogGroup": names.log_group("daily-auditor"),
-    }
-    trail_name = names.resource("trail")
-    creates_trail = settings.existing_trail_arn is None
+    parts = Parts(template=template, key=template.add_resource(_stack_key(plan)))
+    _add_parameters(parts)
+    parts.add(key_alias("MonitoringKeyAlias", alias=plan.names.resource("monitoring"), key=parts.key))
+    _add_log_groups(parts, plan)
+    _add_topic(parts, plan)
+    _add_queues(parts, plan)
+    _add_quarantine_policy(parts, plan)
+    _add_function_roles(parts, plan)
+    if plan.settings.trusted_audit_account_ids:
+        _add_audit_role(parts, plan)
+    _add_functions(parts, plan)
+    _add_rules(parts, plan)
+    _add_alarms(parts, plan)
+    if plan.creates_trail:
+        parts.trail = _add_trail(template, config, plan.names, parts.key, plan.trail_name)
+    else:
+        template.set_metadata(_existing_trail_metadata(plan.settings.existing_trail_arn or ""))
+    _add_outputs(parts, plan)
+    return template
 
-    # Parameters ---------------------------------------------------------------------------------------
-    artifact_bucket = template.add_parameter(
+
+# Parameters, key, log groups, topic, queues -------------------------------------------------------------
+
+
+def _add_parameters(parts: Parts) -> None:
+    """The artifact bucket (no default) and the content-hashed S3 keys of the handler zips."""
+    parts.parameters["ArtifactBucket"] = parts.template.add_parameter(
         Parameter(
             "ArtifactBucket",
             Type="String",
@@ -159,278 +276,282 @@ def build(config: Config) -> Template:
             Description="S3 bucket holding the handler zips (make package uploads them)",
         )
     )
-    analyzer_code_key = template.add_parameter(
-        code_key_parameter(
-            "PolicyChangeCodeKey", handler="policy_change", default_key=packaging.zip_key("policy_change")
+    for logical_id, handler in (
+        ("PolicyChangeCodeKey", "policy_change"),
+        ("DailyAuditCodeKey", "daily_audit"),
+    ):
+        parts.parameters[logical_id] = parts.template.add_parameter(
+            code_key_parameter(logical_id, handler=handler, default_key=packaging.zip_key(handler))
         )
-    )
-    auditor_code_key = template.add_parameter(
-        code_key_parameter(
-            "DailyAuditCodeKey", handler="daily_audit", default_key=packaging.zip_key("daily_audit")
-        )
-    )
 
-    # Key (MON-2, CON-3) ---------------------------------------------------------------------------------
-    function_role_arns = [arns.role(name) for name in function_role_names]
-    key_usage = [
-        cloudwatch_logs_statement([arns.log_group_bare(name) for name in log_group_names.values()]),
-        mon.alarms_use_key_statement(alarms.alarm_arn_pattern(config.name_suffix)),
-        mon.events_use_key_statement(rule_arns),
+
+def _stack_key(plan: Plan) -> kms.Key:
+    """MON-2, CON-3: every service that writes to something this key encrypts is admitted, narrowed."""
+    usage = [
+        cloudwatch_logs_statement([arns.log_group_bare(name) for name in plan.log_group_names.values()]),
+        mon.alarms_use_key_statement(plan.alarm_arns),
+        mon.events_use_key_statement(plan.rule_arns),
         mon.account_messaging_use_key_statement(),
         use_through_service_statement(
-            "AllowFunctionRolesThroughSqs", function_role_arns, "sqs", mon.ROLE_MESSAGE_KEY_ACTIONS
+            "AllowFunctionRolesThroughSqs", plan.function_role_arns, "sqs", mon.ROLE_MESSAGE_KEY_ACTIONS
         ),
         use_through_service_statement(
-            "AllowFunctionRolesThroughSns", function_role_arns, "sns", mon.ROLE_MESSAGE_KEY_ACTIONS
+            "AllowFunctionRolesThroughSns", plan.function_role_arns, "sns", mon.ROLE_MESSAGE_KEY_ACTIONS
         ),
         *mon.lambda_environment_key_statements(),
     ]
-    if creates_trail:
-        key_usage.extend(mon.cloudtrail_use_key_statements(trail_arn(trail_name)))
-    key = template.add_resource(
-        customer_managed_key(
-            "MonitoringKey",
-            description=(
-                f"iam-guard monitoring key ({config.name_suffix}): log groups, alert topic, queues, trail"
-            ),
-            usage=key_usage,
-        )
+    if plan.creates_trail:
+        usage.extend(mon.cloudtrail_use_key_statements(trail_arn(plan.trail_name)))
+    key = customer_managed_key(
+        "MonitoringKey",
+        description=(
+            f"iam-guard monitoring key ({plan.config.name_suffix}): log groups, alert topic, queues, trail"
+        ),
+        usage=usage,
     )
     key.Metadata = {"iam-guard": {"suppressions": [{"code": "IAMG010", "reason": LOGS_KEY_REASON}]}}
-    template.add_resource(key_alias("MonitoringKeyAlias", alias=names.resource("monitoring"), key=key))
+    return key
 
-    # Log groups (MON-3, CON-4) --------------------------------------------------------------------------
-    groups = {
-        logical_id: template.add_resource(
-            encrypted_log_group(logical_id, name=name, key=key, retention_days=settings.log_retention_days)
+
+def _add_log_groups(parts: Parts, plan: Plan) -> None:
+    """MON-3, CON-4: the security-events group and one per function, encrypted, retained."""
+    for logical_id, name in plan.log_group_names.items():
+        parts.groups[logical_id] = parts.add(
+            encrypted_log_group(
+                logical_id, name=name, key=parts.key, retention_days=plan.settings.log_retention_days
+            )
         )
-        for logical_id, name in log_group_names.items()
-    }
 
-    # Topic (MON-7) --------------------------------------------------------------------------------------
-    topic = template.add_resource(
+
+def _add_topic(parts: Parts, plan: Plan) -> None:
+    """MON-7: the encrypted alert topic, an email subscription per address, publishers limited."""
+    topic = parts.add(
         encrypted_topic(
             "AlertTopic",
-            name=names.resource("security-alerts"),
-            display_name=f"iam-guard {config.environment} security alerts",
-            key=key,
+            name=plan.names.resource("security-alerts"),
+            display_name=f"iam-guard {plan.config.environment} security alerts",
+            key=parts.key,
         )
     )
     for subscription in email_subscriptions(
-        "AlertEmailSubscription", topic=topic, emails=config.alert_emails
+        "AlertEmailSubscription", topic=topic, emails=plan.config.alert_emails
     ):
-        template.add_resource(subscription)
-    template.add_resource(
+        parts.add(subscription)
+    parts.add(
         tls_only_topic_policy(
             "AlertTopicPolicy",
             topic=topic,
-            statements=mon.topic_publishers_statements(
-                Ref(topic), function_role_arns, alarms.alarm_arn_pattern(config.name_suffix)
-            ),
+            statements=mon.topic_publishers_statements(Ref(topic), plan.function_role_arns, plan.alarm_arns),
         )
     )
+    parts.topic = topic
 
-    # Queues ---------------------------------------------------------------------------------------------
-    analyzer_dlq = template.add_resource(
-        encrypted_queue("PolicyAnalyzerDlq", name=names.resource("policy-analyzer-dlq"), key=key)
-    )
-    auditor_dlq = template.add_resource(
-        encrypted_queue("DailyAuditorDlq", name=names.resource("daily-auditor-dlq"), key=key)
-    )
-    events_dlq = template.add_resource(
-        encrypted_queue("EventDeliveryDlq", name=names.resource("event-delivery-dlq"), key=key)
-    )
-    continuation_dlq = template.add_resource(
-        encrypted_queue("AuditContinuationDlq", name=names.resource("audit-continuation-dlq"), key=key)
-    )
-    continuation = template.add_resource(
+
+def _add_queues(parts: Parts, plan: Plan) -> None:
+    """The functions' DLQs, the EventBridge targets' DLQ, and the audit's continuation queue with its
+    own DLQ; all encrypted, all TLS-only."""
+    for logical_id, base in DEAD_LETTER_QUEUES.items():
+        parts.queues[logical_id] = parts.add(
+            encrypted_queue(logical_id, name=plan.names.resource(base), key=parts.key)
+        )
+    parts.queues["AuditContinuationQueue"] = parts.add(
         encrypted_queue(
             "AuditContinuationQueue",
-            name=names.resource("audit-continuation"),
-            key=key,
+            name=plan.names.resource("audit-continuation"),
+            key=parts.key,
             visibility_timeout_seconds=VISIBILITY_TIMEOUT_FACTOR * DAILY_AUDITOR.timeout_seconds,
-            dead_letter_queue=continuation_dlq,
+            dead_letter_queue=parts.queues["AuditContinuationDlq"],
         )
     )
-    for queue in (analyzer_dlq, auditor_dlq, continuation_dlq, continuation):
-        template.add_resource(tls_only_queue_policy(f"{queue.title}Policy", queue=queue))
-    template.add_resource(
-        tls_only_queue_policy(
-            "EventDeliveryDlqPolicy",
-            queue=events_dlq,
-            statements=[mon.events_send_to_queue_statement(GetAtt(events_dlq, "Arn"), rule_arns)],
-        )
-    )
+    for logical_id, queue in parts.queues.items():
+        statements = []
+        if logical_id == "EventDeliveryDlq":
+            statements.append(mon.events_send_to_queue_statement(GetAtt(queue, "Arn"), plan.rule_arns))
+        parts.add(tls_only_queue_policy(f"{logical_id}Policy", queue=queue, statements=statements))
 
-    # Quarantine policy (H-3, CON-2) -----------------------------------------------------------------------
-    quarantine = template.add_resource(
+
+# Roles ----------------------------------------------------------------------------------------------------
+
+
+def _add_quarantine_policy(parts: Parts, plan: Plan) -> None:
+    """H-3, CON-2: the explicit deny-all policy quarantine attaches (see QUARANTINE_POLICY_NOTE)."""
+    parts.quarantine = parts.add(
         iam.ManagedPolicy(
             "QuarantinePolicy",
-            ManagedPolicyName=names.iam("Quarantine"),
+            ManagedPolicyName=plan.names.iam("Quarantine"),
             Description="iam-guard quarantine: explicit deny of every action, for offending principals",
             PolicyDocument=document([mon.quarantine_deny_all_statement()]),
             Metadata={"iam-guard": {"notes": [QUARANTINE_POLICY_NOTE]}},
         )
     )
 
-    # Roles (MON-5, CON-2) -------------------------------------------------------------------------------
-    regions = mon.stack_regions(config.region)
-    common_grants = [
-        mon.publish_alerts_statement(Ref(topic)),
-        mon.use_key_through_messaging_statement(GetAtt(key, "Arn")),
-        mon.deny_outside_regions_statement(regions),
+
+def _common_function_statements(parts: Parts, plan: Plan) -> list[Any]:
+    return [
+        mon.publish_alerts_statement(Ref(parts.topic)),
+        mon.use_key_through_messaging_statement(GetAtt(parts.key, "Arn")),
+        mon.deny_outside_regions_statement(mon.stack_regions(plan.config.region)),
     ]
-    quarantining = settings.remediation_mode == "quarantine"
-    analyzer_statements = [
+
+
+def _analyzer_statements(parts: Parts, plan: Plan) -> list[Any]:
+    """The handlers contract for policy_change; Attach*Policy only in quarantine mode, tightly scoped."""
+    quarantine = Ref(parts.quarantine)
+    statements = [
         mon.read_policies_statement(),
         mon.write_logs_statement(
-            [
-                arns.log_group(log_group_names["SecurityEventsLogGroup"]),
-                arns.log_group(log_group_names["PolicyAnalyzerLogGroup"]),
-            ]
+            [plan.log_group_arn("SecurityEventsLogGroup"), plan.log_group_arn("PolicyAnalyzerLogGroup")]
         ),
-        mon.send_to_dead_letter_queue_statement(GetAtt(analyzer_dlq, "Arn")),
-        *common_grants,
+        mon.send_to_dead_letter_queue_statement(GetAtt(parts.queues["PolicyAnalyzerDlq"], "Arn")),
+        *_common_function_statements(parts, plan),
     ]
-    if quarantining:
-        analyzer_statements.extend(mon.quarantine_statements(Ref(quarantine)))
-        analyzer_statements.append(mon.deny_attach_other_policies_statement(Ref(quarantine)))
-    analyzer_statements.append(
-        deny_sensitive_actions_statement(exempt=mon.QUARANTINE_ATTACH_ACTIONS if quarantining else ())
-    )
+    if plan.quarantining:
+        statements.extend(mon.quarantine_statements(quarantine))
+        statements.append(mon.deny_attach_other_policies_statement(quarantine))
+    exempt = mon.QUARANTINE_ATTACH_ACTIONS if plan.quarantining else ()
+    statements.append(deny_sensitive_actions_statement(exempt=exempt))
+    return statements
+
+
+def _auditor_statements(parts: Parts, plan: Plan) -> list[Any]:
+    """The handlers contract for daily_audit."""
+    return [
+        mon.read_account_authorization_statement(),
+        mon.read_policies_statement(),
+        mon.write_logs_statement(
+            [plan.log_group_arn("SecurityEventsLogGroup"), plan.log_group_arn("DailyAuditorLogGroup")]
+        ),
+        mon.send_to_dead_letter_queue_statement(GetAtt(parts.queues["DailyAuditorDlq"], "Arn")),
+        mon.use_continuation_queue_statement(GetAtt(parts.queues["AuditContinuationQueue"], "Arn")),
+        *_common_function_statements(parts, plan),
+        deny_sensitive_actions_statement(),
+    ]
+
+
+def _add_function_roles(parts: Parts, plan: Plan) -> None:
+    """MON-5, CON-2: the execution roles, assumed by Lambda for this account only, one-hour sessions."""
     analyzer_role = role(
         "PolicyAnalyzerRole",
-        name=analyzer_role_name,
+        name=plan.analyzer_role_name,
         description="Execution role of the PolicyAnalyzer function: reads policies, alerts, quarantines.",
         trust=service_trust("lambda.amazonaws.com"),
-        policies=[inline_policy("AnalyzePolicyChanges", document(analyzer_statements))],
+        policies=[inline_policy("AnalyzePolicyChanges", document(_analyzer_statements(parts, plan)))],
     )
-    if quarantining:
+    if plan.quarantining:
         analyzer_role.Metadata = {
             "iam-guard": {"suppressions": [{"code": "IAMG006", "reason": QUARANTINE_ATTACH_REASON}]}
         }
         analyzer_role.Tags = Tags({mon.REMEDIATOR_TAG_KEY: mon.REMEDIATOR_TAG_VALUE})
-    template.add_resource(analyzer_role)
-
-    auditor_statements = [
-        mon.read_account_authorization_statement(),
-        mon.read_policies_statement(),
-        mon.write_logs_statement(
-            [
-                arns.log_group(log_group_names["SecurityEventsLogGroup"]),
-                arns.log_group(log_group_names["DailyAuditorLogGroup"]),
-            ]
-        ),
-        mon.send_to_dead_letter_queue_statement(GetAtt(auditor_dlq, "Arn")),
-        mon.use_continuation_queue_statement(GetAtt(continuation, "Arn")),
-        *common_grants,
-        deny_sensitive_actions_statement(),
-    ]
-    auditor_role = template.add_resource(
+    parts.roles["PolicyAnalyzerRole"] = parts.add(analyzer_role)
+    parts.roles["DailyAuditorRole"] = parts.add(
         role(
             "DailyAuditorRole",
-            name=auditor_role_name,
+            name=plan.auditor_role_name,
             description="Execution role of the DailyAuditor function: reads every IAM policy, alerts.",
             trust=service_trust("lambda.amazonaws.com"),
-            policies=[inline_policy("AuditAllPolicies", document(auditor_statements))],
+            policies=[inline_policy("AuditAllPolicies", document(_auditor_statements(parts, plan)))],
         )
     )
 
-    audit_role = None
-    if settings.trusted_audit_account_ids:
-        external_id = template.add_parameter(
-            Parameter(
-                "AuditExternalId",
-                Type="String",
-                NoEcho=True,
-                MinLength=32,
-                MaxLength=1224,
-                AllowedPattern=r"[\w+=,.@:/-]+",
-                ConstraintDescription="32 or more characters of letters, digits and + = , . @ : / - _",
-                Description="External ID the trusted audit accounts pass to sts:AssumeRole (a shared secret)",
-            )
-        )
-        audit_role = role(
-            "CrossAccountAuditRole",
-            name=names.iam("CrossAccountAudit"),
-            description="Read-only IAM audit from the trusted audit accounts, with the external ID.",
-            trust=cross_account_external_id_trust(
-                [arns.account_root_of(account) for account in settings.trusted_audit_account_ids],
-                Ref(external_id),
-            ),
-            policies=[
-                inline_policy(
-                    "ReadOnlyIamAudit",
-                    document(
-                        [
-                            *mon.audit_read_statements(),
-                            mon.deny_data_reads_statement(),
-                            mon.deny_everything_but_audit_reads_statement(),
-                            mon.deny_outside_regions_statement(regions),
-                            deny_sensitive_actions_statement(),
-                        ]
-                    ),
-                )
-            ],
-        )
-        audit_role.Metadata = {
-            "iam-guard": {
-                "notes": [AUDIT_ROLE_SOURCE_IP_NOTE],
-                "suppressions": [{"code": "IAMG009", "reason": AUDIT_TRUST_REASON}],
-            }
-        }
-        template.add_resource(audit_role)
 
-    # Functions (MON-1, MON-8, CON-1, EDGE-2, EDGE-5) ------------------------------------------------------
-    exempt = [
-        *function_role_arns,
-        *([arns.role(names.iam("CrossAccountAudit"))] if audit_role is not None else []),
-        *([arns.role(forwarder_role_name(config))] if config.region != "us-east-1" else []),
-        *settings.remediation_exempt_principals,
-    ]
+def _add_audit_role(parts: Parts, plan: Plan) -> None:
+    """MON-10: read-only IAM metadata for the trusted audit accounts, with the NoEcho external ID."""
+    external_id = parts.template.add_parameter(
+        Parameter(
+            "AuditExternalId",
+            Type="String",
+            NoEcho=True,
+            MinLength=32,
+            MaxLength=1224,
+            AllowedPattern=r"[\w+=,.@:/-]+",
+            ConstraintDescription="32 or more characters of letters, digits and + = , . @ : / - _",
+            Description="External ID the trusted audit accounts pass to sts:AssumeRole (a shared secret)",
+        )
+    )
+    audit_role = role(
+        "CrossAccountAuditRole",
+        name=plan.audit_role_name,
+        description="Read-only IAM audit from the trusted audit accounts, with the external ID.",
+        trust=cross_account_external_id_trust(
+            [arns.account_root_of(account) for account in plan.settings.trusted_audit_account_ids],
+            Ref(external_id),
+        ),
+        policies=[
+            inline_policy(
+                "ReadOnlyIamAudit",
+                document(
+                    [
+                        *mon.audit_read_statements(),
+                        mon.deny_data_reads_statement(),
+                        mon.deny_everything_but_audit_reads_statement(),
+                        mon.deny_outside_regions_statement(mon.stack_regions(plan.config.region)),
+                        deny_sensitive_actions_statement(),
+                    ]
+                ),
+            )
+        ],
+    )
+    audit_role.Metadata = {
+        "iam-guard": {
+            "notes": [AUDIT_ROLE_SOURCE_IP_NOTE],
+            "suppressions": [{"code": "IAMG009", "reason": AUDIT_TRUST_REASON}],
+        }
+    }
+    parts.roles["CrossAccountAuditRole"] = parts.add(audit_role)
+
+
+# Functions and rules --------------------------------------------------------------------------------------
+
+
+def _exempt_principals(parts: Parts, plan: Plan) -> list[Any]:
+    """Quarantine never touches the stack's own roles, the forwarder's, or the configured principals."""
+    exempt: list[Any] = list(plan.function_role_arns)
+    if "CrossAccountAuditRole" in parts.roles:
+        exempt.append(arns.role(plan.audit_role_name))
+    if plan.config.region != GLOBAL_EVENTS_REGION:
+        exempt.append(arns.role(forwarder_role_name(plan.config)))
+    exempt.extend(plan.settings.remediation_exempt_principals)
+    return exempt
+
+
+def _add_functions(parts: Parts, plan: Plan) -> None:
+    """MON-1, MON-8, CON-1, EDGE-2, EDGE-5: the two functions with exactly the contract's variables."""
     shared_environment = {
-        "ALERT_TOPIC_ARN": Ref(topic),
-        "SECURITY_LOG_GROUP": Ref(groups["SecurityEventsLogGroup"]),
-        "ALERT_SEVERITY": settings.alert_severity,
+        "ALERT_TOPIC_ARN": Ref(parts.topic),
+        "SECURITY_LOG_GROUP": Ref(parts.groups["SecurityEventsLogGroup"]),
+        "ALERT_SEVERITY": plan.settings.alert_severity,
         "METRICS_NAMESPACE": METRICS_NAMESPACE,
-        "ENVIRONMENT": config.environment,
+        "ENVIRONMENT": plan.config.environment,
         "LOG_LEVEL": LOG_LEVEL,
     }
-    analyzer = template.add_resource(
-        python_function(
-            "PolicyAnalyzerFunction",
-            name=analyzer_name,
-            spec=POLICY_ANALYZER,
-            role=analyzer_role,
-            key=key,
-            log_group=groups["PolicyAnalyzerLogGroup"],
-            dead_letter_queue=analyzer_dlq,
-            code_bucket=artifact_bucket,
-            code_key=analyzer_code_key,
-            environment={
-                **shared_environment,
-                "REMEDIATION_MODE": settings.remediation_mode,
-                "QUARANTINE_POLICY_ARN": Ref(quarantine),
-                "EXEMPT_PRINCIPAL_ARNS": Join(",", exempt),
-            },
-        )
+    specific_environment = {
+        "PolicyAnalyzer": {
+            "REMEDIATION_MODE": plan.settings.remediation_mode,
+            "QUARANTINE_POLICY_ARN": Ref(parts.quarantine),
+            "EXEMPT_PRINCIPAL_ARNS": Join(",", _exempt_principals(parts, plan)),
+        },
+        "DailyAuditor": {"AUDIT_CONTINUATION_QUEUE_URL": Ref(parts.queues["AuditContinuationQueue"])},
+    }
+    functions = (
+        ("PolicyAnalyzer", "policy-analyzer", POLICY_ANALYZER, "PolicyChangeCodeKey"),
+        ("DailyAuditor", "daily-auditor", DAILY_AUDITOR, "DailyAuditCodeKey"),
     )
-    auditor = template.add_resource(
-        python_function(
-            "DailyAuditorFunction",
-            name=auditor_name,
-            spec=DAILY_AUDITOR,
-            role=auditor_role,
-            key=key,
-            log_group=groups["DailyAuditorLogGroup"],
-            dead_letter_queue=auditor_dlq,
-            code_bucket=artifact_bucket,
-            code_key=auditor_code_key,
-            environment={**shared_environment, "AUDIT_CONTINUATION_QUEUE_URL": Ref(continuation)},
+    for base, physical, spec, code_key in functions:
+        function = parts.add(
+            python_function(
+                f"{base}Function",
+                name=plan.names.resource(physical),
+                spec=spec,
+                role=parts.roles[f"{base}Role"],
+                key=parts.key,
+                log_group=parts.groups[f"{base}LogGroup"],
+                dead_letter_queue=parts.queues[f"{base}Dlq"],
+                code_bucket=parts.parameters["ArtifactBucket"],
+                code_key=parts.parameters[code_key],
+                environment={**shared_environment, **specific_environment[base]},
+            )
         )
-    )
-    for function in (analyzer, auditor):
-        template.add_resource(
+        parts.add(
             async_retry_limits(
                 f"{function.title}InvokeConfig",
                 function=function,
@@ -438,15 +559,27 @@ def build(config: Config) -> Template:
                 max_event_age_seconds=ASYNC_MAX_EVENT_AGE_SECONDS,
             )
         )
-    template.add_resource(
-        queue_event_source("AuditContinuationEventSource", function=auditor, queue=continuation)
+        parts.functions[base] = function
+    parts.add(
+        queue_event_source(
+            "AuditContinuationEventSource",
+            function=parts.functions["DailyAuditor"],
+            queue=parts.queues["AuditContinuationQueue"],
+        )
     )
 
-    # Rules (MON-4, MON-8, CON-5) --------------------------------------------------------------------------
-    change_rule = template.add_resource(
+
+def _add_rules(parts: Parts, plan: Plan) -> None:
+    """MON-4, MON-8, CON-5: the IAM change rule and the daily schedule, each target with DLQ and retries,
+    each function invocable by EventBridge only from its rule."""
+    events_dlq = parts.queues["EventDeliveryDlq"]
+    analyzer = parts.functions["PolicyAnalyzer"]
+    auditor = parts.functions["DailyAuditor"]
+    hour = plan.settings.audit_hour_utc
+    parts.rules["IamPolicyChangeRule"] = parts.add(
         events.pattern_rule(
             "IamPolicyChangeRule",
-            name=change_rule_name,
+            name=plan.change_rule_name,
             description="IAM policy changes recorded by CloudTrail -> PolicyAnalyzer",
             pattern=events.iam_policy_change_pattern(),
             rule_target=events.target(
@@ -454,72 +587,68 @@ def build(config: Config) -> Template:
             ),
         )
     )
-    schedule_rule = template.add_resource(
+    parts.rules["DailyAuditSchedule"] = parts.add(
         events.schedule_rule(
             "DailyAuditSchedule",
-            name=schedule_rule_name,
-            description=f"Daily IAM audit at {settings.audit_hour_utc:02d}:00 UTC -> DailyAuditor",
-            hour_utc=settings.audit_hour_utc,
+            name=plan.schedule_rule_name,
+            description=f"Daily IAM audit at {hour:02d}:00 UTC -> DailyAuditor",
+            hour_utc=hour,
             rule_target=events.target(
                 "DailyAuditor", arn=GetAtt(auditor, "Arn"), dead_letter_queue=events_dlq
             ),
         )
     )
-    template.add_resource(
-        async_invoke_permission(
-            "PolicyAnalyzerInvokePermission",
-            function=analyzer,
-            service="events",
-            source_arn=GetAtt(change_rule, "Arn"),
+    for function, rule in ((analyzer, "IamPolicyChangeRule"), (auditor, "DailyAuditSchedule")):
+        parts.add(
+            async_invoke_permission(
+                f"{function.title.removesuffix('Function')}InvokePermission",
+                function=function,
+                service="events",
+                source_arn=GetAtt(parts.rules[rule], "Arn"),
+            )
         )
-    )
-    template.add_resource(
-        async_invoke_permission(
-            "DailyAuditorInvokePermission",
-            function=auditor,
-            service="events",
-            source_arn=GetAtt(schedule_rule, "Arn"),
-        )
-    )
 
-    # Alarms (MON-6, EDGE-4) -----------------------------------------------------------------------------
-    change_alarm_name = names.resource("iam-policy-change-rate")
-    template.add_resource(
+
+# Alarms, trail, outputs -----------------------------------------------------------------------------------
+
+
+def _add_alarms(parts: Parts, plan: Plan) -> None:
+    """MON-6, EDGE-4: the change-rate alarm on MatchedEvents, errors and throttles, DLQ depth, failed
+    deliveries and a missing daily audit; every one notifies the topic."""
+    names = plan.names
+    topic = parts.topic
+    threshold = plan.settings.policy_change_alarm_threshold
+    parts.add(
         alarms.notifying_alarm(
             "PolicyChangeRateAlarm",
-            name=change_alarm_name,
+            name=names.resource(CHANGE_ALARM_BASE),
             description=(
-                f"More than {settings.policy_change_alarm_threshold} IAM policy changes in 10 minutes "
+                f"More than {threshold} IAM policy changes in 10 minutes "
                 "(the rule's MatchedEvents: counted even when the analyzer fails)"
             ),
-            metric=alarms.rule_metric("MatchedEvents", change_rule_name),
+            metric=alarms.rule_metric("MatchedEvents", plan.change_rule_name),
             topic=topic,
-            threshold=settings.policy_change_alarm_threshold,
+            threshold=threshold,
             period_seconds=alarms.TEN_MINUTES_SECONDS,
         )
     )
-    for function, base in ((analyzer, "policy-analyzer"), (auditor, "daily-auditor")):
+    for base, physical in (("PolicyAnalyzer", "policy-analyzer"), ("DailyAuditor", "daily-auditor")):
         for metric_name in ("Errors", "Throttles"):
-            template.add_resource(
+            parts.add(
                 alarms.notifying_alarm(
-                    f"{function.title.removesuffix('Function')}{metric_name}Alarm",
-                    name=names.resource(f"{base}-{metric_name.lower()}"),
-                    description=f"{base}: {metric_name} > 0 in 5 minutes",
-                    metric=alarms.function_metric(metric_name, function),
+                    f"{base}{metric_name}Alarm",
+                    name=names.resource(f"{physical}-{metric_name.lower()}"),
+                    description=f"{physical}: {metric_name} > 0 in 5 minutes",
+                    metric=alarms.function_metric(metric_name, parts.functions[base]),
                     topic=topic,
                     threshold=0,
                 )
             )
-    dead_letter_queues = (
-        (analyzer_dlq, "policy-analyzer-dlq"),
-        (auditor_dlq, "daily-auditor-dlq"),
-        (events_dlq, "event-delivery-dlq"),
-        (continuation_dlq, "audit-continuation-dlq"),
-    )
-    for queue, base in dead_letter_queues:
-        template.add_resource(
+    for logical_id, base in DEAD_LETTER_QUEUES.items():
+        queue = parts.queues[logical_id]
+        parts.add(
             alarms.notifying_alarm(
-                f"{queue.title}DepthAlarm",
+                f"{logical_id}DepthAlarm",
                 name=names.resource(f"{base}-depth"),
                 description=f"{queue.QueueName}: messages waiting in a dead-letter queue (something failed)",
                 metric=alarms.queue_depth_metric(GetAtt(queue, "QueueName")),
@@ -527,13 +656,13 @@ def build(config: Config) -> Template:
                 threshold=0,
             )
         )
-    for rule_logical_id, rule_name, base in (
-        ("IamPolicyChangeRule", change_rule_name, "iam-policy-changes"),
-        ("DailyAuditSchedule", schedule_rule_name, "daily-audit"),
+    for logical_id, rule_name, base in (
+        ("IamPolicyChangeRule", plan.change_rule_name, "iam-policy-changes"),
+        ("DailyAuditSchedule", plan.schedule_rule_name, "daily-audit"),
     ):
-        template.add_resource(
+        parts.add(
             alarms.notifying_alarm(
-                f"{rule_logical_id}FailedInvocationsAlarm",
+                f"{logical_id}FailedInvocationsAlarm",
                 name=names.resource(f"{base}-failed-invocations"),
                 description=f"{rule_name}: EventBridge could not invoke the target",
                 metric=alarms.rule_metric("FailedInvocations", rule_name),
@@ -541,13 +670,13 @@ def build(config: Config) -> Template:
                 threshold=0,
             )
         )
-    template.add_resource(
+    parts.add(
         alarms.notifying_alarm(
             "DailyAuditMissingAlarm",
             name=names.resource("daily-audit-missing"),
             description="No policy audited in a day: the daily audit did not run or did not finish",
             metric=alarms.Metric(
-                METRICS_NAMESPACE, "PoliciesAudited", (("Environment", config.environment),)
+                METRICS_NAMESPACE, "PoliciesAudited", (("Environment", plan.config.environment),)
             ),
             topic=topic,
             threshold=1,
@@ -557,67 +686,100 @@ def build(config: Config) -> Template:
         )
     )
 
-    # Trail (MON-11) -------------------------------------------------------------------------------------
-    trail = None
-    if creates_trail:
-        trail = _add_trail(template, config, names, key, trail_name)
-    else:
-        template.set_metadata(
-            {
-                "iam-guard": {
-                    "existing_trail_arn": settings.existing_trail_arn,
-                    "notes": [
-                        "No trail is created: EventBridge receives IAM events only while the existing "
-                        f"trail {settings.existing_trail_arn} logs management events (multi-region, "
-                        "global service events)."
-                    ],
-                }
-            }
-        )
 
-    # Outputs (EDGE-3) -----------------------------------------------------------------------------------
+def _existing_trail_metadata(trail: str) -> dict[str, Any]:
+    """MON-11: the template says which trail it relies on when it creates none."""
+    return {
+        "iam-guard": {
+            "existing_trail_arn": trail,
+            "notes": [
+                "No trail is created: EventBridge receives IAM events only while the existing "
+                f"trail {trail} logs management events (multi-region, global service events)."
+            ],
+        }
+    }
+
+
+def _add_outputs(parts: Parts, plan: Plan) -> None:
+    """EDGE-3: every output exported under iam-guard-monitoring-<environment>-<OutputKey>."""
+    queues, functions, roles, rules = parts.queues, parts.functions, parts.roles, parts.rules
     outputs: dict[str, tuple[str, Any]] = {
-        "StackKeyArn": ("Customer-managed key of the monitoring stack", GetAtt(key, "Arn")),
-        "AlertTopicArn": ("Security alert topic", Ref(topic)),
-        "SecurityLogGroupName": ("Security events log group", Ref(groups["SecurityEventsLogGroup"])),
-        "PolicyAnalyzerFunctionName": ("PolicyAnalyzer function", Ref(analyzer)),
-        "PolicyAnalyzerFunctionArn": ("PolicyAnalyzer function ARN", GetAtt(analyzer, "Arn")),
-        "DailyAuditorFunctionName": ("DailyAuditor function", Ref(auditor)),
-        "DailyAuditorFunctionArn": ("DailyAuditor function ARN", GetAtt(auditor, "Arn")),
-        "PolicyAnalyzerDlqUrl": ("Dead-letter queue of the PolicyAnalyzer", Ref(analyzer_dlq)),
-        "PolicyAnalyzerDlqArn": ("Dead-letter queue ARN of the PolicyAnalyzer", GetAtt(analyzer_dlq, "Arn")),
-        "DailyAuditorDlqUrl": ("Dead-letter queue of the DailyAuditor", Ref(auditor_dlq)),
-        "DailyAuditorDlqArn": ("Dead-letter queue ARN of the DailyAuditor", GetAtt(auditor_dlq, "Arn")),
-        "EventDeliveryDlqUrl": ("Dead-letter queue of the EventBridge targets", Ref(events_dlq)),
+        "StackKeyArn": ("Customer-managed key of the monitoring stack", GetAtt(parts.key, "Arn")),
+        "AlertTopicArn": ("Security alert topic", Ref(parts.topic)),
+        "SecurityLogGroupName": ("Security events log group", Ref(parts.groups["SecurityEventsLogGroup"])),
+        "PolicyAnalyzerFunctionName": ("PolicyAnalyzer function", Ref(functions["PolicyAnalyzer"])),
+        "PolicyAnalyzerFunctionArn": (
+            "PolicyAnalyzer function ARN",
+            GetAtt(functions["PolicyAnalyzer"], "Arn"),
+        ),
+        "DailyAuditorFunctionName": ("DailyAuditor function", Ref(functions["DailyAuditor"])),
+        "DailyAuditorFunctionArn": ("DailyAuditor function ARN", GetAtt(functions["DailyAuditor"], "Arn")),
+        "PolicyAnalyzerDlqUrl": ("Dead-letter queue of the PolicyAnalyzer", Ref(queues["PolicyAnalyzerDlq"])),
+        "PolicyAnalyzerDlqArn": (
+            "Dead-letter queue ARN of the PolicyAnalyzer",
+            GetAtt(queues["PolicyAnalyzerDlq"], "Arn"),
+        ),
+        "DailyAuditorDlqUrl": ("Dead-letter queue of the DailyAuditor", Ref(queues["DailyAuditorDlq"])),
+        "DailyAuditorDlqArn": (
+            "Dead-letter queue ARN of the DailyAuditor",
+            GetAtt(queues["DailyAuditorDlq"], "Arn"),
+        ),
+        "EventDeliveryDlqUrl": (
+            "Dead-letter queue of the EventBridge targets",
+            Ref(queues["EventDeliveryDlq"]),
+        ),
         "EventDeliveryDlqArn": (
             "Dead-letter queue ARN of the EventBridge targets",
-            GetAtt(events_dlq, "Arn"),
+            GetAtt(queues["EventDeliveryDlq"], "Arn"),
         ),
-        "ContinuationQueueUrl": ("Continuation queue of the daily audit", Ref(continuation)),
-        "ContinuationDlqUrl": ("Dead-letter queue of the continuation queue", Ref(continuation_dlq)),
-        "IamChangeRuleName": ("EventBridge rule of IAM policy changes", Ref(change_rule)),
-        "IamChangeRuleArn": ("EventBridge rule ARN of IAM policy changes", GetAtt(change_rule, "Arn")),
-        "DailyAuditRuleName": ("EventBridge schedule of the daily audit", Ref(schedule_rule)),
-        "PolicyChangeAlarmName": ("Alarm on the IAM policy change rate", change_alarm_name),
-        "QuarantinePolicyArn": ("Explicit deny-all policy attached in quarantine mode", Ref(quarantine)),
-        "PolicyAnalyzerRoleArn": ("Execution role of the PolicyAnalyzer", GetAtt(analyzer_role, "Arn")),
-        "DailyAuditorRoleArn": ("Execution role of the DailyAuditor", GetAtt(auditor_role, "Arn")),
+        "ContinuationQueueUrl": (
+            "Continuation queue of the daily audit",
+            Ref(queues["AuditContinuationQueue"]),
+        ),
+        "ContinuationDlqUrl": (
+            "Dead-letter queue of the continuation queue",
+            Ref(queues["AuditContinuationDlq"]),
+        ),
+        "IamChangeRuleName": ("EventBridge rule of IAM policy changes", Ref(rules["IamPolicyChangeRule"])),
+        "IamChangeRuleArn": (
+            "EventBridge rule ARN of IAM policy changes",
+            GetAtt(rules["IamPolicyChangeRule"], "Arn"),
+        ),
+        "DailyAuditRuleName": ("EventBridge schedule of the daily audit", Ref(rules["DailyAuditSchedule"])),
+        "PolicyChangeAlarmName": (
+            "Alarm on the IAM policy change rate",
+            plan.names.resource(CHANGE_ALARM_BASE),
+        ),
+        "QuarantinePolicyArn": (
+            "Explicit deny-all policy attached in quarantine mode",
+            Ref(parts.quarantine),
+        ),
+        "PolicyAnalyzerRoleArn": (
+            "Execution role of the PolicyAnalyzer",
+            GetAtt(roles["PolicyAnalyzerRole"], "Arn"),
+        ),
+        "DailyAuditorRoleArn": (
+            "Execution role of the DailyAuditor",
+            GetAtt(roles["DailyAuditorRole"], "Arn"),
+        ),
     }
-    if audit_role is not None:
-        outputs["AuditRoleArn"] = ("Cross-account read-only audit role", GetAtt(audit_role, "Arn"))
-    if trail is not None:
-        outputs["TrailArn"] = ("CloudTrail trail feeding EventBridge", GetAtt(trail, "Arn"))
-        outputs["TrailBucketName"] = ("Bucket of the trail's log files", trail.S3BucketName)
+    if "CrossAccountAuditRole" in roles:
+        outputs["AuditRoleArn"] = (
+            "Cross-account read-only audit role",
+            GetAtt(roles["CrossAccountAuditRole"], "Arn"),
+        )
+    if parts.trail is not None:
+        outputs["TrailArn"] = ("CloudTrail trail feeding EventBridge", GetAtt(parts.trail, "Arn"))
+        outputs["TrailBucketName"] = ("Bucket of the trail's log files", parts.trail.S3BucketName)
     for output_key, (description, value) in outputs.items():
-        template.add_output(
+        parts.template.add_output(
             Output(
                 output_key,
                 Description=description,
                 Value=value,
-                Export=Export(naming.export_name(config, STACK, output_key)),
+                Export=Export(naming.export_name(plan.config, STACK, output_key)),
             )
         )
-    return template
 
 
 def _add_trail(template: Template, config: Config, names: Names, key: kms.Key, trail_name: str) -> Any:
