@@ -44,5 +44,15 @@ bench: $(STAMP)
 	$(PY) scripts/bench_analyzer.py
 	$(PY) scripts/bench_audit.py
 
+# Deploy with change sets, stack tags and termination protection; the audit role's external ID comes from
+# IAM_GUARD_AUDIT_EXTERNAL_ID. DEPLOY_ARGS=--review shows each change set and asks before applying it.
+DEPLOY_ARGS ?=
+deploy: $(STAMP)
+	$(VENV)/bin/iam-guard deploy --config $(CONFIG) --out $(OUT) $(DEPLOY_ARGS)
+
+# Deletes the stacks; data, keys and audit logs are retained, and the command lists what remains.
+destroy: $(STAMP)
+	$(VENV)/bin/iam-guard destroy --config $(CONFIG)
+
 clean:
 	rm -rf $(OUT) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis .benchmarks

@@ -36,8 +36,9 @@ def _stack_plan(config: Config) -> list[tuple[str, str, StackBuilder]]:
         ("data-store", config.region, data_store.build),
         ("monitoring", config.region, monitoring.build),
     ]
-    if config.region != forwarder.REGION:
-        plan.append(("monitoring-forwarder", forwarder.REGION, forwarder.build))
+    forwarder_region = forwarder.region_of(config)
+    if forwarder_region is not None:
+        plan.append(("monitoring-forwarder", forwarder_region, forwarder.build))
     return plan
 
 

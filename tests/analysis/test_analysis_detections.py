@@ -361,6 +361,11 @@ def test_ana_8_kms_decrypt_via_service_is_lowered_two_levels() -> None:
     assert "kms:ViaService" in finding.message
 
 
+def test_ana_8_every_object_of_every_bucket_counts_as_star() -> None:
+    finding = one(analyze_policy(policy(allow("s3:GetObject", "arn:aws:s3:::*/*"))), "IAMG008")
+    assert finding.actions == ("s3:GetObject",) and finding.resources == ("arn:aws:s3:::*/*",)
+
+
 def test_ana_8_named_secret_is_no_finding() -> None:
     arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-password-AbCdEf"
     assert analyze_policy(policy(allow("secretsmanager:GetSecretValue", arn))) == []
@@ -386,6 +391,11 @@ def test_ana_9_trust_open_to_everyone_is_critical() -> None:
     for principal in ("*", {"AWS": "*"}):
         finding = one(analyze_policy(trust(principal), "trust"), "IAMG009")
         assert finding.severity is Severity.CRITICAL
+
+
+def test_ana_9_wildcard_account_is_everyone() -> None:
+    finding = one(analyze_policy(trust({"AWS": "arn:aws:iam::*:root"}), "trust"), "IAMG009")
+    assert finding.severity is Severity.CRITICAL
 
 
 def test_ana_9_other_account_without_external_id_is_high_and_with_it_low() -> None:
@@ -558,3 +568,28 @@ def test_ana_1_single_statement_object_and_string_values_are_accepted() -> None:
         "Statement": {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"},
     }
     assert one(analyze_policy(document), "IAMG007").statement_index == 0
+
+
+def documented_condition_rows() -> list[tuple[str, int]]:
+    from iam_guard.analysis import conditions
+
+    rows = []
+    for line in (conditions.__doc__ or "").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[2].isdigit():
+            for key in cells[0].split(", "):
+                if "`" not in key and "*" not in key and " " not in key:
+                    rows.append((key, int(cells[2])))
+    return rows
+
+
+def test_ana_10_documented_condition_table_is_what_the_code_does() -> None:
+    from iam_guard.analysis.conditions import key_levels
+
+    rows = documented_condition_rows()
+    assert len(rows) >= 30
+    assert {key: key_levels(key.lower()) for key, _ in rows} == dict(rows)
+    for prefix_key in ("aws:ResourceTag/team", "ec2:ResourceTag/team", "kms:EncryptionContext:app"):
+        assert key_levels(prefix_key.lower()) == 1
+    for not_narrowing in ("aws:SecureTransport", "aws:RequestedRegion", "aws:CurrentTime"):
+        assert key_levels(not_narrowing.lower()) == 0

@@ -83,8 +83,8 @@ MOTO_GAPS: dict[str, str] = {
         "GetBucketVersioning never reports MFADelete, so `mfa-delete enable` honestly reports it NOT on."
     ),
     "lambda-settings": (
-        "moto's CloudFormation Lambda ignores some settings (dead-letter config, logging config); "
-        "runtime, timeout, environment and reserved concurrency are read back live."
+        "moto's CloudFormation Lambda drops DeadLetterConfig, KmsKeyArn and LoggingConfig (the function's "
+        "own log group); runtime, timeout, environment and reserved concurrency are read back live."
     ),
 }
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from moto_adapter import MOTO_GAPS, unsupported_resources
 
 from iam_guard.build import build_stacks
 from iam_guard.config import load_config
@@ -129,3 +130,12 @@ def test_ds_9_destroy_knows_the_retained_data_keys_and_logs_from_the_template() 
     resources = json.loads(data_store.body)["Resources"]
     assert all(resources[name]["DeletionPolicy"] == "Retain" for name in retained)
     assert "DataAnalystRole" not in retained
+
+
+@pytest.mark.parametrize("config_name", ["dev.yaml", "prod.yaml"])
+def test_dep_2_every_resource_type_moto_skips_is_listed_in_the_gap_list(config_name: str) -> None:
+    config = load_config(Path(__file__).resolve().parents[2] / "templates" / config_name)
+    listed = MOTO_GAPS["unsupported-resource-types"]
+    for artifact in build_stacks(config):
+        for logical_id, resource_type in unsupported_resources(artifact.body).items():
+            assert resource_type in listed, f"{artifact.name}/{logical_id}: add {resource_type} to MOTO_GAPS"

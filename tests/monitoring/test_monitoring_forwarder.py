@@ -3,13 +3,17 @@ forwards the IAM events to the main region's default bus through a least-privile
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
 import pytest
+from cfnlint.api import ManualArgs, lint
 from monitoring_helpers import FORWARDER, STACK, alarms, dimension, getatt, key_statement, ref, role_statement
 
+from iam_guard.build import build_stacks
 from iam_guard.policies.common import SENSITIVE_ACTIONS
-from template_helpers import props, resources, statement, sub_text, template
+from template_helpers import config, props, resources, statement, sub_text, template
 
 
 @pytest.fixture
@@ -100,3 +104,43 @@ def test_edge_3_forwarder_outputs_are_exported(tpl: dict[str, Any]) -> None:
     assert outputs["ForwarderDlqUrl"]["Value"] == ref("ForwarderDlq")
     for key, output in outputs.items():
         assert output["Export"]["Name"] == f"iam-guard-monitoring-forwarder-prod-{key}"
+
+
+@pytest.mark.parametrize(
+    ("region", "forwarder_region"),
+    [
+        ("us-east-1", None),
+        ("eu-central-1", "us-east-1"),
+        ("ap-southeast-2", "us-east-1"),
+        ("us-gov-west-1", None),
+        ("us-gov-east-1", "us-gov-west-1"),
+    ],
+)
+def test_mon_4_forwarder_goes_to_the_partitions_global_services_region(
+    region: str, forwarder_region: str | None
+) -> None:
+    """IAM events reach EventBridge only in us-east-1 (us-gov-west-1 in GovCloud): every other region gets
+    a forwarder there, whose target is the monitoring region's bus; no config watches nothing."""
+    settings = dataclasses.replace(config("dev"), region=region)
+    artifacts = {artifact.name: artifact for artifact in build_stacks(settings)}
+    assert artifacts["monitoring"].region == region
+    if forwarder_region is None:
+        assert FORWARDER not in artifacts
+        return
+    forwarder = artifacts[FORWARDER]
+    assert forwarder.region == forwarder_region
+    assert list(artifacts) == ["data-store", "monitoring", FORWARDER]
+    (target,) = props(json.loads(forwarder.body), "IamEventForwardRule")["Targets"]
+    assert (
+        sub_text(target["Arn"])
+        == f"arn:${{AWS::Partition}}:events:{region}:${{AWS::AccountId}}:event-bus/default"
+    )
+    matches = lint(forwarder.body, regions=[forwarder_region], config=ManualArgs(regions=[forwarder_region]))
+    assert [f"{m.rule.id} {m.message}" for m in matches] == []
+
+
+def test_mon_5_govcloud_roles_may_address_govcloud_iam_region() -> None:
+    settings = dataclasses.replace(config("dev"), region="us-gov-east-1")
+    (monitoring,) = build_stacks(settings, only=STACK)
+    deny = role_statement(json.loads(monitoring.body), "PolicyAnalyzerRole", "DenyRequestsToOtherRegions")
+    assert deny["Condition"]["StringNotEquals"] == {"aws:RequestedRegion": ["us-gov-east-1", "us-gov-west-1"]}

@@ -241,10 +241,13 @@ def test_mon_5_every_role_is_denied_outside_the_stack_region_and_us_east_1(
 ) -> None:
     expected = sorted({config(cfg_name).region, "us-east-1"})
     for name in resources(tpl, "AWS::IAM::Role"):
-        deny = role_statement(tpl, name, "DenyRequestsOutsideStackRegions")
+        deny = role_statement(tpl, name, "DenyRequestsToOtherRegions")
         assert deny["Effect"] == "Deny"
         assert deny["Action"] == ["*"] and deny["Resource"] == ["*"]
-        assert deny["Condition"] == {"StringNotEquals": {"aws:RequestedRegion": expected}}
+        assert deny["Condition"] == {
+            "StringNotEquals": {"aws:RequestedRegion": expected},
+            "Bool": {"aws:ViaAWSService": "false"},
+        }
 
 
 def test_mon_5_lambda_assumes_function_roles_only_for_this_account(tpl: dict[str, Any]) -> None:
@@ -382,6 +385,8 @@ def test_mon_7_only_this_accounts_alarms_and_function_roles_publish(
     assert sub_text(alarms_allow["Condition"]["ArnLike"]["aws:SourceArn"]) == (
         f"arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:iam-guard-*-{suffix}"
     )
+    # The role principals must exist before SNS accepts the policy.
+    assert resource(tpl, "AlertTopicPolicy")["DependsOn"] == list(FUNCTION_ROLES.values())
     roles = statement(document, "AllowStackFunctionsToPublish")["Principal"]["AWS"]
     assert sorted(sub_text(r) for r in roles) == sorted(
         f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{props(tpl, role)['RoleName']}"

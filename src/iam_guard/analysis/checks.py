@@ -104,9 +104,10 @@ def action_sets() -> ActionSets:
     by_level: dict[str, set[str]] = {}
     for action, info in actions.items():
         by_level.setdefault(info.level, set()).add(action)
-    scoped = frozenset(action for action, info in actions.items() if info.supports_resource_scope)
-    reads = frozenset(a for a in actions if is_read_only_name(a))
-    candidates = scoped - {"iam:passrole"} - reads  # ANA-7 reports iam:PassRole
+    scoped = frozenset(action for action, info in actions.items() if info.resource_types)
+    changing = by_level.get(PERMISSIONS, set()) | by_level.get(WRITE, set())
+    reads = frozenset(a for a in changing if is_read_only_name(a))
+    candidates = (scoped & changing) - {"iam:passrole"} - reads  # ANA-7 reports iam:PassRole
     exposure = frozenset(a for a in candidates if is_resource_policy_change(a, actions[a].level))
     permissions = (candidates & by_level.get(PERMISSIONS, set())) - exposure - AWS_DEFINED_PERMISSIONS
     writes = (candidates & by_level.get(WRITE, set())) - exposure

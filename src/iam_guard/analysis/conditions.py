@@ -33,6 +33,8 @@ lowers nothing). aws:SecureTransport, aws:RequestedRegion and date/time keys res
 or what, so they lower nothing. A date condition that can never be true again (DateLessThan a past date on
 aws:CurrentTime / aws:TokenIssueTime) makes the statement grant nothing: it raises no permissive finding.
 Service-specific keys (kms:, iam:, s3:, `<service>:ResourceTag/`) lower only findings about that service.
+When the principal is `*` (a public resource policy or trust policy), the condition is the only boundary
+left, so its reduction counts double.
 """
 
 from __future__ import annotations

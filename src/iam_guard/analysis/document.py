@@ -157,17 +157,18 @@ def parse_statement(index: int, raw: Any, problems: list[tuple[int | None, str]]
     if errors:
         problems.append((index, f"statement {index}: " + "; ".join(errors)))
         return None
-    return Statement(
-        index=index,
-        sid=sid or None,
-        effect=str(effect),
-        actions=values.get("Action"),
-        not_actions=values.get("NotAction"),
-        resources=values.get("Resource"),
-        not_resources=values.get("NotResource"),
-        principal=raw.get("Principal"),
-        not_principal=raw.get("NotPrincipal"),
-        conditions=conditions or {},
+    get = values.get
+    return Statement(  # positional: index, sid, effect, actions, not_actions, resources, not_resources, ...
+        index,
+        sid or None,
+        str(effect),
+        get("Action"),
+        get("NotAction"),
+        get("Resource"),
+        get("NotResource"),
+        raw.get("Principal"),
+        raw.get("NotPrincipal"),
+        conditions or {},
     )
 
 

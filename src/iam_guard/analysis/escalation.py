@@ -82,8 +82,8 @@ def satisfied(grants: list[Grant]) -> dict[str, list[Reach]]:
     if not relevant:
         return found
     granted = frozenset().union(*(ESCALATION_ACTIONS & grant.actions for grant in relevant))
-    for technique in TECHNIQUES:
-        if not all(any(action in granted for action in group) for group in technique.requires):
+    for technique, groups in TECHNIQUE_GROUPS:
+        if any(group.isdisjoint(granted) for group in groups):
             continue
         reaches = technique_reaches(technique, relevant)
         if reaches is not None:
@@ -128,8 +128,16 @@ def escalation_findings(found: dict[str, list[Reach]], scope: str) -> list[Findi
 def _used_actions(name: str, reaches: list[Reach]) -> list[str]:
     """The technique's own actions that the reaching statements grant."""
     technique = TECHNIQUES_BY_NAME[name]
-    granted = frozenset().union(*(reach.grant.actions for reach in reaches))
-    return [action for group in technique.requires for action in group if action in granted]
+    return [
+        action
+        for group in technique.requires
+        for action in group
+        if any(action in reach.grant.actions for reach in reaches)
+    ]
 
 
 TECHNIQUES_BY_NAME = {technique.name: technique for technique in TECHNIQUES}
+# each technique with its groups as sets, for a quick "is every step granted at all?" test
+TECHNIQUE_GROUPS = tuple(
+    (technique, tuple(frozenset(group) for group in technique.requires)) for technique in TECHNIQUES
+)

@@ -3,17 +3,17 @@ unconditional Deny on every resource takes away, plus the facts the checks need 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
 from iam_guard.analysis.conditions import never_true
 from iam_guard.analysis.document import Statement
-from iam_guard.analysis.index import complement, expand_all
-from iam_guard.analysis.patterns import named_pattern_actions
+from iam_guard.analysis.patterns import complement, summarize
 
-# arn:partition:service:region:account:resource where the resource part is '*'
-_ARN_ALL = re.compile(r"arn:[^:]*:[^:]*:[^:]*:[^:]*:\*", re.IGNORECASE)
+# arn:partition:service:region:account:resource where the resource part is only wildcards ('*', '*/*')
+_ARN_ALL = re.compile(r"arn:[^:]*:[^:]*:[^:]*:[^:]*:[*/]*\*", re.IGNORECASE)
 # ...:role/* or ...:user/* : every resource of one type
 _ARN_ALL_OF_TYPE = re.compile(r"arn:[^:]*:[^:]*:[^:]*:[^:]*:[\w-]+/\*", re.IGNORECASE)
 
@@ -47,6 +47,15 @@ def is_aws_owned(resource: str) -> bool:
     return len(parts) == 6 and parts[4] == "aws"
 
 
+@functools.lru_cache(maxsize=16384)
+def resource_facts(resources: tuple[str, ...]) -> tuple[bool, bool, bool]:
+    """(any '*' resource, any every-resource-of-a-type pattern, any resource a customer can change)."""
+    star = any(is_star_resource(r) for r in resources)
+    every = star or any(is_every_of_type(r) for r in resources)
+    exploitable = not all(is_aws_owned(r) for r in resources)
+    return star, every, exploitable
+
+
 class Grant(NamedTuple):
     """One Allow statement with the lower-case actions it grants after denies."""
 
@@ -65,7 +74,7 @@ class Grant(NamedTuple):
 def statement_actions(statement: Statement) -> frozenset[str]:
     """Every action the statement's Action (or NotAction complement) matches."""
     if statement.actions is not None:
-        return expand_all(statement.actions)
+        return summarize(statement.actions).matched
     return complement(statement.not_actions or ())
 
 
@@ -83,7 +92,7 @@ def unconditional_denies(statements: Iterable[Statement]) -> frozenset[str]:
 
 def make_grant(statement: Statement, denied: frozenset[str]) -> Grant | None:
     """The statement's effective grant, or None for a Deny, a never-true condition or an all-denied Allow."""
-    if not statement.is_allow or never_true(statement.conditions):
+    if statement.effect != "Allow" or (statement.conditions and never_true(statement.conditions)):
         return None
     actions = statement_actions(statement)
     if denied:
@@ -95,11 +104,8 @@ def make_grant(statement: Statement, denied: frozenset[str]) -> Grant | None:
     elif statement.resources is None:
         star, every, exploitable = True, True, True  # trust/resource policies: the resource is implied
     else:
-        resources = statement.resources
-        star = any(is_star_resource(r) for r in resources)
-        every = star or any(is_every_of_type(r) for r in resources)
-        exploitable = not all(is_aws_owned(r) for r in resources)
-    named = named_pattern_actions(statement.actions) if statement.actions is not None else frozenset()
+        star, every, exploitable = resource_facts(statement.resources)
+    named = summarize(statement.actions).named if statement.actions is not None else frozenset()
     if named and denied:
         named = named & actions
     return Grant(statement, actions, named, star, every, exploitable)

@@ -122,9 +122,3 @@ def expand_all(patterns: tuple[str, ...]) -> frozenset[str]:
         if "*" in pattern or "?" in pattern:
             result |= expand(pattern)
     return frozenset(result)
-
-
-@functools.lru_cache(maxsize=1024)
-def complement(patterns: tuple[str, ...]) -> frozenset[str]:
-    """Every action NOT matched by the patterns: what an Allow with NotAction grants."""
-    return load_index().everything - expand_all(patterns)

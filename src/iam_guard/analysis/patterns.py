@@ -4,8 +4,9 @@ matches nothing in the catalogue (unknown service / unknown action)."""
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
-from iam_guard.analysis.index import action_info, expand, expand_all, is_known_service
+from iam_guard.analysis.index import action_info, expand, is_known_service, load_index
 
 FULL, SERVICE, SPECIFIC, UNKNOWN_SERVICE, UNKNOWN_ACTION = (
     "full",
@@ -33,10 +34,44 @@ def pattern_kind(pattern: str) -> str:
     return SPECIFIC if expand(text.lower()) else UNKNOWN_ACTION
 
 
+class ActionList(NamedTuple):
+    """One Action / NotAction list, classified and expanded in a single pass."""
+
+    kinds: frozenset[str]
+    matched: frozenset[str]  # every action any element matches
+    named: frozenset[str]  # the actions matched by elements that are neither '*' nor 'service:*'
+
+
 @functools.lru_cache(maxsize=16384)
+def summarize(patterns: tuple[str, ...]) -> ActionList:
+    """Classify and expand an Action list once; plain action names (most of any long list) cost one
+    dictionary lookup each, wildcards go through the cached expand()."""
+    known = load_index().actions
+    literal: set[str] = set()
+    kinds: set[str] = set()
+    named_parts: list[frozenset[str]] = []
+    wide_parts: list[frozenset[str]] = []
+    for pattern in patterns:
+        text = pattern.strip().lower()
+        if text in known:
+            literal.add(text)
+            continue
+        kind = pattern_kind(pattern)
+        kinds.add(kind)
+        if kind == SPECIFIC:
+            named_parts.append(expand(text))
+        elif kind in (FULL, SERVICE):
+            wide_parts.append(expand(text))
+    if literal:
+        kinds.add(SPECIFIC)
+    named = frozenset(literal.union(*named_parts)) if named_parts else frozenset(literal)
+    matched = named.union(*wide_parts) if wide_parts else named
+    return ActionList(frozenset(kinds), matched, named)
+
+
 def pattern_kinds(patterns: tuple[str, ...]) -> frozenset[str]:
     """The kinds of every element of one Action list."""
-    return frozenset(pattern_kind(p) for p in patterns)
+    return summarize(patterns).kinds
 
 
 def is_full_wildcard(pattern: str) -> bool:
@@ -47,8 +82,12 @@ def is_service_wildcard(pattern: str) -> bool:
     return pattern_kind(pattern) == SERVICE
 
 
-@functools.lru_cache(maxsize=16384)
 def named_pattern_actions(patterns: tuple[str, ...]) -> frozenset[str]:
     """Every action matched by the elements that are neither '*' nor 'service:*'."""
-    chosen = tuple(p for p in patterns if pattern_kind(p) == SPECIFIC)
-    return expand_all(chosen) if chosen else frozenset()
+    return summarize(patterns).named
+
+
+@functools.lru_cache(maxsize=1024)
+def complement(patterns: tuple[str, ...]) -> frozenset[str]:
+    """Every action NOT matched by the patterns: what an Allow with NotAction grants."""
+    return load_index().everything - summarize(patterns).matched

@@ -32,6 +32,14 @@ def principal_entries(value: Any) -> list[tuple[str, str]]:
     return entries
 
 
+def is_public(principal: str) -> bool:
+    """'*', or an ARN whose account is a wildcard ('arn:aws:iam::*:root'): anyone with an AWS account."""
+    if principal == "*":
+        return True
+    parts = without_placeholder_colons(principal).split(":")
+    return len(parts) >= 5 and "*" in parts[4]
+
+
 def account_of(principal: str) -> str | None:
     """The account a whole-account principal names ('123456789012' or its :root ARN), else None."""
     text = without_placeholder_colons(principal)
@@ -88,7 +96,7 @@ def check_trust(statement: Statement) -> list[Finding]:
     findings = check_not_principal(statement)
     entries = principal_entries(statement.principal)
     narrowed = narrowing(statement.conditions)
-    public = [value for kind, value in entries if kind == "AWS" and value == "*"]
+    public = [value for kind, value in entries if kind == "AWS" and is_public(value)]
     if public:
         findings.append(
             finding(
@@ -102,7 +110,7 @@ def check_trust(statement: Statement) -> list[Finding]:
             )
         )
     for kind, value in entries:
-        account = account_of(value) if kind == "AWS" else None
+        account = account_of(value) if kind == "AWS" and not is_public(value) else None
         if account is None:
             continue
         own = any(marker in account for marker in OWN_ACCOUNT_MARKERS)
@@ -144,7 +152,7 @@ def check_resource_principals(statement: Statement) -> list[Finding]:
         return []
     findings = check_not_principal(statement)
     entries = principal_entries(statement.principal)
-    if any(kind == "AWS" and value == "*" for kind, value in entries):
+    if any(kind == "AWS" and is_public(value) for kind, value in entries):
         findings.append(
             finding(
                 codes.PUBLIC_RESOURCE_POLICY,

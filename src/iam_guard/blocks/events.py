@@ -41,7 +41,8 @@ IAM_POLICY_CHANGE_EVENTS: tuple[str, ...] = (
 
 
 def iam_policy_change_pattern() -> dict[str, Any]:
-    """CloudTrail management events of IAM that change policies (delivered to EventBridge in us-east-1)."""
+    """CloudTrail management events of IAM that change policies (EventBridge receives them in the
+    partition's global-services region only: us-east-1, us-gov-west-1)."""
     return {
         "source": ["aws.iam"],
         "detail-type": ["AWS API Call via CloudTrail"],

@@ -10,7 +10,7 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -28,6 +28,7 @@ _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 _CHANGE_SET_PENDING = ("CREATE_PENDING", "CREATE_IN_PROGRESS")
 _STACK_OK = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 _STACK_BUSY_SUFFIX = "_IN_PROGRESS"
+_CLOCK_SKEW = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -73,17 +74,10 @@ class StackDeployer:
     def deploy(self, request: StackRequest, confirm: Confirm | None = None) -> StackResult:
         """Create or update the stack; with `confirm`, show the change set and apply only on yes."""
         existing = self.describe_stack(request.stack_name)
-        status = existing["StackStatus"] if existing else None
-        if status and status.endswith(_STACK_BUSY_SUFFIX) and status != "REVIEW_IN_PROGRESS":
-            return self._result(request, "failed", f"stack is busy ({status}); try again when it settles")
-        if status == "ROLLBACK_COMPLETE":
-            return self._result(
-                request,
-                "failed",
-                "stack is in ROLLBACK_COMPLETE after a failed create and cannot be updated: "
-                "run `iam-guard destroy` for it, then deploy again",
-            )
-        creating = existing is None or status == "REVIEW_IN_PROGRESS"
+        blocked = _blocking_status(existing)
+        if blocked:
+            return self._result(request, "failed", blocked)
+        creating = existing is None or existing["StackStatus"] == "REVIEW_IN_PROGRESS"
         parameters = self._parameter_list(request, existing)
         change_set_name = _change_set_name(request.body)
         try:
@@ -97,37 +91,39 @@ class StackDeployer:
         change_set = self._wait_for_change_set(request.stack_name, change_set_name)
         if change_set["Status"] == "FAILED":
             reason = change_set.get("StatusReason", "")
-            self._delete_change_set(request.stack_name, change_set_name)
-            if _is_no_changes(reason):
-                if creating:
-                    self._delete_review_stack(request.stack_name)
+            self._discard(request.stack_name, change_set_name, creating)
+            if _is_no_changes(reason) and not creating:
                 return self._unchanged(request)
             return self._failure(request, "change set FAILED", reason)
-        if confirm is not None:
-            summary = format_change_set(
-                request.stack_name, self._all_changes(request.stack_name, change_set_name)
-            )
-            if not confirm(summary):
-                self._delete_change_set(request.stack_name, change_set_name)
-                if creating:
-                    self._delete_review_stack(request.stack_name)
-                return self._result(request, "aborted", "not confirmed: nothing was applied")
+        if confirm is not None and not confirm(self._summary(request.stack_name, change_set_name)):
+            self._discard(request.stack_name, change_set_name, creating)
+            return self._result(request, "aborted", "not confirmed: nothing was applied")
         return self._execute(request, change_set_name, creating)
 
+    def _summary(self, stack_name: str, change_set_name: str) -> str:
+        return format_change_set(stack_name, self._all_changes(stack_name, change_set_name))
+
+    def _discard(self, stack_name: str, change_set_name: str, creating: bool) -> None:
+        """Delete an unused change set, and the empty stack a CREATE change set leaves behind."""
+        self._delete_change_set(stack_name, change_set_name)
+        if creating:
+            self._delete_review_stack(stack_name)
+
     def _execute(self, request: StackRequest, change_set_name: str, creating: bool) -> StackResult:
-        started = datetime.now(UTC)
+        # Events of this execution carry the token; the clock margin only matters without one.
+        token = change_set_name
+        started = datetime.now(UTC) - _CLOCK_SKEW
         try:
             self.cloudformation.execute_change_set(
-                StackName=request.stack_name, ChangeSetName=change_set_name
+                StackName=request.stack_name, ChangeSetName=change_set_name, ClientRequestToken=token
             )
         except ClientError as error:
-            return self._failure(request, "ExecuteChangeSet failed", _message(error), since=started)
+            return self._failure(request, "ExecuteChangeSet failed", _message(error), started, token)
         stack = self._wait_for_stack(request.stack_name)
         status = stack["StackStatus"] if stack else "DELETED"
         if status not in _STACK_OK:
-            return self._failure(
-                request, status, stack.get("StackStatusReason", "") if stack else "", since=started
-            )
+            reason = stack.get("StackStatusReason", "") if stack else ""
+            return self._failure(request, status, reason, started, token)
         self.enable_termination_protection(request.stack_name)
         outcome = "created" if creating else "updated"
         return self._result(request, outcome, f"{status}; termination protection on", outputs=_outputs(stack))
@@ -245,8 +241,11 @@ class StackDeployer:
                 return status
             self.sleep(self.poll_seconds)
 
-    def events_since(self, stack_name: str, since: datetime | None) -> list[dict[str, Any]]:
-        """The stack's events (newest first) from `since` on; every event when since is None."""
+    def events_since(
+        self, stack_name: str, since: datetime | None, token: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The stack's events (newest first): those of the execution with `token` when events carry
+        tokens, else those from `since` on; every event when both are None."""
         events: list[dict[str, Any]] = []
         try:
             for page in self.cloudformation.get_paginator("describe_stack_events").paginate(
@@ -255,6 +254,8 @@ class StackDeployer:
                 events.extend(page["StackEvents"])
         except ClientError:
             return []
+        if token is not None and any(event.get("ClientRequestToken") for event in events):
+            return [event for event in events if event.get("ClientRequestToken") == token]
         if since is None:
             return events
         return [event for event in events if event.get("Timestamp") is None or event["Timestamp"] >= since]
@@ -262,9 +263,14 @@ class StackDeployer:
     # -- results --------------------------------------------------------------------------------------
 
     def _failure(
-        self, request: StackRequest, status: str, reason: str, since: datetime | None = None
+        self,
+        request: StackRequest,
+        status: str,
+        reason: str,
+        since: datetime | None = None,
+        token: str | None = None,
     ) -> StackResult:
-        events = self.events_since(request.stack_name, since) if since is not None else []
+        events = self.events_since(request.stack_name, since, token) if since is not None else []
         return self._result(request, "failed", format_failure(request.stack_name, status, reason, events))
 
     def _unchanged(self, request: StackRequest) -> StackResult:
@@ -281,6 +287,19 @@ class StackDeployer:
         request: StackRequest, outcome: str, message: str, outputs: dict[str, str] | None = None
     ) -> StackResult:
         return StackResult(request.stack_name, request.region, outcome, message, outputs or {})
+
+
+def _blocking_status(stack: Mapping[str, Any] | None) -> str | None:
+    """Why the stack cannot take a change set now, or None when it can."""
+    status = str(stack["StackStatus"]) if stack else ""
+    if status.endswith(_STACK_BUSY_SUFFIX) and status != "REVIEW_IN_PROGRESS":
+        return f"stack is busy ({status}); try again when it settles"
+    if status == "ROLLBACK_COMPLETE":
+        return (
+            "stack is in ROLLBACK_COMPLETE after a failed create and cannot be updated: "
+            "run `iam-guard destroy` for it, then deploy again"
+        )
+    return None
 
 
 def _change_set_name(body: str) -> str:

@@ -33,10 +33,11 @@ from iam_guard.policies.kms import CALLER_ACCOUNT, VIA_SERVICE, account_id, via_
 
 SOURCE_ACCOUNT = "aws:SourceAccount"
 SOURCE_ARN = "aws:SourceArn"
-REQUESTED_REGION = "aws:RequestedRegion"
 CLOUDTRAIL_CONTEXT = "kms:EncryptionContext:aws:cloudtrail:arn"
-# IAM, STS's global endpoint and the other global services answer in us-east-1.
+# IAM and the other global services answer (and record their CloudTrail events) in one region per
+# partition: us-east-1 in the commercial partition, us-gov-west-1 in AWS GovCloud (US).
 GLOBAL_SERVICES_REGION = "us-east-1"
+GOVCLOUD_GLOBAL_SERVICES_REGION = "us-gov-west-1"
 
 # The KMS actions a service needs to write to (and read back from) an SNS topic or SQS queue encrypted
 # with the key: a data key to encrypt the message, Decrypt to use a cached data key.
@@ -371,19 +372,15 @@ def quarantine_deny_all_statement() -> Statement:
     return Statement(Sid="QuarantineDenyEverything", Effect=Deny, Action=[Action("*")], Resource=["*"])
 
 
-def deny_outside_regions_statement(regions: Sequence[str]) -> Statement:
-    """MON-5: the role's credentials do nothing outside the stack's region and us-east-1 (IAM's)."""
-    return Statement(
-        Sid="DenyRequestsOutsideStackRegions",
-        Effect=Deny,
-        Action=[Action("*")],
-        Resource=["*"],
-        Condition=Condition(StringNotEquals({REQUESTED_REGION: sorted(set(regions))})),
-    )
+def global_services_region(region: str) -> str:
+    """Where IAM's API calls are requested and its CloudTrail events reach EventBridge, for a stack in
+    `region`: the partition's global-services region."""
+    return GOVCLOUD_GLOBAL_SERVICES_REGION if region.startswith("us-gov-") else GLOBAL_SERVICES_REGION
 
 
 def stack_regions(region: str) -> list[str]:
-    return sorted({region, GLOBAL_SERVICES_REGION})
+    """The regions a stack's roles may address: its own and its partition's global-services region."""
+    return sorted({region, global_services_region(region)})
 
 
 # Cross-account audit role (MON-10) ---------------------------------------------------------------------

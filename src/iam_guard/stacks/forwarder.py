@@ -1,10 +1,12 @@
-"""The us-east-1 forwarder of the monitoring stack (MON-4): IAM's CloudTrail events reach EventBridge in
-us-east-1 only, so a stack in another region would watch nothing without it.
+"""The forwarder of the monitoring stack (MON-4): IAM's CloudTrail events reach EventBridge only in the
+partition's global-services region (us-east-1; us-gov-west-1 in GovCloud), so a monitoring stack in any
+other region would watch nothing without it. The forwarder deploys to that region.
 
 A rule with the monitoring rule's pattern sends the IAM events to the main region's default event bus,
 through a role that may only put events on that bus, with retries and an encrypted dead-letter queue.
 Alarms on the rule's failed invocations and on the queue's depth notify a small encrypted topic here in
-us-east-1 (CloudWatch alarms notify topics of their own region only), subscribed by the same addresses.
+the forwarder's region (CloudWatch alarms notify topics of their own region only), subscribed by the same
+addresses.
 """
 
 from __future__ import annotations
@@ -22,17 +24,22 @@ from iam_guard.blocks.topics import email_subscriptions, encrypted_topic, tls_on
 from iam_guard.config import Config
 from iam_guard.policies import document
 from iam_guard.policies import monitoring as mon
-from iam_guard.policies.common import deny_sensitive_actions_statement
+from iam_guard.policies.common import deny_outside_regions_statement, deny_sensitive_actions_statement
 from iam_guard.policies.trust import service_trust
 from iam_guard.stacks.monitoring import forwarder_role_name
 
 STACK = "monitoring-forwarder"
-REGION = "us-east-1"
+
+
+def region_of(config: Config) -> str | None:
+    """The region the forwarder deploys to, or None when the monitoring stack already runs there."""
+    home = mon.global_services_region(config.region)
+    return None if home == config.region else home
 
 
 def forwarder_names(config: Config) -> dict[str, str]:
     """Physical names: the config's environment and region (the region the events go to), plus a
-    'fwd' marker, so they never clash with a monitoring stack deployed in us-east-1 itself."""
+    'fwd' marker, so they never clash with a monitoring stack deployed in the forwarder's region."""
     return {
         "rule": naming.name(config, "iam-events-fwd"),
         "queue": naming.name(config, "iam-events-fwd-dlq"),
@@ -46,7 +53,8 @@ def build(config: Config) -> Template:
     template = Template(
         Description=(
             f"iam-guard IAM event forwarder ({config.environment}): forwards IAM policy changes from "
-            f"us-east-1 to the default event bus of {config.region}, where the monitoring stack runs."
+            f"{mon.global_services_region(config.region)} to the default event bus of {config.region}, "
+            "where the monitoring stack runs."
         )
     )
     rule_arn = events.rule_arn(names["rule"])
@@ -86,7 +94,7 @@ def build(config: Config) -> Template:
                     document(
                         [
                             mon.put_events_to_bus_statement(bus_arn),
-                            mon.deny_outside_regions_statement(mon.stack_regions(config.region)),
+                            deny_outside_regions_statement(mon.stack_regions(config.region)),
                             deny_sensitive_actions_statement(),
                         ]
                     ),
@@ -145,11 +153,11 @@ def build(config: Config) -> Template:
     )
 
     outputs: dict[str, tuple[str, Any]] = {
-        "ForwarderRuleArn": ("Rule forwarding IAM events from us-east-1", GetAtt(rule, "Arn")),
+        "ForwarderRuleArn": ("Rule forwarding the IAM events", GetAtt(rule, "Arn")),
         "ForwarderDlqUrl": ("Dead-letter queue of the forwarder", Ref(dlq)),
         "ForwarderDlqArn": ("Dead-letter queue ARN of the forwarder", GetAtt(dlq, "Arn")),
         "ForwarderRoleArn": ("Role EventBridge forwards with", GetAtt(forward_role, "Arn")),
-        "ForwarderAlertTopicArn": ("Alert topic of the forwarder (us-east-1)", Ref(topic)),
+        "ForwarderAlertTopicArn": ("Alert topic of the forwarder, in its region", Ref(topic)),
         "ForwarderTargetBusArn": ("Event bus the IAM events are forwarded to", bus_arn),
     }
     for output_key, (description, value) in outputs.items():

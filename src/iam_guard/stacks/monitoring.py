@@ -58,7 +58,7 @@ from iam_guard.blocks.trail import hardened_trail, trail_arn, trail_logs_arn
 from iam_guard.config import Config, MonitoringConfig
 from iam_guard.policies import document
 from iam_guard.policies import monitoring as mon
-from iam_guard.policies.common import deny_sensitive_actions_statement
+from iam_guard.policies.common import deny_outside_regions_statement, deny_sensitive_actions_statement
 from iam_guard.policies.kms import cloudwatch_logs_statement, use_through_service_statement
 from iam_guard.policies.s3 import allow_access_log_delivery_statement
 from iam_guard.policies.trust import cross_account_external_id_trust, service_trust
@@ -72,9 +72,8 @@ VISIBILITY_TIMEOUT_FACTOR = 6
 ONE_DAY_SECONDS = 86400
 ASYNC_RETRY_ATTEMPTS = 2
 ASYNC_MAX_EVENT_AGE_SECONDS = 3600
-# IAM's CloudTrail events reach EventBridge in this region only (see stacks/forwarder.py).
-GLOBAL_EVENTS_REGION = "us-east-1"
 CHANGE_ALARM_BASE = "iam-policy-change-rate"
+FUNCTION_ROLE_IDS = ("PolicyAnalyzerRole", "DailyAuditorRole")
 # Dead-letter queues by logical ID, with the base of their physical names.
 DEAD_LETTER_QUEUES = {
     "PolicyAnalyzerDlq": "policy-analyzer-dlq",
@@ -146,7 +145,7 @@ def security_log_group_name(config: Config) -> str:
 
 
 def forwarder_role_name(config: Config) -> str:
-    """The forwarder stack's role (us-east-1), named here too: it is exempt from quarantine."""
+    """The forwarder stack's role (in the global-services region), named here too: quarantine exempts it."""
     return naming.pascal_name(config, "IamEventForwarder")
 
 
@@ -337,13 +336,14 @@ def _add_topic(parts: Parts, plan: Plan) -> None:
         "AlertEmailSubscription", topic=topic, emails=plan.config.alert_emails
     ):
         parts.add(subscription)
-    parts.add(
-        tls_only_topic_policy(
-            "AlertTopicPolicy",
-            topic=topic,
-            statements=mon.topic_publishers_statements(Ref(topic), plan.function_role_arns, plan.alarm_arns),
-        )
+    policy = tls_only_topic_policy(
+        "AlertTopicPolicy",
+        topic=topic,
+        statements=mon.topic_publishers_statements(Ref(topic), plan.function_role_arns, plan.alarm_arns),
     )
+    # SNS rejects a policy whose principal does not exist yet (PrincipalNotFound): the roles come first.
+    policy.DependsOn = list(FUNCTION_ROLE_IDS)
+    parts.add(policy)
     parts.topic = topic
 
 
@@ -390,7 +390,7 @@ def _common_function_statements(parts: Parts, plan: Plan) -> list[Any]:
     return [
         mon.publish_alerts_statement(Ref(parts.topic)),
         mon.use_key_through_messaging_statement(GetAtt(parts.key, "Arn")),
-        mon.deny_outside_regions_statement(mon.stack_regions(plan.config.region)),
+        deny_outside_regions_statement(mon.stack_regions(plan.config.region)),
     ]
 
 
@@ -484,7 +484,7 @@ def _add_audit_role(parts: Parts, plan: Plan) -> None:
                         *mon.audit_read_statements(),
                         mon.deny_data_reads_statement(),
                         mon.deny_everything_but_audit_reads_statement(),
-                        mon.deny_outside_regions_statement(mon.stack_regions(plan.config.region)),
+                        deny_outside_regions_statement(mon.stack_regions(plan.config.region)),
                         deny_sensitive_actions_statement(),
                     ]
                 ),
@@ -508,7 +508,7 @@ def _exempt_principals(parts: Parts, plan: Plan) -> list[Any]:
     exempt: list[Any] = list(plan.function_role_arns)
     if "CrossAccountAuditRole" in parts.roles:
         exempt.append(arns.role(plan.audit_role_name))
-    if plan.config.region != GLOBAL_EVENTS_REGION:
+    if plan.config.region != mon.global_services_region(plan.config.region):
         exempt.append(arns.role(forwarder_role_name(plan.config)))
     exempt.extend(plan.settings.remediation_exempt_principals)
     return exempt
@@ -674,7 +674,10 @@ def _add_alarms(parts: Parts, plan: Plan) -> None:
         alarms.notifying_alarm(
             "DailyAuditMissingAlarm",
             name=names.resource("daily-audit-missing"),
-            description="No policy audited in a day: the daily audit did not run or did not finish",
+            description=(
+                "No policy audited in a day: the daily audit did not run or did not finish (after a new "
+                "deployment it also fires until the first audit at the configured hour has completed)"
+            ),
             metric=alarms.Metric(
                 METRICS_NAMESPACE, "PoliciesAudited", (("Environment", plan.config.environment),)
             ),
