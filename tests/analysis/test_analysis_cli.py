@@ -4,40 +4,20 @@ intrinsics, suppressions."""
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from iam_guard.cli import analyze as analyze_command
 from iam_guard.errors import UsageError
 from support import FIXTURES
 
 POLICIES = FIXTURES / "policies"
 TEMPLATES = POLICIES / "templates"
-
-
-def load_analyze_command() -> ModuleType:
-    """iam_guard.cli.analyze; when a sibling subcommand of the package is not in the tree yet (the team
-    lands them in parallel), load this one module by path so its tests still run."""
-    try:
-        return importlib.import_module("iam_guard.cli.analyze")
-    except ImportError:
-        path = Path(__file__).resolve().parents[2] / "src/iam_guard/cli/analyze.py"
-        spec = importlib.util.spec_from_file_location("iam_guard_cli_analyze_under_test", path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-        return module
-
-
-analyze_command = load_analyze_command()
 
 
 def run_cli(*argv: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

@@ -4,6 +4,7 @@ forwards the IAM events to the main region's default bus through a least-privile
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import json
 from typing import Any
 
@@ -90,8 +91,15 @@ def test_mon_6_forwarder_failures_notify_a_topic_in_us_east_1(tpl: dict[str, Any
     assert dimension(failed, "RuleName") == props(tpl, "IamEventForwardRule")["Name"]
     depth = found["ForwarderDlqDepthAlarm"]
     assert dimension(depth, "QueueName") == getatt("ForwarderDlq", "QueueName")
+    allowed = statement(
+        props(tpl, "ForwarderAlertTopicPolicy")["PolicyDocument"], "AllowThisAccountsAlarmsToPublish"
+    )
+    name_pattern = sub_text(allowed["Condition"]["ArnLike"]["aws:SourceArn"]).split(":alarm:", 1)[1]
+    key_allows = key_statement(tpl, "ForwarderKey", "AllowCloudWatchAlarmsToPublishToEncryptedTopic")
+    assert key_allows["Condition"]["ArnLike"] == allowed["Condition"]["ArnLike"]
     for alarm in found.values():
         assert alarm["AlarmActions"] == alarm["OKActions"] == [ref("ForwarderAlertTopic")]
+        assert fnmatch.fnmatchcase(alarm["AlarmName"], name_pattern), alarm["AlarmName"]
     assert props(tpl, "ForwarderAlertTopic")["KmsMasterKeyId"] == getatt("ForwarderKey")
     emails = sorted(s["Properties"]["Endpoint"] for s in resources(tpl, "AWS::SNS::Subscription").values())
     assert emails == ["security-alerts@example.com", "soc-oncall@example.com"]

@@ -368,7 +368,8 @@ def test_mon_7_topic_policy_denies_publishing_without_tls(tpl: dict[str, Any]) -
     assert policy["Topics"] == [ref("AlertTopic")]
     deny = statement(policy["PolicyDocument"], "DenyInsecureTransport")
     assert (deny["Effect"], deny["Principal"]) == ("Deny", "*")
-    assert deny["Action"] == ["sns:Publish"]
+    assert deny["Action"] == ["sns:*"]
+    assert deny["Resource"] == [ref("AlertTopic")]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 

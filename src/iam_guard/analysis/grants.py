@@ -80,14 +80,17 @@ def statement_actions(statement: Statement) -> frozenset[str]:
 
 def unconditional_denies(statements: Iterable[Statement]) -> frozenset[str]:
     """Actions denied on every resource without condition: nothing can grant them."""
-    denied: set[str] = set()
-    for statement in statements:
-        if statement.effect != "Deny" or statement.conditions or statement.not_resources is not None:
-            continue
-        if statement.resources is not None and not any(is_star_resource(r) for r in statement.resources):
-            continue
-        denied |= statement_actions(statement)
-    return frozenset(denied)
+    parts = [
+        statement_actions(statement)
+        for statement in statements
+        if statement.effect == "Deny"
+        and not statement.conditions
+        and statement.not_resources is None
+        and (statement.resources is None or resource_facts(statement.resources)[0])
+    ]
+    if len(parts) <= 1:
+        return parts[0] if parts else frozenset()
+    return frozenset().union(*parts)
 
 
 def make_grant(statement: Statement, denied: frozenset[str]) -> Grant | None:

@@ -74,17 +74,8 @@ def pattern_kinds(patterns: tuple[str, ...]) -> frozenset[str]:
     return summarize(patterns).kinds
 
 
-def is_full_wildcard(pattern: str) -> bool:
-    return pattern_kind(pattern) == FULL
-
-
 def is_service_wildcard(pattern: str) -> bool:
     return pattern_kind(pattern) == SERVICE
-
-
-def named_pattern_actions(patterns: tuple[str, ...]) -> frozenset[str]:
-    """Every action matched by the elements that are neither '*' nor 'service:*'."""
-    return summarize(patterns).named
 
 
 @functools.lru_cache(maxsize=1024)

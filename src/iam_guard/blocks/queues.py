@@ -8,7 +8,7 @@ from awacs.aws import Statement
 from troposphere import GetAtt, Ref, kms, sqs
 
 from iam_guard.policies import document
-from iam_guard.policies.monitoring import deny_queue_insecure_transport_statement
+from iam_guard.policies.common import deny_insecure_transport_statement
 
 FOURTEEN_DAYS_SECONDS = 14 * 24 * 3600
 # How long SQS reuses a data key before asking KMS again: fewer KMS calls, still short-lived.
@@ -58,5 +58,5 @@ def tls_only_queue_policy(
     return sqs.QueuePolicy(
         logical_id,
         Queues=[Ref(queue)],
-        PolicyDocument=document([deny_queue_insecure_transport_statement(queue_arn), *statements]),
+        PolicyDocument=document([deny_insecure_transport_statement([queue_arn], "sqs"), *statements]),
     )

@@ -8,7 +8,7 @@ from awacs.aws import Statement
 from troposphere import GetAtt, Ref, kms, sns
 
 from iam_guard.policies import document
-from iam_guard.policies.monitoring import deny_topic_insecure_transport_statement
+from iam_guard.policies.common import deny_insecure_transport_statement
 
 
 def encrypted_topic(logical_id: str, *, name: str, display_name: str, key: kms.Key) -> sns.Topic:
@@ -39,5 +39,5 @@ def tls_only_topic_policy(
     return sns.TopicPolicy(
         logical_id,
         Topics=[Ref(topic)],
-        PolicyDocument=document([deny_topic_insecure_transport_statement(Ref(topic)), *statements]),
+        PolicyDocument=document([deny_insecure_transport_statement([Ref(topic)], "sns"), *statements]),
     )

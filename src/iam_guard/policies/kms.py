@@ -54,6 +54,13 @@ KEY_DESTRUCTION_ACTIONS: tuple[str, ...] = (
     "kms:ScheduleKeyDeletion",
 )
 
+# Why the analyzer's "service principal without aws:SourceAccount/SourceArn" finding (IAMG010) is safe on
+# the CloudWatch Logs statement; both stacks' keys carry it as a suppression.
+LOGS_ENCRYPTION_CONTEXT_REASON = (
+    "CloudWatch Logs is admitted only with kms:EncryptionContext:aws:logs:arn equal to this stack's own "
+    "log group ARNs, which carry this account's ID: the service cannot use the key for another account."
+)
+
 VIA_SERVICE = "kms:ViaService"
 CALLER_ACCOUNT = "kms:CallerAccount"
 LOGS_CONTEXT = "kms:EncryptionContext:aws:logs:arn"

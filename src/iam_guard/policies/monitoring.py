@@ -458,18 +458,6 @@ def topic_publishers_statements(
     return statements
 
 
-def deny_topic_insecure_transport_statement(topic_arn: Any) -> Statement:
-    """sns:Publish without TLS is denied for everyone."""
-    return Statement(
-        Sid="DenyInsecureTransport",
-        Effect=Deny,
-        Principal=Principal("*"),
-        Action=actions("sns:Publish"),
-        Resource=[topic_arn],
-        Condition=Condition(Bool({"aws:SecureTransport": "false"})),
-    )
-
-
 def events_send_to_queue_statement(queue_arn: Any, rule_arns: Sequence[Any]) -> Statement:
     """EventBridge writes undeliverable events of these rules only into the dead-letter queue."""
     return Statement(
@@ -479,17 +467,6 @@ def events_send_to_queue_statement(queue_arn: Any, rule_arns: Sequence[Any]) -> 
         Action=actions("sqs:SendMessage"),
         Resource=[queue_arn],
         Condition=Condition(ArnEquals({SOURCE_ARN: list(rule_arns)})),
-    )
-
-
-def deny_queue_insecure_transport_statement(queue_arn: Any) -> Statement:
-    return Statement(
-        Sid="DenyInsecureTransport",
-        Effect=Deny,
-        Principal=Principal("*"),
-        Action=[Action("sqs", "*")],
-        Resource=[queue_arn],
-        Condition=Condition(Bool({"aws:SecureTransport": "false"})),
     )
 
 

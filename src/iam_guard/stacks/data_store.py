@@ -28,7 +28,11 @@ from iam_guard.policies.common import (
     deny_outside_regions_statement,
     deny_sensitive_actions_statement,
 )
-from iam_guard.policies.kms import cloudwatch_logs_statement, use_through_service_statement
+from iam_guard.policies.kms import (
+    LOGS_ENCRYPTION_CONTEXT_REASON,
+    cloudwatch_logs_statement,
+    use_through_service_statement,
+)
 from iam_guard.policies.s3 import (
     allow_access_log_delivery_statement,
     deny_data_destruction_statement,
@@ -76,6 +80,9 @@ def build(config: Config) -> Template:
             ],
         )
     )
+    key.Metadata = {
+        "iam-guard": {"suppressions": [{"code": "IAMG010", "reason": LOGS_ENCRYPTION_CONTEXT_REASON}]}
+    }
     template.add_resource(key_alias("DataKeyAlias", alias=naming.name(config, "data"), key=key))
     log_group = template.add_resource(
         encrypted_log_group(

@@ -59,7 +59,11 @@ from iam_guard.config import Config, MonitoringConfig
 from iam_guard.policies import document
 from iam_guard.policies import monitoring as mon
 from iam_guard.policies.common import deny_outside_regions_statement, deny_sensitive_actions_statement
-from iam_guard.policies.kms import cloudwatch_logs_statement, use_through_service_statement
+from iam_guard.policies.kms import (
+    LOGS_ENCRYPTION_CONTEXT_REASON,
+    cloudwatch_logs_statement,
+    use_through_service_statement,
+)
 from iam_guard.policies.s3 import allow_access_log_delivery_statement
 from iam_guard.policies.trust import cross_account_external_id_trust, service_trust
 
@@ -112,10 +116,6 @@ QUARANTINE_POLICY_NOTE = (
 AUDIT_TRUST_REASON = (
     "The trust requires sts:ExternalId equal to the NoEcho AuditExternalId parameter (32+ characters) and "
     "names only the configured audit accounts; the role it opens is read-only with explicit denies."
-)
-LOGS_KEY_REASON = (
-    "CloudWatch Logs is admitted only with kms:EncryptionContext:aws:logs:arn equal to this stack's own "
-    "log group ARNs, which carry this account's ID: the service cannot use the key for another account."
 )
 QUARANTINE_ATTACH_REASON = (
     "H-3 quarantine: Attach*Policy is allowed only with iam:PolicyARN equal to the stack's deny-all "
@@ -308,7 +308,7 @@ def _stack_key(plan: Plan) -> kms.Key:
         ),
         usage=usage,
     )
-    key.Metadata = {"iam-guard": {"suppressions": [{"code": "IAMG010", "reason": LOGS_KEY_REASON}]}}
+    key.Metadata = {"iam-guard": {"suppressions": [{"code": "IAMG010", "reason": LOGS_ENCRYPTION_CONTEXT_REASON}]}}
     return key
 
 
