@@ -308,7 +308,9 @@ def _stack_key(plan: Plan) -> kms.Key:
         ),
         usage=usage,
     )
-    key.Metadata = {"iam-guard": {"suppressions": [{"code": "IAMG010", "reason": LOGS_ENCRYPTION_CONTEXT_REASON}]}}
+    key.Metadata = {
+        "iam-guard": {"suppressions": [{"code": "IAMG010", "reason": LOGS_ENCRYPTION_CONTEXT_REASON}]}
+    }
     return key
 
 
