@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
-_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-}
+from support import point_aws_at, reset_moto
 
 
 def _free_port() -> int:
@@ -42,13 +34,6 @@ def moto_server() -> Iterator[str]:
 def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A clean emulated AWS account: resets moto's state, points every boto3 client at the server through
     AWS_ENDPOINT_URL, with throwaway credentials. Yields the endpoint URL."""
-    request = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 200
-    for key in list(os.environ):
-        if key.startswith("AWS_") and key not in _AWS_ENV:
-            monkeypatch.delenv(key)
-    for key, value in _AWS_ENV.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    reset_moto(moto_server)
+    point_aws_at(monkeypatch, moto_server)
     yield moto_server

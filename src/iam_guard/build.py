@@ -11,7 +11,8 @@ from troposphere import Template
 from iam_guard import naming
 from iam_guard.config import Config
 from iam_guard.errors import UsageError
-from iam_guard.render import render, write_all_atomic
+from iam_guard.files import write_all_atomic
+from iam_guard.render import render
 from iam_guard.stacks import data_store, forwarder, monitoring
 from iam_guard.tags import apply_compliance_tags
 

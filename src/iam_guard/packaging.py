@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import os
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
+
+from iam_guard.files import write_atomic
 
 HANDLERS: tuple[str, ...] = ("policy_change", "daily_audit")
 
@@ -94,27 +94,13 @@ def zip_key(handler: str) -> str:
     return _key_for(handler, build_zip(handler))
 
 
-def _write_atomic(path: Path, payload: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename: a reader never sees half a zip."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def write_zips(out_dir: Path) -> dict[str, Path]:
     """Build every handler's zip and write it to out_dir/<basename of its zip_key>; returns the paths."""
     payloads = {handler: build_zip(handler) for handler in HANDLERS}
     written: dict[str, Path] = {}
     for handler, payload in payloads.items():
         path = Path(out_dir) / Path(_key_for(handler, payload)).name
-        _write_atomic(path, payload)
+        write_atomic(path, payload)
         written[handler] = path
     return written
 

@@ -21,7 +21,7 @@ from iam_guard.deploy.artifacts import (
 from iam_guard.deploy.changes import format_failure
 from iam_guard.deploy.stacks import Confirm, Say, StackDeployer, StackRequest, StackResult
 from iam_guard.errors import UsageError
-from iam_guard.render import write_atomic
+from iam_guard.files import write_atomic
 
 EXTERNAL_ID_ENV = "IAM_GUARD_AUDIT_EXTERNAL_ID"
 FLAT_OUTPUTS_FILE = "flat-outputs.json"

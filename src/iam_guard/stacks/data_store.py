@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import Export, GetAtt, Output, Ref, Sub, Template
+from troposphere import GetAtt, Ref, Sub, Template
 
 from iam_guard import arns, naming
 from iam_guard.blocks.kms import customer_managed_key, key_alias
@@ -22,6 +22,7 @@ from iam_guard.blocks.storage import (
     tls_only_bucket_policy,
 )
 from iam_guard.config import Config
+from iam_guard.outputs import add_exported_outputs
 from iam_guard.policies import document
 from iam_guard.policies.common import (
     deny_outside_networks_statement,
@@ -203,15 +204,7 @@ def build(config: Config) -> Template:
         "DataAnalystRoleArn": ("Read-only data role (MFA, allowed networks)", GetAtt(analyst, "Arn")),
         "DataEngineerRoleArn": ("Read-write data role (MFA, allowed networks)", GetAtt(engineer, "Arn")),
     }
-    for output_key, (description, value) in outputs.items():
-        template.add_output(
-            Output(
-                output_key,
-                Description=description,
-                Value=value,
-                Export=Export(naming.export_name(config, STACK, output_key)),
-            )
-        )
+    add_exported_outputs(template, config, STACK, outputs)
     return template
 
 

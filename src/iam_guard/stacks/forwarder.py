@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import Export, GetAtt, Output, Ref, Template
+from troposphere import GetAtt, Ref, Template
 
 from iam_guard import naming
 from iam_guard.blocks import alarms, events
@@ -22,6 +22,7 @@ from iam_guard.blocks.queues import encrypted_queue, tls_only_queue_policy
 from iam_guard.blocks.roles import inline_policy, role
 from iam_guard.blocks.topics import email_subscriptions, encrypted_topic, tls_only_topic_policy
 from iam_guard.config import Config
+from iam_guard.outputs import add_exported_outputs
 from iam_guard.policies import document
 from iam_guard.policies import monitoring as mon
 from iam_guard.policies.common import deny_outside_regions_statement, deny_sensitive_actions_statement
@@ -160,13 +161,5 @@ def build(config: Config) -> Template:
         "ForwarderAlertTopicArn": ("Alert topic of the forwarder, in its region", Ref(topic)),
         "ForwarderTargetBusArn": ("Event bus the IAM events are forwarded to", bus_arn),
     }
-    for output_key, (description, value) in outputs.items():
-        template.add_output(
-            Output(
-                output_key,
-                Description=description,
-                Value=value,
-                Export=Export(naming.export_name(config, STACK, output_key)),
-            )
-        )
+    add_exported_outputs(template, config, STACK, outputs)
     return template

@@ -16,10 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from troposphere import (
-    Export,
     GetAtt,
     Join,
-    Output,
     Parameter,
     Ref,
     Sub,
@@ -56,6 +54,7 @@ from iam_guard.blocks.storage import (
 from iam_guard.blocks.topics import email_subscriptions, encrypted_topic, tls_only_topic_policy
 from iam_guard.blocks.trail import hardened_trail, trail_arn, trail_logs_arn
 from iam_guard.config import Config, MonitoringConfig
+from iam_guard.outputs import add_exported_outputs
 from iam_guard.policies import document
 from iam_guard.policies import monitoring as mon
 from iam_guard.policies.common import deny_outside_regions_statement, deny_sensitive_actions_statement
@@ -776,15 +775,7 @@ def _add_outputs(parts: Parts, plan: Plan) -> None:
     if parts.trail is not None:
         outputs["TrailArn"] = ("CloudTrail trail feeding EventBridge", GetAtt(parts.trail, "Arn"))
         outputs["TrailBucketName"] = ("Bucket of the trail's log files", parts.trail.S3BucketName)
-    for output_key, (description, value) in outputs.items():
-        parts.template.add_output(
-            Output(
-                output_key,
-                Description=description,
-                Value=value,
-                Export=Export(naming.export_name(plan.config, STACK, output_key)),
-            )
-        )
+    add_exported_outputs(parts.template, plan.config, STACK, outputs)
 
 
 def _add_trail(template: Template, config: Config, names: Names, key: kms.Key, trail_name: str) -> Any:
