@@ -62,3 +62,14 @@ def test_ci_1_every_requirement_has_a_test_named_after_it() -> None:
 def test_config_reference_lists_every_field_and_default() -> None:
     for name, default, _ in describe_fields():
         assert f"| `{name}` | {default} |" in README, name
+
+
+@pytest.mark.parametrize("module", ["codes", "conditions"])
+def test_ana_10_readme_tables_match_the_analyzer_docstrings(module: str) -> None:
+    """The README shows the finding codes and the ANA-10 condition table exactly as the code documents
+    them (conditions.py's own test keeps that table true to the code)."""
+    docstring = (REPO_ROOT / "src/iam_guard/analysis" / f"{module}.py").read_text().split('"""')[1]
+    rows = [line for line in docstring.splitlines() if line.startswith("|")]
+    assert len(rows) > 5
+    missing = [row for row in rows if row not in README]
+    assert missing == []
