@@ -1,0 +1,90 @@
+"""The package layout is the architecture: dependencies point one way (STYLE.md). Checked on the imports
+of every module, so a shortcut cannot creep in unnoticed."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+from support import REPO_ROOT
+
+PACKAGE = REPO_ROOT / "src" / "iam_guard"
+
+
+def imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def modules_under(folder: Path) -> list[Path]:
+    return sorted(path for path in folder.rglob("*.py") if "__pycache__" not in path.parts)
+
+
+def offending(paths: list[Path], forbidden: tuple[str, ...]) -> list[str]:
+    found = []
+    for path in paths:
+        for name in imported_modules(path):
+            if any(name == f or name.startswith(f + ".") for f in forbidden):
+                found.append(f"{path.relative_to(REPO_ROOT)} imports {name}")
+    return sorted(found)
+
+
+def test_nothing_imports_the_cli() -> None:
+    outside_cli = [p for p in modules_under(PACKAGE) if "cli" not in p.relative_to(PACKAGE).parts]
+    outside_cli += [*modules_under(REPO_ROOT / "handlers"), REPO_ROOT / "generate.py"]
+    assert offending(outside_cli, ("iam_guard.cli",)) == []
+
+
+def test_h_1_handlers_import_only_stdlib_boto3_and_the_analyzer() -> None:
+    handler_files = modules_under(REPO_ROOT / "handlers")
+    local = {path.stem for path in handler_files}
+    problems = []
+    for path in handler_files:
+        for name in imported_modules(path):
+            top = name.split(".")[0]
+            if top in local or top in ("boto3", "botocore") or name.startswith("iam_guard.analysis"):
+                continue
+            if top in sys.stdlib_module_names:
+                continue
+            problems.append(f"{path.name} imports {name}")
+    assert problems == []
+
+
+@pytest.mark.parametrize(
+    ("layer", "forbidden"),
+    [
+        (
+            "analysis",
+            (
+                "iam_guard.blocks",
+                "iam_guard.stacks",
+                "iam_guard.policies",
+                "iam_guard.deploy",
+                "iam_guard.build",
+                "iam_guard.config",
+                "troposphere",
+                "awacs",
+                "boto3",
+                "botocore",
+                "yaml",
+            ),
+        ),
+        ("blocks", ("iam_guard.stacks", "iam_guard.deploy", "iam_guard.build", "boto3")),
+        (
+            "policies",
+            ("iam_guard.blocks", "iam_guard.stacks", "iam_guard.deploy", "iam_guard.build", "boto3"),
+        ),
+        ("stacks", ("iam_guard.deploy", "iam_guard.build", "boto3")),
+    ],
+)
+def test_layers_depend_downwards_only(layer: str, forbidden: tuple[str, ...]) -> None:
+    assert offending(modules_under(PACKAGE / layer), forbidden) == []
