@@ -38,10 +38,9 @@ MOTO_GAPS: dict[str, str] = {
     ),
     "depends-on": (
         "moto's CloudFormation ignores DependsOn and creates resources in template order, following only "
-        "Ref/GetAtt: a resource that names a function by its literal name (EventSourceMapping, Permission, "
-        "EventInvokeConfig) fails with 'Function not found' when it comes first. The adapter orders the "
-        "Resources of the body it deploys so that every DependsOn target comes first (order carries no "
-        "meaning in CloudFormation)."
+        "Ref/GetAtt: a bucket that must wait for its log bucket's policy, or a trail for its bucket's "
+        "policy, can come first. The adapter orders the Resources of the body it deploys so that every "
+        "DependsOn target comes first (order carries no meaning in CloudFormation)."
     ),
     "change-set-diff": (
         "DescribeChangeSet compares template text only: a parameter-only update lists no resource change, "

@@ -111,8 +111,7 @@ def test_mon_1_events_may_invoke_the_analyzer_only_from_the_change_rule(tpl: dic
     permission = props(tpl, "PolicyAnalyzerInvokePermission")
     assert permission["Action"] == "lambda:InvokeFunction"
     assert permission["Principal"] == "events.amazonaws.com"
-    assert permission["FunctionName"] == props(tpl, ANALYZER)["FunctionName"]
-    assert resource(tpl, "PolicyAnalyzerInvokePermission")["DependsOn"] == [ANALYZER]
+    assert permission["FunctionName"] == {"Ref": ANALYZER}
     assert permission["SourceArn"] == getatt("IamPolicyChangeRule")
     assert permission["SourceAccount"] == ref("AWS::AccountId")
 
@@ -415,8 +414,7 @@ def test_mon_8_daily_audit_runs_at_the_configured_hour(tpl: dict[str, Any], cfg_
 def test_mon_8_large_audits_continue_through_the_encrypted_queue(tpl: dict[str, Any]) -> None:
     mapping = props(tpl, "AuditContinuationEventSource")
     assert mapping["EventSourceArn"] == getatt("AuditContinuationQueue")
-    assert mapping["FunctionName"] == props(tpl, AUDITOR)["FunctionName"]
-    assert resource(tpl, "AuditContinuationEventSource")["DependsOn"] == [AUDITOR]
+    assert mapping["FunctionName"] == {"Ref": AUDITOR}
     assert mapping["BatchSize"] == 1
     queue = props(tpl, "AuditContinuationQueue")
     assert queue["VisibilityTimeout"] >= 6 * props(tpl, AUDITOR)["Timeout"]
@@ -693,7 +691,7 @@ def test_con_5_functions_have_a_dead_letter_queue_and_bounded_async_retries(tpl:
         send = role_statement(tpl, FUNCTION_ROLES[function], "SendFailedInvocationsToDeadLetterQueue")
         assert send["Action"] == ["sqs:SendMessage"] and send["Resource"] == [getatt(queue)]
         invoke = props(tpl, f"{function}InvokeConfig")
-        assert invoke["FunctionName"] == props(tpl, function)["FunctionName"]
+        assert invoke["FunctionName"] == {"Ref": function}
         assert invoke["Qualifier"] == "$LATEST"
         assert invoke["MaximumRetryAttempts"] == 2 and invoke["MaximumEventAgeInSeconds"] == 3600
 

@@ -96,26 +96,21 @@ def async_retry_limits(
     into the function's DLQ after `max_event_age_seconds`: never retried forever (H-4)."""
     return awslambda.EventInvokeConfig(
         logical_id,
-        FunctionName=function.FunctionName,
+        FunctionName=Ref(function),
         Qualifier="$LATEST",
         MaximumRetryAttempts=max_retry_attempts,
         MaximumEventAgeInSeconds=max_event_age_seconds,
-        DependsOn=[function.title],
     )
 
 
 def async_invoke_permission(
     logical_id: str, *, function: awslambda.Function, service: str, source_arn: Any
 ) -> awslambda.Permission:
-    """`service` may invoke the function only for `source_arn` in this account (confused-deputy guard).
-
-    Resources attached to a function name it by its physical name (which carries environment and region,
-    EDGE-1) and depend on it explicitly."""
+    """`service` may invoke the function only for `source_arn` in this account (confused-deputy guard)."""
     return awslambda.Permission(
         logical_id,
         Action="lambda:InvokeFunction",
-        FunctionName=function.FunctionName,
-        DependsOn=[function.title],
+        FunctionName=Ref(function),
         Principal=f"{service}.amazonaws.com",
         SourceArn=source_arn,
         SourceAccount=Ref("AWS::AccountId"),
@@ -129,8 +124,7 @@ def queue_event_source(
     return awslambda.EventSourceMapping(
         logical_id,
         EventSourceArn=GetAtt(queue, "Arn"),
-        FunctionName=function.FunctionName,
-        DependsOn=[function.title],
+        FunctionName=Ref(function),
         BatchSize=1,
         Enabled=True,
     )
