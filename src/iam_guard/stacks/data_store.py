@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import GetAtt, Ref, Sub, Template
+from awacs.aws import PolicyDocument, Statement
+from troposphere import GetAtt, Ref, Sub, Template, iam
 
 from iam_guard import arns, naming
 from iam_guard.blocks.kms import customer_managed_key, key_alias
@@ -145,8 +146,11 @@ def build(config: Config) -> Template:
         )
     )
 
-    principals = list(config.data_store.access_principals) or [arns.account_root()]
+    trust = assume_with_mfa_trust(
+        list(config.data_store.access_principals) or [arns.account_root()], config.allowed_cidrs
+    )
     cidrs = config.allowed_cidrs
+    reads = read_data_statements(bucket_arn, objects_arn, cidrs)
     guards = [
         deny_data_destruction_statement(bucket_arn, objects_arn, key_arn),
         deny_outside_networks_statement(cidrs),
@@ -154,44 +158,29 @@ def build(config: Config) -> Template:
         deny_sensitive_actions_statement(),
     ]
     analyst = template.add_resource(
-        role(
-            "DataAnalystRole",
+        _data_role(
+            "DataAnalyst",
             name=analyst_name,
             description="Reads the financial data bucket from the allowed networks, with MFA.",
-            trust=assume_with_mfa_trust(principals, cidrs),
-            policies=[
-                inline_policy(
-                    "ReadFinancialData",
-                    document(
-                        [
-                            *read_data_statements(bucket_arn, objects_arn, cidrs),
-                            use_data_key_through_s3_statement(key_arn, READ_KEY_ACTIONS),
-                            *guards,
-                        ]
-                    ),
-                )
-            ],
+            trust=trust,
+            policy_name="ReadFinancialData",
+            grants=[*reads, use_data_key_through_s3_statement(key_arn, READ_KEY_ACTIONS)],
+            guards=guards,
         )
     )
     engineer = template.add_resource(
-        role(
-            "DataEngineerRole",
+        _data_role(
+            "DataEngineer",
             name=engineer_name,
             description="Reads and writes the financial data bucket from the allowed networks, with MFA.",
-            trust=assume_with_mfa_trust(principals, cidrs),
-            policies=[
-                inline_policy(
-                    "ReadWriteFinancialData",
-                    document(
-                        [
-                            *read_data_statements(bucket_arn, objects_arn, cidrs),
-                            *write_data_statements(bucket_arn, objects_arn, cidrs),
-                            use_data_key_through_s3_statement(key_arn, WRITE_KEY_ACTIONS),
-                            *guards,
-                        ]
-                    ),
-                )
+            trust=trust,
+            policy_name="ReadWriteFinancialData",
+            grants=[
+                *reads,
+                *write_data_statements(bucket_arn, objects_arn, cidrs),
+                use_data_key_through_s3_statement(key_arn, WRITE_KEY_ACTIONS),
             ],
+            guards=guards,
         )
     )
 
@@ -211,3 +200,23 @@ def build(config: Config) -> Template:
 def _bucket_name_pattern(config: Config, base: str) -> str:
     """The data bucket's name as a Sub string, so the log bucket policy can name it without a cycle."""
     return f"{naming.PROJECT}-{base}-${{AWS::AccountId}}-{config.name_suffix}"
+
+
+def _data_role(
+    kind: str,
+    *,
+    name: str,
+    description: str,
+    trust: PolicyDocument,
+    policy_name: str,
+    grants: list[Statement],
+    guards: list[Statement],
+) -> iam.Role:
+    """A data role: its grants, then the explicit denies every data role carries."""
+    return role(
+        f"{kind}Role",
+        name=name,
+        description=description,
+        trust=trust,
+        policies=[inline_policy(policy_name, document([*grants, *guards]))],
+    )
