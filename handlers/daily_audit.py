@@ -37,6 +37,7 @@ from typing import Any
 from alerts import SecurityLog, log_stream_name, publish_alert
 from emf import COUNT, SECONDS, emit_metrics, severity_metric_name
 from iam_guard.analysis import Finding, Severity, analyze_policy, analyze_principal
+from iam_guard.analysis.account import default_version_document
 from lambda_support import LambdaContext, Settings, aws_client, load_settings, log
 
 STATE_VERSION = 1
@@ -463,14 +464,6 @@ class Audit:
         subject, message, severity = summary_alert(state, self.settings, duration)
         publish_alert(self.clients.sns, self.settings.alert_topic_arn, subject, message, severity)
         log("INFO", "audit complete", **{key: value for key, value in summary.items() if key != "worst"})
-
-
-def default_version_document(policy: dict[str, Any]) -> Any:
-    """The document of a GetAccountAuthorizationDetails policy entry's default version."""
-    for version in policy.get("PolicyVersionList", []):
-        if version.get("IsDefaultVersion"):
-            return version.get("Document")
-    return None
 
 
 def is_aws_managed(arn: str) -> bool:

@@ -37,3 +37,10 @@ def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     reset_moto(moto_server)
     point_aws_at(monkeypatch, moto_server)
     yield moto_server
+
+
+@pytest.fixture(params=["dev", "prod"])
+def cfg_name(request: pytest.FixtureRequest) -> str:
+    """The name of each example config (templates/dev.yaml, templates/prod.yaml): a test that takes it
+    runs once per config."""
+    return str(request.param)

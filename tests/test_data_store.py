@@ -22,11 +22,6 @@ from template_helpers import (
 STACK = "data-store"
 
 
-@pytest.fixture(params=["dev", "prod"])
-def cfg_name(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
 @pytest.fixture
 def tpl(cfg_name: str) -> dict[str, Any]:
     return template(cfg_name, STACK)

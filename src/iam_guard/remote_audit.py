@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from iam_guard.analysis import Finding, analyze_policy, analyze_principal
+from iam_guard.analysis.account import default_version_document
 
 ROLE_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 SESSION_NAME = "iam-guard-remote-audit"
@@ -104,20 +105,13 @@ def authorization_details(iam: Any) -> dict[str, list[dict[str, Any]]]:
     return merged
 
 
-def _default_version(policy: dict[str, Any]) -> Any:
-    for version in policy.get("PolicyVersionList", []):
-        if version.get("IsDefaultVersion"):
-            return version.get("Document")
-    return None
-
-
 def audit_details(details: dict[str, list[dict[str, Any]]], iam: Any | None = None) -> list[AccountFinding]:
     """Analyze every customer-managed policy, inline policy and trust policy, and each principal's
     combined identity policies (AWS managed ones fetched once each when `iam` is given)."""
     results: list[AccountFinding] = []
     managed: dict[str, Any] = {}
     for policy in details["Policies"]:
-        document = _default_version(policy)
+        document = default_version_document(policy)
         managed[policy["Arn"]] = document
         for finding in analyze_policy(document):
             results.append(AccountFinding(policy["Arn"], "default version", finding))

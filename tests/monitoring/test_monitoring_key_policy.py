@@ -16,11 +16,6 @@ KEY = "MonitoringKey"
 USE_ACTIONS = {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKey*", "kms:ReEncrypt*"}
 
 
-@pytest.fixture(params=["dev", "prod"])
-def cfg_name(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
 @pytest.fixture
 def tpl(cfg_name: str) -> dict[str, Any]:
     return template(cfg_name, STACK)

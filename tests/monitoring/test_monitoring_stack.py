@@ -78,11 +78,6 @@ SHARED_ENV = {
 }
 
 
-@pytest.fixture(params=["dev", "prod"])
-def cfg_name(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
 @pytest.fixture
 def tpl(cfg_name: str) -> dict[str, Any]:
     return template(cfg_name, STACK)
