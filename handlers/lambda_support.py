@@ -11,26 +11,26 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import boto3
 from botocore.config import Config as BotocoreConfig
+from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
 
 from iam_guard.analysis import Severity
+from iam_guard.contract import ENV_AUDIT_CONTINUATION_QUEUE_URL, ENV_STATE_TABLE_NAME
 
 REMEDIATION_MODES = ("off", "notify", "quarantine")
 
-# IAM throttles hard (a few requests per second per account for the Get*/List* calls the audit pages
-# through in parallel): adaptive mode adds client-side rate limiting on top of the standard retries.
-_RETRIES_BY_SERVICE: Mapping[str, dict[str, Any]] = {
-    "iam": {"mode": "adaptive", "max_attempts": 8},
-}
-_DEFAULT_RETRIES: dict[str, Any] = {"mode": "standard", "max_attempts": 6}
+# botocore's own retries are kept short: a throttled call must never sleep past the function's deadline.
+# The handlers retry further themselves with call_within(), which checks the time the invocation has left.
+_RETRIES: dict[str, Any] = {"mode": "standard", "total_max_attempts": 2}
 _clients: dict[tuple[str, str], Any] = {}
 _clients_lock = threading.Lock()
 
@@ -63,6 +63,7 @@ class Settings:
     quarantine_policy_arn: str
     exempt_principal_arns: tuple[str, ...]
     audit_continuation_queue_url: str
+    state_table_name: str
 
 
 def _required(environ: Mapping[str, str], name: str) -> str:
@@ -100,7 +101,7 @@ def load_settings(handler: str, environ: Mapping[str, str] | None = None) -> Set
             "environment variable QUARANTINE_POLICY_ARN is not set (REMEDIATION_MODE=quarantine)"
         )
     exempt = tuple(arn.strip() for arn in env.get("EXEMPT_PRINCIPAL_ARNS", "").split(",") if arn.strip())
-    queue_url = _required(env, "AUDIT_CONTINUATION_QUEUE_URL") if handler == "daily_audit" else ""
+    queue_url = _required(env, ENV_AUDIT_CONTINUATION_QUEUE_URL) if handler == "daily_audit" else ""
     return Settings(
         alert_topic_arn=_required(env, "ALERT_TOPIC_ARN"),
         security_log_group=_required(env, "SECURITY_LOG_GROUP"),
@@ -111,6 +112,7 @@ def load_settings(handler: str, environ: Mapping[str, str] | None = None) -> Set
         quarantine_policy_arn=quarantine_arn,
         exempt_principal_arns=exempt,
         audit_continuation_queue_url=queue_url,
+        state_table_name=_required(env, ENV_STATE_TABLE_NAME),
     )
 
 
@@ -120,8 +122,7 @@ def aws_client(service: str) -> Any:
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            retries = _RETRIES_BY_SERVICE.get(service, _DEFAULT_RETRIES)
-            config = BotocoreConfig(retries=retries, connect_timeout=5, read_timeout=20)
+            config = BotocoreConfig(retries=_RETRIES, connect_timeout=3, read_timeout=10)
             client = boto3.client(service, config=config)
             _clients[key] = client
         return client
@@ -140,3 +141,85 @@ def log(level: str, message: str, **fields: Any) -> None:
     record = {"level": level, "message": message, "timestamp": utc_now_iso(), **fields}
     sys.stdout.write(json.dumps(record, default=str, sort_keys=True) + "\n")
     sys.stdout.flush()
+
+
+# -- calls bounded by the time the invocation has left ------------------------------------------------------
+
+# Error codes worth another try: throttling and the service's own transient failures.
+RETRYABLE_ERROR_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "SlowDown",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+    }
+)
+_BACKOFF_BASE_SECONDS = 0.2
+_BACKOFF_CAP_SECONDS = 5.0
+# A call is not started with less than this left: it could not finish before the deadline.
+MIN_CALL_MS = 1_500
+
+T = TypeVar("T")
+
+
+class OutOfTime(RuntimeError):
+    """The invocation has too little time left to make (or retry) a call: hand over or give up cleanly."""
+
+
+class Deadline:
+    """The time an invocation may still spend, keeping `reserve_ms` back for its own wrap-up
+    (a handover, the summary, the log flush)."""
+
+    def __init__(self, context: LambdaContext, reserve_ms: int) -> None:
+        self._context = context
+        self.reserve_ms = reserve_ms
+
+    def remaining_ms(self) -> int:
+        """Milliseconds left before the reserve."""
+        return int(self._context.get_remaining_time_in_millis()) - self.reserve_ms
+
+    def require(self, needed_ms: int, what: str) -> None:
+        """Raise OutOfTime when less than `needed_ms` is left for `what`."""
+        left = self.remaining_ms()
+        if left < needed_ms:
+            raise OutOfTime(f"{what}: {max(left, 0)} ms left, {needed_ms} ms needed")
+
+
+def is_retryable(error: Exception) -> bool:
+    """True for throttling, a 5xx answer, or a connection that failed or timed out."""
+    if isinstance(error, ClientError):
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        return code in RETRYABLE_ERROR_CODES or status >= 500
+    return isinstance(error, ConnectionError | ReadTimeoutError)
+
+
+def call_within(deadline: Deadline, operation: Callable[..., T], /, **arguments: Any) -> T:
+    """operation(**arguments), retried with capped, jittered exponential backoff on throttling and transient
+    failures for as long as the deadline allows; OutOfTime when the next try would not fit. Any other
+    error is raised at once."""
+    name = getattr(operation, "__name__", "call")
+    attempt = 0
+    while True:
+        deadline.require(MIN_CALL_MS, name)
+        try:
+            return operation(**arguments)
+        except (ClientError, ConnectionError, ReadTimeoutError) as error:
+            if not is_retryable(error):
+                raise
+            attempt += 1
+            delay = min(_BACKOFF_CAP_SECONDS, _BACKOFF_BASE_SECONDS * 2**attempt) * random.uniform(0.5, 1.0)
+            if deadline.remaining_ms() < delay * 1000 + MIN_CALL_MS:
+                raise OutOfTime(f"{name}: still failing after {attempt} tries ({error})") from error
+            log("WARNING", "call retried", operation=name, attempt=attempt, error=str(error)[:200])
+            time.sleep(delay)

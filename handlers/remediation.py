@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from iam_guard.analysis import Severity
+from iam_guard.contract import QUARANTINE_TAG_KEY
 
-QUARANTINE_TAG_KEY = "iam-guard:quarantined"
 QUARANTINE_MIN_SEVERITY = Severity.HIGH
 PRINCIPAL_KINDS = ("role", "user", "group")
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from fault_injection import FaultProxy
 from support import point_aws_at, reset_moto
 
 
@@ -44,3 +45,15 @@ def cfg_name(request: pytest.FixtureRequest) -> str:
     """The name of each example config (templates/dev.yaml, templates/prod.yaml): a test that takes it
     runs once per config."""
     return str(request.param)
+
+
+@pytest.fixture
+def fault_proxy(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
+    """Faults on the server side: a FaultProxy in front of the moto server. AWS clients created from now on
+    go through it; clients created before (e.g. the handler tests' readers) keep talking to moto directly."""
+    proxy = FaultProxy(aws).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    try:
+        yield proxy
+    finally:
+        proxy.stop()

@@ -44,7 +44,7 @@ def test_nothing_imports_the_cli() -> None:
     assert offending(outside_cli, ("iam_guard.cli",)) == []
 
 
-def test_h_1_handlers_import_only_stdlib_boto3_and_the_analyzer() -> None:
+def test_h_1_handlers_import_only_stdlib_boto3_the_analyzer_and_the_contract() -> None:
     handler_files = modules_under(REPO_ROOT / "handlers")
     local = {path.stem for path in handler_files}
     problems = []
@@ -52,6 +52,8 @@ def test_h_1_handlers_import_only_stdlib_boto3_and_the_analyzer() -> None:
         for name in imported_modules(path):
             top = name.split(".")[0]
             if top in local or top in ("boto3", "botocore") or name.startswith("iam_guard.analysis"):
+                continue
+            if name == "iam_guard.contract" or name.startswith("iam_guard.contract."):
                 continue
             if top in sys.stdlib_module_names:
                 continue
@@ -88,3 +90,10 @@ def test_h_1_handlers_import_only_stdlib_boto3_and_the_analyzer() -> None:
 )
 def test_layers_depend_downwards_only(layer: str, forbidden: tuple[str, ...]) -> None:
     assert offending(modules_under(PACKAGE / layer), forbidden) == []
+
+
+def test_h_1_the_contract_is_standard_library_only() -> None:
+    """contract.py is shipped in every handler zip and imported by the stacks: it may import nothing else."""
+    names = imported_modules(PACKAGE / "contract.py")
+    outside = [name for name in names if name.split(".")[0] not in sys.stdlib_module_names]
+    assert outside == []

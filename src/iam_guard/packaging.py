@@ -1,10 +1,10 @@
 """Byte-for-byte reproducible Lambda zips for the handlers (DEP-1, `make package`).
 
-Each zip holds the handler module, the shared handler modules it imports, and `iam_guard/__init__.py` +
-`iam_guard/analysis/**` (with its action index); nothing else. Entries are sorted, every timestamp is
-1980-01-01 00:00:00 and every mode 0644, so the same sources give the same bytes on any machine and the
-S3 key `lambda/<handler>-<sha256[:16]>.zip` changes exactly when the code does (an unchanged function is an
-unchanged template). Standard library only.
+Each zip holds the handler module, the shared handler modules it imports, `iam_guard/__init__.py`,
+`iam_guard/contract.py` and `iam_guard/analysis/**` (with its action index); nothing else. Entries are
+sorted, every timestamp is 1980-01-01 00:00:00 and every mode 0644, so the same sources give the same
+bytes on any machine and the S3 key `lambda/<handler>-<sha256[:16]>.zip` changes exactly when the code
+does (an unchanged function is an unchanged template). Standard library only.
 
     python -m iam_guard.packaging [--out out/]
 """
@@ -47,7 +47,10 @@ def _check_handler(handler: str) -> None:
 
 def _analysis_files() -> list[tuple[str, Path]]:
     """(archive name, source path) of iam_guard/__init__.py and every file of iam_guard/analysis."""
-    files = [("iam_guard/__init__.py", PACKAGE_ROOT / "__init__.py")]
+    files = [
+        ("iam_guard/__init__.py", PACKAGE_ROOT / "__init__.py"),
+        ("iam_guard/contract.py", PACKAGE_ROOT / "contract.py"),
+    ]
     analysis = PACKAGE_ROOT / "analysis"
     if not (analysis / "__init__.py").is_file():
         raise FileNotFoundError(f"{analysis}/__init__.py is missing: the handlers need iam_guard.analysis")

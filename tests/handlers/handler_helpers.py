@@ -20,6 +20,8 @@ from typing import Any
 import boto3
 import pytest
 
+from iam_guard import contract
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
 HANDLERS_DIR = REPO_ROOT / "handlers"
@@ -30,6 +32,7 @@ if str(HANDLERS_DIR) not in sys.path:
 ACCOUNT = "123456789012"  # moto's default account, also the fixtures' account
 SECURITY_LOG_GROUP = "/iam-guard/dev/us-east-1/security-events"
 QUARANTINE_POLICY_NAME = "iam-guard-quarantine-dev"
+STATE_TABLE_NAME = "iam-guard-state-dev"
 QUARANTINE_POLICY_ARN = f"arn:aws:iam::{ACCOUNT}:policy/{QUARANTINE_POLICY_NAME}"
 DENY_ALL = {
     "Version": "2012-10-17",
@@ -110,6 +113,26 @@ def log_lines(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines() if line.startswith("{") and '"_aws"' not in line]
 
 
+def create_state_table(dynamodb: Any) -> None:
+    """The stack's state table (H-5): the contract's key schema and TTL attribute."""
+    dynamodb.create_table(
+        TableName=STATE_TABLE_NAME,
+        KeySchema=[
+            {"AttributeName": contract.STATE_TABLE_PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": contract.STATE_TABLE_SORT_KEY, "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": contract.STATE_TABLE_PARTITION_KEY, "AttributeType": "S"},
+            {"AttributeName": contract.STATE_TABLE_SORT_KEY, "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_time_to_live(
+        TableName=STATE_TABLE_NAME,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": contract.STATE_TABLE_TTL_ATTRIBUTE},
+    )
+
+
 def _create_monitoring(monkeypatch: pytest.MonkeyPatch) -> Monitoring:
     sns = boto3.client("sns")
     sqs = boto3.client("sqs")
@@ -121,6 +144,7 @@ def _create_monitoring(monkeypatch: pytest.MonkeyPatch) -> Monitoring:
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=attributes["QueueArn"])
     continuation_queue_url = sqs.create_queue(QueueName="iam-guard-audit-continuation-dev")["QueueUrl"]
     logs.create_log_group(logGroupName=SECURITY_LOG_GROUP)
+    create_state_table(boto3.client("dynamodb"))
     iam.create_policy(PolicyName=QUARANTINE_POLICY_NAME, PolicyDocument=json.dumps(DENY_ALL))
     environment = {
         "ALERT_TOPIC_ARN": topic_arn,
@@ -133,6 +157,7 @@ def _create_monitoring(monkeypatch: pytest.MonkeyPatch) -> Monitoring:
         "QUARANTINE_POLICY_ARN": QUARANTINE_POLICY_ARN,
         "EXEMPT_PRINCIPAL_ARNS": f"arn:aws:iam::{ACCOUNT}:role/iam-guard/iam-guard-policy-change-dev",
         "AUDIT_CONTINUATION_QUEUE_URL": continuation_queue_url,
+        contract.ENV_STATE_TABLE_NAME: STATE_TABLE_NAME,
     }
     for key, value in environment.items():
         monkeypatch.setenv(key, value)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from handler_helpers import (
     FakeContext,
@@ -19,14 +18,9 @@ from handler_helpers import (
 import daily_audit
 import lambda_support
 import policy_change
+from fault_injection import FaultProxy, FaultRule
 
 pytestmark = pytest.mark.integration
-
-THROTTLING_BODY = (
-    b'<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
-    b"<Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>"
-)
-
 
 @pytest.mark.parametrize(
     "event",
@@ -132,44 +126,28 @@ def test_h_4_a_missing_security_log_group_raises(monitoring: Monitoring) -> None
     assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
-def test_h_4_clients_are_configured_with_botocore_retries(monitoring: Monitoring) -> None:
-    assert lambda_support.aws_client("iam").meta.config.retries == {
-        "mode": "adaptive",
-        "total_max_attempts": 9,
-    }
-    for service in ("sns", "logs", "sqs"):
+def test_h_4_clients_keep_botocore_retries_short(monitoring: Monitoring) -> None:
+    """botocore retries once at most: the handlers' own retries (call_within) know the deadline."""
+    for service in ("iam", "sns", "logs", "sqs", "dynamodb"):
         assert lambda_support.aws_client(service).meta.config.retries == {
             "mode": "standard",
-            "total_max_attempts": 7,
+            "total_max_attempts": 2,
         }
     assert lambda_support.aws_client("iam") is lambda_support.aws_client("iam")
 
 
-def test_h_4_throttled_iam_calls_are_retried_by_botocore(monitoring: Monitoring) -> None:
-    """Two throttling answers, then the real moto answer: the handler succeeds on the third attempt.
-
-    moto cannot throttle, so the throttling responses are injected at botocore's before-send hook of the
-    real client (the transport layer); the retry logic under test is botocore's own, unchanged."""
+def test_h_4_a_throttled_iam_call_is_retried(monitoring: Monitoring, fault_proxy: FaultProxy) -> None:
+    """The server answers Throttling once, then the real moto answer: the handler succeeds."""
     arn = monitoring.iam.create_policy(
         PolicyName="wide-open",
         PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}',
     )["Policy"]["Arn"]
-    attempts: list[str] = []
+    rule = fault_proxy.add(FaultRule("iam", "GetPolicy", "throttle", times=1))
 
-    def throttle_twice(request: Any, **_: Any) -> AWSResponse | None:
-        attempts.append(request.url)
-        if len(attempts) <= 2:
-            return AWSResponse(request.url, 400, {}, _RawBody(THROTTLING_BODY))
-        return None
+    result = policy_change.handler(load_event("attach_role_policy_customer"), FakeContext())
 
-    iam = lambda_support.aws_client("iam")
-    iam.meta.events.register("before-send.iam.GetPolicy", throttle_twice)
-    try:
-        result = policy_change.handler(load_event("attach_role_policy_customer"), FakeContext())
-    finally:
-        iam.meta.events.unregister("before-send.iam.GetPolicy", throttle_twice)
-
-    assert len(attempts) == 3
+    assert rule.applied == 1
+    assert fault_proxy.count("iam", "GetPolicy") == 2
     assert result["status"] == "analyzed"
     assert any(record["target"].get("policyArn") == arn for record in monitoring.records())
 
@@ -188,13 +166,5 @@ def test_h_4_missing_environment_fails_loudly(monkeypatch: pytest.MonkeyPatch) -
         )
     with pytest.raises(lambda_support.SettingsError, match="AUDIT_CONTINUATION_QUEUE_URL"):
         lambda_support.load_settings("daily_audit", {"ALERT_TOPIC_ARN": "t", "SECURITY_LOG_GROUP": "g"})
-
-
-class _RawBody:
-    """The minimal raw-stream interface AWSResponse reads its content from."""
-
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Any:
-        yield self._body
+    with pytest.raises(lambda_support.SettingsError, match="STATE_TABLE_NAME"):
+        lambda_support.load_settings("policy_change", {"ALERT_TOPIC_ARN": "t", "SECURITY_LOG_GROUP": "g"})

@@ -28,6 +28,7 @@ from awacs.aws import (
 from troposphere import Ref, Sub
 
 from iam_guard import arns
+from iam_guard.contract import QUARANTINE_TAG_KEY
 from iam_guard.policies.common import actions
 from iam_guard.policies.kms import CALLER_ACCOUNT, VIA_SERVICE, account_id, via_service
 
@@ -114,9 +115,6 @@ QUARANTINE_TAG_ACTIONS: tuple[str, ...] = ("iam:TagRole", "iam:TagUser")
 # same policy copied to another role grants nothing.
 REMEDIATOR_TAG_KEY = "iam-guard-remediator"
 REMEDIATOR_TAG_VALUE = "quarantine"
-# The only tag quarantine writes (handlers/remediation.py): the role cannot set any other, the remediator
-# tag above included.
-QUARANTINE_TAG_KEY = "iam-guard:quarantined"
 
 
 def this_account() -> Ref:

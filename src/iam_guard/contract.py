@@ -1,0 +1,43 @@
+"""The contract between the monitoring stack and its Lambda handlers: environment variable names, the
+state table's key schema, tag keys and policy names. The stack (troposphere) and the handlers (standard
+library + boto3, shipped in the zip) both import this module, so a name cannot drift between them.
+
+Standard library only: it is packaged into every handler zip.
+"""
+
+from __future__ import annotations
+
+# -- environment variables (EDGE-2) ------------------------------------------------------------------------
+ENV_ALERT_TOPIC_ARN = "ALERT_TOPIC_ARN"
+ENV_SECURITY_LOG_GROUP = "SECURITY_LOG_GROUP"
+ENV_ALERT_SEVERITY = "ALERT_SEVERITY"
+ENV_METRICS_NAMESPACE = "METRICS_NAMESPACE"
+ENV_ENVIRONMENT = "ENVIRONMENT"
+ENV_LOG_LEVEL = "LOG_LEVEL"
+ENV_REMEDIATION_MODE = "REMEDIATION_MODE"
+ENV_QUARANTINE_POLICY_ARN = "QUARANTINE_POLICY_ARN"
+ENV_EXEMPT_PRINCIPAL_ARNS = "EXEMPT_PRINCIPAL_ARNS"
+ENV_AUDIT_CONTINUATION_QUEUE_URL = "AUDIT_CONTINUATION_QUEUE_URL"
+# H-5: the DynamoDB table holding audit runs and policy-change event IDs (both functions use it).
+ENV_STATE_TABLE_NAME = "STATE_TABLE_NAME"
+
+# -- the state table (H-5) ---------------------------------------------------------------------------------
+# One table, two item families, told apart by the partition key's prefix:
+#   pk = "run#<run id>"      sk = "run" (the run), "step#<n>#..." (a step's pending records), ...
+#   pk = "event#<eventID>"   sk = "event"  (a CloudTrail event already handled: one event, one alert)
+STATE_TABLE_PARTITION_KEY = "pk"
+STATE_TABLE_SORT_KEY = "sk"
+# Epoch seconds after which DynamoDB's TTL deletes the item.
+STATE_TABLE_TTL_ATTRIBUTE = "expiresAt"
+RUN_KEY_PREFIX = "run#"
+EVENT_KEY_PREFIX = "event#"
+# How long items live: a run is kept long enough to investigate a failed night; an event ID longer than
+# EventBridge's maximum event age plus the function's retries (24 h), so a late duplicate is still known.
+RUN_RETENTION_DAYS = 14
+EVENT_RETENTION_DAYS = 2
+
+# -- remediation (H-3) -------------------------------------------------------------------------------------
+# The only tag quarantine writes (roles and users).
+QUARANTINE_TAG_KEY = "iam-guard:quarantined"
+# When the principal's managed-policy quota is full, quarantine puts an inline explicit deny of this name.
+QUARANTINE_INLINE_POLICY_NAME = "iam-guard-quarantine"
