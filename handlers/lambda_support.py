@@ -94,9 +94,9 @@ def load_settings(handler: str, environ: Mapping[str, str] | None = None) -> Set
     Raises SettingsError naming the variable when one is missing or invalid.
     """
     env = os.environ if environ is None else environ
-    mode = _remediation_mode(env) if handler == "policy_change" else "off"
+    mode = _remediation_mode(env)
     quarantine_arn = env.get("QUARANTINE_POLICY_ARN", "").strip()
-    if mode == "quarantine" and not quarantine_arn:
+    if handler == "policy_change" and mode == "quarantine" and not quarantine_arn:
         raise SettingsError(
             "environment variable QUARANTINE_POLICY_ARN is not set (REMEDIATION_MODE=quarantine)"
         )
