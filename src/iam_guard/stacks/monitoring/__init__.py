@@ -28,6 +28,7 @@ from iam_guard.stacks.monitoring.functions import add_functions, add_rules
 from iam_guard.stacks.monitoring.outputs import add_outputs
 from iam_guard.stacks.monitoring.plan import Parts, Plan, forwarder_role_name, security_log_group_name
 from iam_guard.stacks.monitoring.roles import add_audit_role, add_function_roles, add_quarantine_policy
+from iam_guard.stacks.monitoring.state import add_state_table
 from iam_guard.stacks.monitoring.trail import add_trail, existing_trail_metadata
 
 __all__ = ["build", "forwarder_role_name", "security_log_group_name"]
@@ -49,6 +50,7 @@ def build(config: Config) -> Template:
     add_topic(parts, plan)
     add_queues(parts, plan)
     add_quarantine_policy(parts, plan)
+    add_state_table(parts, plan)
     add_function_roles(parts, plan)
     if plan.settings.trusted_audit_account_ids:
         add_audit_role(parts, plan)

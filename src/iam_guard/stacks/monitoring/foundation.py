@@ -20,6 +20,7 @@ from iam_guard.blocks.queues import encrypted_queue, tls_only_queue_policy
 from iam_guard.blocks.topics import email_subscriptions, encrypted_topic, tls_only_topic_policy
 from iam_guard.blocks.trail import trail_arn
 from iam_guard.policies import monitoring as mon
+from iam_guard.policies import state_table as state
 from iam_guard.policies.kms import (
     LOGS_ENCRYPTION_CONTEXT_REASON,
     cloudwatch_logs_statement,
@@ -69,6 +70,10 @@ def stack_key(plan: Plan) -> kms.Key:
             "AllowFunctionRolesThroughSns", plan.function_role_arns, "sns", mon.ROLE_MESSAGE_KEY_ACTIONS
         ),
         *mon.lambda_environment_key_statements(),
+        use_through_service_statement(
+            "AllowFunctionRolesThroughDynamoDb", plan.function_role_arns, "dynamodb", state.TABLE_KEY_ACTIONS
+        ),
+        *state.table_creation_key_statements(),
     ]
     if plan.creates_trail:
         usage.extend(mon.cloudtrail_use_key_statements(trail_arn(plan.trail_name)))

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from troposphere import (
     GetAtt,
     Join,
     Ref,
 )
 
-from iam_guard import arns
+from iam_guard import contract
 from iam_guard.blocks import events
 from iam_guard.blocks.functions import (
     async_invoke_permission,
@@ -18,7 +16,6 @@ from iam_guard.blocks.functions import (
     python_function,
     queue_event_source,
 )
-from iam_guard.policies import monitoring as mon
 from iam_guard.stacks.monitoring.plan import (
     ASYNC_MAX_EVENT_AGE_SECONDS,
     ASYNC_RETRY_ATTEMPTS,
@@ -28,38 +25,30 @@ from iam_guard.stacks.monitoring.plan import (
     POLICY_ANALYZER,
     Parts,
     Plan,
-    forwarder_role_name,
 )
-
-
-def _exempt_principals(parts: Parts, plan: Plan) -> list[Any]:
-    """Quarantine never touches the stack's own roles, the forwarder's, or the configured principals."""
-    exempt: list[Any] = list(plan.function_role_arns)
-    if "CrossAccountAuditRole" in parts.roles:
-        exempt.append(arns.role(plan.audit_role_name))
-    if plan.config.region != mon.global_services_region(plan.config.region):
-        exempt.append(arns.role(forwarder_role_name(plan.config)))
-    exempt.extend(plan.settings.remediation_exempt_principals)
-    return exempt
 
 
 def add_functions(parts: Parts, plan: Plan) -> None:
     """MON-1, MON-8, CON-1, EDGE-2, EDGE-5: the two functions with exactly the contract's variables."""
     shared_environment = {
-        "ALERT_TOPIC_ARN": Ref(parts.topic),
-        "SECURITY_LOG_GROUP": Ref(parts.groups["SecurityEventsLogGroup"]),
-        "ALERT_SEVERITY": plan.settings.alert_severity,
-        "METRICS_NAMESPACE": METRICS_NAMESPACE,
-        "ENVIRONMENT": plan.config.environment,
-        "LOG_LEVEL": LOG_LEVEL,
+        contract.ENV_ALERT_TOPIC_ARN: Ref(parts.topic),
+        contract.ENV_SECURITY_LOG_GROUP: Ref(parts.groups["SecurityEventsLogGroup"]),
+        contract.ENV_ALERT_SEVERITY: plan.settings.alert_severity,
+        contract.ENV_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        contract.ENV_ENVIRONMENT: plan.config.environment,
+        contract.ENV_LOG_LEVEL: LOG_LEVEL,
+        # The daily audit's summary follows the remediation mode too (off: logged only).
+        contract.ENV_REMEDIATION_MODE: plan.settings.remediation_mode,
+        contract.ENV_STATE_TABLE_NAME: Ref(parts.table),
     }
     specific_environment = {
         "PolicyAnalyzer": {
-            "REMEDIATION_MODE": plan.settings.remediation_mode,
-            "QUARANTINE_POLICY_ARN": Ref(parts.quarantine),
-            "EXEMPT_PRINCIPAL_ARNS": Join(",", _exempt_principals(parts, plan)),
+            contract.ENV_QUARANTINE_POLICY_ARN: Ref(parts.quarantine),
+            contract.ENV_EXEMPT_PRINCIPAL_ARNS: Join(",", plan.exempt_principal_arns),
         },
-        "DailyAuditor": {"AUDIT_CONTINUATION_QUEUE_URL": Ref(parts.queues["AuditContinuationQueue"])},
+        "DailyAuditor": {
+            contract.ENV_AUDIT_CONTINUATION_QUEUE_URL: Ref(parts.queues["AuditContinuationQueue"]),
+        },
     }
     functions = (
         ("PolicyAnalyzer", "policy-analyzer", POLICY_ANALYZER, "PolicyChangeCodeKey"),

@@ -63,6 +63,8 @@ def add_outputs(parts: Parts, plan: Plan) -> None:
             "Alarm on the IAM policy change rate",
             plan.names.resource(CHANGE_ALARM_BASE),
         ),
+        "StateTableName": ("State table of the handlers (audit runs, handled events)", Ref(parts.table)),
+        "StateTableArn": ("State table ARN", GetAtt(parts.table, "Arn")),
         "QuarantinePolicyArn": (
             "Explicit deny-all policy attached in quarantine mode",
             Ref(parts.quarantine),

@@ -10,6 +10,7 @@ from troposphere import (
     Sub,
     Template,
     awslambda,
+    dynamodb,
     iam,
     kms,
     logs,
@@ -23,6 +24,7 @@ from iam_guard.blocks.functions import (
     FunctionSpec,
 )
 from iam_guard.config import Config, MonitoringConfig
+from iam_guard.policies import monitoring as mon
 
 STACK = "monitoring"
 METRICS_NAMESPACE = "IamGuard"
@@ -97,6 +99,7 @@ class Plan:
     change_rule_name: str
     schedule_rule_name: str
     trail_name: str
+    state_table_name: str
     log_group_names: dict[str, str]
 
     @classmethod
@@ -111,6 +114,7 @@ class Plan:
             change_rule_name=names.resource("iam-policy-changes"),
             schedule_rule_name=names.resource("daily-audit"),
             trail_name=names.resource("trail"),
+            state_table_name=names.resource("state"),
             log_group_names={
                 "SecurityEventsLogGroup": security_log_group_name(config),
                 "PolicyAnalyzerLogGroup": names.log_group("policy-analyzer"),
@@ -125,6 +129,22 @@ class Plan:
     @property
     def function_role_arns(self) -> list[Sub]:
         return [arns.role(self.analyzer_role_name), arns.role(self.auditor_role_name)]
+
+    @property
+    def own_role_arns(self) -> list[Sub]:
+        """Every role of this deployment: the functions', the audit role (when created) and the
+        forwarder's (when the stack runs outside the global-services region)."""
+        own = list(self.function_role_arns)
+        if self.settings.trusted_audit_account_ids:
+            own.append(arns.role(self.audit_role_name))
+        if self.config.region != mon.global_services_region(self.config.region):
+            own.append(arns.role(forwarder_role_name(self.config)))
+        return own
+
+    @property
+    def exempt_principal_arns(self) -> list[Any]:
+        """Quarantine never touches the stack's own roles or the configured principals."""
+        return [*self.own_role_arns, *self.settings.remediation_exempt_principals]
 
     @property
     def rule_arns(self) -> list[Sub]:
@@ -161,6 +181,7 @@ class Parts:
     functions: dict[str, awslambda.Function] = field(default_factory=dict)
     rules: dict[str, Any] = field(default_factory=dict)
     trail: Any = None
+    table: dynamodb.Table | None = None
 
     def add(self, resource: Any) -> Any:
         return self.template.add_resource(resource)

@@ -16,6 +16,7 @@ from iam_guard import arns
 from iam_guard.blocks.roles import inline_policy, role
 from iam_guard.policies import document
 from iam_guard.policies import monitoring as mon
+from iam_guard.policies import state_table as state
 from iam_guard.policies.common import deny_outside_regions_statement, deny_sensitive_actions_statement
 from iam_guard.policies.trust import cross_account_external_id_trust, service_trust
 from iam_guard.stacks.monitoring.plan import Parts, Plan
@@ -39,7 +40,11 @@ AUDIT_TRUST_REASON = (
 QUARANTINE_ATTACH_REASON = (
     "H-3 quarantine: Attach*Policy is allowed only with iam:PolicyARN equal to the stack's deny-all "
     "quarantine policy and only while the role carries the remediator tag; attaching any other policy is "
-    "explicitly denied, so the grant can only take permissions away."
+    "explicitly denied, so the grant can only take permissions away. Put*Policy (the inline deny when the "
+    "principal's managed-policy quota is full) needs the same tag; IAM has no condition key on an inline "
+    "policy's name or content, so the handler writes only contract.QUARANTINE_INLINE_POLICY_NAME with a "
+    "deny-all document, the function's code is tamper-alarmed (MON-12), and both grants are explicitly "
+    "denied on the stack's own roles and the configured exempt principals."
 )
 
 
@@ -60,6 +65,7 @@ def _common_function_statements(parts: Parts, plan: Plan) -> list[Any]:
     return [
         mon.publish_alerts_statement(Ref(parts.topic)),
         mon.use_key_through_messaging_statement(GetAtt(parts.key, "Arn")),
+        state.use_key_through_dynamodb_statement(GetAtt(parts.key, "Arn")),
         deny_outside_regions_statement(mon.stack_regions(plan.config.region)),
     ]
 
@@ -73,12 +79,14 @@ def _analyzer_statements(parts: Parts, plan: Plan) -> list[Any]:
             [plan.log_group_arn("SecurityEventsLogGroup"), plan.log_group_arn("PolicyAnalyzerLogGroup")]
         ),
         mon.send_to_dead_letter_queue_statement(GetAtt(parts.queues["PolicyAnalyzerDlq"], "Arn")),
+        state.analyzer_events_statement(GetAtt(parts.table, "Arn")),
         *_common_function_statements(parts, plan),
     ]
     if plan.quarantining:
         statements.extend(mon.quarantine_statements(quarantine))
         statements.append(mon.deny_attach_other_policies_statement(quarantine))
-    exempt = mon.QUARANTINE_ATTACH_ACTIONS if plan.quarantining else ()
+        statements.append(mon.deny_quarantining_exempt_principals_statement(plan.exempt_principal_arns))
+    exempt = (*mon.QUARANTINE_ATTACH_ACTIONS, *mon.QUARANTINE_INLINE_ACTIONS) if plan.quarantining else ()
     statements.append(deny_sensitive_actions_statement(exempt=exempt))
     return statements
 
@@ -93,6 +101,7 @@ def _auditor_statements(parts: Parts, plan: Plan) -> list[Any]:
         ),
         mon.send_to_dead_letter_queue_statement(GetAtt(parts.queues["DailyAuditorDlq"], "Arn")),
         mon.use_continuation_queue_statement(GetAtt(parts.queues["AuditContinuationQueue"], "Arn")),
+        state.auditor_runs_statement(GetAtt(parts.table, "Arn")),
         *_common_function_statements(parts, plan),
         deny_sensitive_actions_statement(),
     ]
