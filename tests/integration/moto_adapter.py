@@ -81,6 +81,13 @@ MOTO_GAPS: dict[str, str] = {
         "moto ignores the x-amz-mfa header and the MFADelete element of PutBucketVersioning: "
         "GetBucketVersioning never reports MFADelete, so `mfa-delete enable` honestly reports it NOT on."
     ),
+    "dynamodb-table-settings": (
+        "moto's CloudFormation DynamoDB table reads SSESpecification in the API's spelling (Enabled, not "
+        "CloudFormation's SSEEnabled), so DescribeTable reports no encryption, and it ignores "
+        "PointInTimeRecoverySpecification and TimeToLiveSpecification. The adapter maps the three "
+        "CloudFormation properties onto moto's table model when the stack creates the table, so "
+        "DescribeTable, DescribeContinuousBackups and DescribeTimeToLive read back what the template says."
+    ),
     "lambda-settings": (
         "moto's CloudFormation Lambda drops DeadLetterConfig, KmsKeyArn and LoggingConfig (the function's "
         "own log group); runtime, timeout, environment and reserved concurrency are read back live."
@@ -172,6 +179,7 @@ def install_emulator_patches() -> None:
     from moto.cloudformation import models, responses
     from moto.cloudformation.exceptions import ValidationError
     from moto.core.responses import ActionResult
+    from moto.dynamodb.models.table import Table
     from moto.iam.access_control import IAMPolicy, PermissionResult
     from moto.kms import models as kms_models
     from moto.s3 import models as s3_models
@@ -224,6 +232,26 @@ def install_emulator_patches() -> None:
             action, resource
         )
 
+    original_create_table = Table.create_from_cloudformation_json.__func__
+
+    def create_table(
+        cls: Any, resource_name: str, cloudformation_json: dict[str, Any], *args: Any, **kw: Any
+    ) -> Any:
+        table = original_create_table(cls, resource_name, cloudformation_json, *args, **kw)
+        properties = cloudformation_json["Properties"]
+        sse = properties.get("SSESpecification") or {}
+        if sse.get("SSEEnabled"):
+            table.sse_specification = {**(table.sse_specification or {}), "Enabled": True}
+        ttl = properties.get("TimeToLiveSpecification") or {}
+        if ttl.get("Enabled"):
+            table.ttl = {"TimeToLiveStatus": "ENABLED", "AttributeName": ttl["AttributeName"]}
+        pitr = properties.get("PointInTimeRecoverySpecification") or {}
+        if pitr.get("PointInTimeRecoveryEnabled"):
+            description = table.continuous_backups["PointInTimeRecoveryDescription"]
+            description["PointInTimeRecoveryStatus"] = "ENABLED"
+        return table
+
+    Table.create_from_cloudformation_json = classmethod(create_table)
     s3_models.FakeBucket.get_permission = get_permission
     responses.CloudFormationResponse.update_termination_protection = update_termination_protection
     models.CloudFormationBackend.delete_stack = delete_stack

@@ -19,7 +19,7 @@ import pytest
 from integration_support import CLOUDTRAIL_FIXTURES, HANDLERS_DIR, Transcript
 from moto_adapter import for_moto, outputs_moto_cannot_resolve
 
-from iam_guard import packaging
+from iam_guard import contract, packaging
 from iam_guard.build import StackArtifact, build_stacks
 from iam_guard.config import Config, load_config
 from iam_guard.deploy.artifacts import default_bucket_name
@@ -325,6 +325,40 @@ def test_dep_2_mon_2_topic_and_queues_are_encrypted_with_the_stack_key(deploymen
         assert key_id(attributes["KmsMasterKeyId"]) == stack_key, name
 
 
+def test_dep_2_h_5_state_table_is_keyed_by_the_contract_and_encrypted_with_the_stack_key(
+    deployment: Deployment,
+) -> None:
+    dynamodb = boto3.client("dynamodb")
+    table = dynamodb.describe_table(TableName=output(deployment, "StateTableName"))["Table"]
+    assert table["TableArn"] == output(deployment, "StateTableArn")
+    assert table["KeySchema"] == [
+        {"AttributeName": contract.STATE_TABLE_PARTITION_KEY, "KeyType": "HASH"},
+        {"AttributeName": contract.STATE_TABLE_SORT_KEY, "KeyType": "RANGE"},
+    ]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["SSEDescription"]["SSEType"] == "KMS"
+    assert key_id(table["SSEDescription"]["KMSMasterKeyArn"]) == key_id(output(deployment, "StackKeyArn"))
+    assert table["DeletionProtectionEnabled"] is True
+    ttl = dynamodb.describe_time_to_live(TableName=table["TableName"])["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": contract.STATE_TABLE_TTL_ATTRIBUTE}
+    backups = dynamodb.describe_continuous_backups(TableName=table["TableName"])[
+        "ContinuousBackupsDescription"
+    ]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    for name in ("PolicyAnalyzerFunctionName", "DailyAuditorFunctionName"):
+        variables = boto3.client("lambda").get_function_configuration(FunctionName=output(deployment, name))[
+            "Environment"
+        ]["Variables"]
+        assert variables[contract.ENV_STATE_TABLE_NAME] == table["TableName"], name
+    # A conditional put on an event item, as the handlers deduplicate: the second one is refused.
+    item = {"pk": {"S": f"{contract.EVENT_KEY_PREFIX}e2e-event"}, "sk": {"S": "event"}}
+    dynamodb.put_item(TableName=table["TableName"], Item=item, ConditionExpression="attribute_not_exists(pk)")
+    with pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException):
+        dynamodb.put_item(
+            TableName=table["TableName"], Item=item, ConditionExpression="attribute_not_exists(pk)"
+        )
+
+
 def test_dep_2_h_2_continuation_queue_triggers_the_auditor_one_message_at_a_time(
     deployment: Deployment,
 ) -> None:
@@ -478,6 +512,9 @@ def test_ds_9_destroy_deletes_the_stacks_and_names_the_retained_resources(deploy
     groups = boto3.client("logs").describe_log_groups(logGroupNamePrefix=security_log)["logGroups"]
     assert [g["logGroupName"] for g in groups] == [security_log]
     assert f"SecurityEventsLogGroup (AWS::Logs::LogGroup): {security_log}" in transcript.text
+    state_table = output(deployment, "StateTableName")
+    boto3.client("dynamodb").describe_table(TableName=state_table)  # raises if the table went too
+    assert f"StateTable (AWS::DynamoDB::Table): {state_table}" in transcript.text
     functions = boto3.client("lambda").list_functions()["Functions"]
     assert not [f for f in functions if f["FunctionName"].startswith(PROJECT)], (
         "non-retained resources are gone"

@@ -25,7 +25,7 @@ from monitoring_helpers import (
     variant,
 )
 
-from iam_guard import packaging
+from iam_guard import contract, packaging
 from iam_guard.policies.common import SENSITIVE_ACTIONS
 from iam_guard.render import template_dict
 from iam_guard.stacks import monitoring
@@ -69,12 +69,14 @@ REQUIRED_EVENT_NAMES = {
     "CreateRole",
 }
 SHARED_ENV = {
-    "ALERT_TOPIC_ARN",
-    "SECURITY_LOG_GROUP",
-    "ALERT_SEVERITY",
-    "METRICS_NAMESPACE",
-    "ENVIRONMENT",
-    "LOG_LEVEL",
+    contract.ENV_ALERT_TOPIC_ARN,
+    contract.ENV_SECURITY_LOG_GROUP,
+    contract.ENV_ALERT_SEVERITY,
+    contract.ENV_METRICS_NAMESPACE,
+    contract.ENV_ENVIRONMENT,
+    contract.ENV_LOG_LEVEL,
+    contract.ENV_REMEDIATION_MODE,
+    contract.ENV_STATE_TABLE_NAME,
 }
 
 
@@ -614,17 +616,45 @@ def test_con_2_every_identity_policy_denies_sensitive_actions(cfg_or_variant: st
         )
 
 
-def test_con_2_quarantine_exempts_only_attach_and_scopes_it_to_the_quarantine_policy() -> None:
+def test_con_2_quarantine_exempts_only_attach_and_put_and_scopes_attach_to_the_quarantine_policy() -> None:
     tpl = variant("quarantine")
     deny = role_statement(tpl, "PolicyAnalyzerRole", "DenySensitiveActions")
     attach = {"iam:AttachGroupPolicy", "iam:AttachRolePolicy", "iam:AttachUserPolicy"}
-    assert set(deny["Action"]) == set(SENSITIVE_ACTIONS) - attach
+    put = {"iam:PutGroupPolicy", "iam:PutRolePolicy", "iam:PutUserPolicy"}
+    assert set(deny["Action"]) == set(SENSITIVE_ACTIONS) - attach - put
     allow = role_statement(tpl, "PolicyAnalyzerRole", "AttachOnlyTheQuarantinePolicy")
     assert set(allow["Action"]) == attach
     assert allow["Condition"]["ArnEquals"] == {"iam:PolicyARN": ref("QuarantinePolicy")}
     other = role_statement(tpl, "PolicyAnalyzerRole", "DenyAttachingAnyOtherPolicy")
     assert other["Effect"] == "Deny" and set(other["Action"]) == attach
     assert other["Condition"] == {"StringNotEquals": {"iam:PolicyARN": ref("QuarantinePolicy")}}
+
+
+def test_con_2_quarantine_inline_fallback_needs_the_remediator_tag_and_spares_exempt_principals() -> None:
+    """H-3 fallback when the managed-policy quota is full: Put*Policy on this account's principals, only
+    with the remediator tag; attaching or putting anything on the stack's own roles and the configured
+    exempt principals is explicitly denied."""
+    tpl = template("prod", STACK)
+    put = role_statement(tpl, "PolicyAnalyzerRole", "PutTheQuarantineInlinePolicyWhenTheQuotaIsFull")
+    assert put["Action"] == ["iam:PutGroupPolicy", "iam:PutRolePolicy", "iam:PutUserPolicy"]
+    assert [sub_text(r) for r in put["Resource"]] == [
+        f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:{kind}/*" for kind in ("role", "user", "group")
+    ]
+    assert put["Condition"] == {"StringEquals": {"aws:PrincipalTag/iam-guard-remediator": "quarantine"}}
+    deny = role_statement(tpl, "PolicyAnalyzerRole", "DenyQuarantiningExemptPrincipals")
+    assert deny["Effect"] == "Deny"
+    assert set(deny["Action"]) == {
+        "iam:AttachGroupPolicy", "iam:AttachRolePolicy", "iam:AttachUserPolicy",
+        "iam:PutGroupPolicy", "iam:PutRolePolicy", "iam:PutUserPolicy",
+    }  # fmt: skip
+    assert deny["Resource"] == env(tpl, ANALYZER)["EXEMPT_PRINCIPAL_ARNS"]["Fn::Join"][1]
+    denied = [sub_text(r) for r in deny["Resource"]]
+    for role in ("PolicyAnalyzerRole", "DailyAuditorRole", "CrossAccountAuditRole"):
+        name = props(tpl, role)["RoleName"]
+        assert f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{name}" in denied
+    assert "arn:aws:iam::444455556666:role/BreakGlass" in denied
+    reason = resource(tpl, "PolicyAnalyzerRole")["Metadata"]["iam-guard"]["suppressions"][0]
+    assert reason["code"] == "IAMG006" and "Put*Policy" in reason["reason"]
 
 
 def test_con_2_without_quarantine_the_analyzer_cannot_attach_anything() -> None:
@@ -635,7 +665,7 @@ def test_con_2_without_quarantine_the_analyzer_cannot_attach_anything() -> None:
     allowed = {
         a for s in role_statements(tpl, "PolicyAnalyzerRole") if s["Effect"] == "Allow" for a in actions_of(s)
     }
-    assert not {a for a in allowed if a.startswith("iam:Attach") or a.startswith("iam:Tag")}
+    assert not {a for a in allowed if a.startswith(("iam:Attach", "iam:Put", "iam:Tag"))}
 
 
 def test_con_2_quarantine_policy_is_an_explicit_deny_of_everything(tpl: dict[str, Any]) -> None:
@@ -713,18 +743,18 @@ def test_edge_2_functions_get_exactly_the_contract_variables(tpl: dict[str, Any]
     analyzer = env(tpl, ANALYZER)
     auditor = env(tpl, AUDITOR)
     assert set(analyzer) == SHARED_ENV | {
-        "REMEDIATION_MODE",
-        "QUARANTINE_POLICY_ARN",
-        "EXEMPT_PRINCIPAL_ARNS",
+        contract.ENV_QUARANTINE_POLICY_ARN,
+        contract.ENV_EXEMPT_PRINCIPAL_ARNS,
     }
-    assert set(auditor) == SHARED_ENV | {"AUDIT_CONTINUATION_QUEUE_URL"}
+    assert set(auditor) == SHARED_ENV | {contract.ENV_AUDIT_CONTINUATION_QUEUE_URL}
     for variables in (analyzer, auditor):
         assert variables["ALERT_TOPIC_ARN"] == ref("AlertTopic")
         assert variables["SECURITY_LOG_GROUP"] == ref("SecurityEventsLogGroup")
         assert variables["ALERT_SEVERITY"] == settings.alert_severity
         assert variables["METRICS_NAMESPACE"] == "IamGuard"
         assert variables["ENVIRONMENT"] == config(cfg_name).environment
-    assert analyzer["REMEDIATION_MODE"] == settings.remediation_mode
+        assert variables["REMEDIATION_MODE"] == settings.remediation_mode
+        assert variables["STATE_TABLE_NAME"] == ref("StateTable")
     assert props(tpl, ANALYZER)["KmsKeyArn"] == getatt("MonitoringKey")
 
 
@@ -755,11 +785,12 @@ def test_edge_2_handlers_read_what_the_stack_sets() -> None:
     settings = load_settings("policy_change", resolved)
     assert settings.remediation_mode == "quarantine"
     assert settings.alert_severity.label == "high"
+    assert settings.state_table_name == "resolved-state_table_name"
     resolved = {k: v if isinstance(v, str) else f"resolved-{k.lower()}" for k, v in env(tpl, AUDITOR).items()}
-    assert (
-        load_settings("daily_audit", resolved).audit_continuation_queue_url
-        == "resolved-audit_continuation_queue_url"
-    )
+    auditor = load_settings("daily_audit", resolved)
+    assert auditor.audit_continuation_queue_url == "resolved-audit_continuation_queue_url"
+    assert auditor.state_table_name == "resolved-state_table_name"
+    assert auditor.remediation_mode == "quarantine"
 
 
 def test_edge_3_required_outputs_are_exported_under_unique_names(tpl: dict[str, Any], cfg_name: str) -> None:

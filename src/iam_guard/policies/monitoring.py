@@ -105,6 +105,13 @@ QUARANTINE_ATTACH_ACTIONS: tuple[str, ...] = (
     "iam:AttachRolePolicy",
     "iam:AttachUserPolicy",
 )
+# When the principal's managed-policy quota is full, quarantine puts an inline explicit deny instead
+# (contract.QUARANTINE_INLINE_POLICY_NAME).
+QUARANTINE_INLINE_ACTIONS: tuple[str, ...] = (
+    "iam:PutGroupPolicy",
+    "iam:PutRolePolicy",
+    "iam:PutUserPolicy",
+)
 QUARANTINE_READ_ACTIONS: tuple[str, ...] = (
     "iam:ListAttachedGroupPolicies",
     "iam:ListAttachedRolePolicies",
@@ -323,7 +330,9 @@ def use_key_through_messaging_statement(key_arn: Any) -> Statement:
 
 def quarantine_statements(quarantine_policy_arn: Any) -> list[Statement]:
     """H-3 quarantine: attach exactly the stack's deny-all policy (iam:PolicyARN), only while the role
-    carries the remediator tag; tag the principal; list what is attached (idempotence). Nothing else."""
+    carries the remediator tag; when the principal's managed-policy quota is full, put the inline deny
+    (IAM has no condition key on an inline policy's name or content, so only the remediator tag and the
+    exempt-principal deny fence it); tag the principal; list what is attached (idempotence)."""
     return [
         Statement(
             Sid="AttachOnlyTheQuarantinePolicy",
@@ -335,6 +344,15 @@ def quarantine_statements(quarantine_policy_arn: Any) -> list[Statement]:
                     ArnEquals({"iam:PolicyARN": quarantine_policy_arn}),
                     StringEquals({f"aws:PrincipalTag/{REMEDIATOR_TAG_KEY}": REMEDIATOR_TAG_VALUE}),
                 ]
+            ),
+        ),
+        Statement(
+            Sid="PutTheQuarantineInlinePolicyWhenTheQuotaIsFull",
+            Effect=Allow,
+            Action=actions(*QUARANTINE_INLINE_ACTIONS),
+            Resource=[arns.iam_resource("role"), arns.iam_resource("user"), arns.iam_resource("group")],
+            Condition=Condition(
+                StringEquals({f"aws:PrincipalTag/{REMEDIATOR_TAG_KEY}": REMEDIATOR_TAG_VALUE})
             ),
         ),
         Statement(
@@ -362,6 +380,17 @@ def deny_attach_other_policies_statement(quarantine_policy_arn: Any) -> Statemen
         Action=actions(*QUARANTINE_ATTACH_ACTIONS),
         Resource=["*"],
         Condition=Condition(StringNotEquals({"iam:PolicyARN": quarantine_policy_arn})),
+    )
+
+
+def deny_quarantining_exempt_principals_statement(exempt_arns: Sequence[Any]) -> Statement:
+    """Quarantine may never attach to or put a policy on the stack's own roles or the configured exempt
+    principals: IAM enforces what the handler's exemption list says, even if the handler is subverted."""
+    return Statement(
+        Sid="DenyQuarantiningExemptPrincipals",
+        Effect=Deny,
+        Action=actions(*QUARANTINE_ATTACH_ACTIONS, *QUARANTINE_INLINE_ACTIONS),
+        Resource=list(exempt_arns),
     )
 
 

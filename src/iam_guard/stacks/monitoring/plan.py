@@ -1,0 +1,187 @@
+"""The monitoring stack's names, sizing and the plan every part of it reads (EDGE-1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from troposphere import (
+    Parameter,
+    Sub,
+    Template,
+    awslambda,
+    dynamodb,
+    iam,
+    kms,
+    logs,
+    sns,
+    sqs,
+)
+
+from iam_guard import arns, naming
+from iam_guard.blocks import alarms, events
+from iam_guard.blocks.functions import (
+    FunctionSpec,
+)
+from iam_guard.config import Config, MonitoringConfig
+from iam_guard.policies import monitoring as mon
+
+STACK = "monitoring"
+METRICS_NAMESPACE = "IamGuard"
+LOG_LEVEL = "INFO"
+# The continuation queue hides a message for six times the function timeout, as Lambda recommends for
+# SQS event sources, so a slow invocation is never processed twice at once.
+VISIBILITY_TIMEOUT_FACTOR = 6
+ONE_DAY_SECONDS = 86400
+ASYNC_RETRY_ATTEMPTS = 2
+ASYNC_MAX_EVENT_AGE_SECONDS = 3600
+CHANGE_ALARM_BASE = "iam-policy-change-rate"
+FUNCTION_ROLE_IDS = ("PolicyAnalyzerRole", "DailyAuditorRole")
+# Dead-letter queues by logical ID, with the base of their physical names.
+DEAD_LETTER_QUEUES = {
+    "PolicyAnalyzerDlq": "policy-analyzer-dlq",
+    "DailyAuditorDlq": "daily-auditor-dlq",
+    "EventDeliveryDlq": "event-delivery-dlq",
+    "AuditContinuationDlq": "audit-continuation-dlq",
+}
+
+POLICY_ANALYZER = FunctionSpec(
+    handler="policy_change.handler",
+    description="Analyzes every IAM policy change (CloudTrail via EventBridge) and alerts on risky policies.",
+    timeout_seconds=30,
+    memory_mb=256,
+    reserved_concurrency=5,
+)
+DAILY_AUDITOR = FunctionSpec(
+    handler="daily_audit.handler",
+    description="Audits every IAM policy of the account once a day, continuing large accounts via SQS.",
+    timeout_seconds=60,
+    memory_mb=512,
+    reserved_concurrency=2,
+)
+
+
+@dataclass(frozen=True)
+class Names:
+    """Every physical name of the stack, each carrying the environment and the region (EDGE-1)."""
+
+    config: Config
+
+    def resource(self, base: str) -> str:
+        return naming.name(self.config, base)
+
+    def iam(self, base: str) -> str:
+        return naming.pascal_name(self.config, base)
+
+    def log_group(self, base: str) -> str:
+        return f"/{naming.PROJECT}/{self.config.name_suffix}/{base}"
+
+
+def security_log_group_name(config: Config) -> str:
+    return Names(config).log_group("security-events")
+
+
+def forwarder_role_name(config: Config) -> str:
+    """The forwarder stack's role (in the global-services region), named here too: quarantine exempts it."""
+    return naming.pascal_name(config, "IamEventForwarder")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every name and ARN the stack uses, known before any resource exists: key, topic and queue policies
+    name roles, rules and alarms by ARN built from their names, which avoids reference cycles."""
+
+    config: Config
+    names: Names
+    analyzer_role_name: str
+    auditor_role_name: str
+    audit_role_name: str
+    change_rule_name: str
+    schedule_rule_name: str
+    trail_name: str
+    state_table_name: str
+    log_group_names: dict[str, str]
+
+    @classmethod
+    def of(cls, config: Config) -> Plan:
+        names = Names(config)
+        return cls(
+            config=config,
+            names=names,
+            analyzer_role_name=names.iam("PolicyAnalyzer"),
+            auditor_role_name=names.iam("DailyAuditor"),
+            audit_role_name=names.iam("CrossAccountAudit"),
+            change_rule_name=names.resource("iam-policy-changes"),
+            schedule_rule_name=names.resource("daily-audit"),
+            trail_name=names.resource("trail"),
+            state_table_name=names.resource("state"),
+            log_group_names={
+                "SecurityEventsLogGroup": security_log_group_name(config),
+                "PolicyAnalyzerLogGroup": names.log_group("policy-analyzer"),
+                "DailyAuditorLogGroup": names.log_group("daily-auditor"),
+            },
+        )
+
+    @property
+    def settings(self) -> MonitoringConfig:
+        return self.config.monitoring
+
+    @property
+    def function_role_arns(self) -> list[Sub]:
+        return [arns.role(self.analyzer_role_name), arns.role(self.auditor_role_name)]
+
+    @property
+    def own_role_arns(self) -> list[Sub]:
+        """Every role of this deployment: the functions', the audit role (when created) and the
+        forwarder's (when the stack runs outside the global-services region)."""
+        own = list(self.function_role_arns)
+        if self.settings.trusted_audit_account_ids:
+            own.append(arns.role(self.audit_role_name))
+        if self.config.region != mon.global_services_region(self.config.region):
+            own.append(arns.role(forwarder_role_name(self.config)))
+        return own
+
+    @property
+    def exempt_principal_arns(self) -> list[Any]:
+        """Quarantine never touches the stack's own roles or the configured principals."""
+        return [*self.own_role_arns, *self.settings.remediation_exempt_principals]
+
+    @property
+    def rule_arns(self) -> list[Sub]:
+        return [events.rule_arn(self.change_rule_name), events.rule_arn(self.schedule_rule_name)]
+
+    @property
+    def alarm_arns(self) -> Sub:
+        return alarms.alarm_arn_pattern(self.config.name_suffix)
+
+    @property
+    def creates_trail(self) -> bool:
+        return self.settings.existing_trail_arn is None
+
+    @property
+    def quarantining(self) -> bool:
+        return self.settings.remediation_mode == "quarantine"
+
+    def log_group_arn(self, logical_id: str) -> Sub:
+        return arns.log_group(self.log_group_names[logical_id])
+
+
+@dataclass
+class Parts:
+    """The resources of the stack, filled in as they are added."""
+
+    template: Template
+    key: kms.Key
+    parameters: dict[str, Parameter] = field(default_factory=dict)
+    groups: dict[str, logs.LogGroup] = field(default_factory=dict)
+    queues: dict[str, sqs.Queue] = field(default_factory=dict)
+    topic: sns.Topic | None = None
+    quarantine: iam.ManagedPolicy | None = None
+    roles: dict[str, iam.Role] = field(default_factory=dict)
+    functions: dict[str, awslambda.Function] = field(default_factory=dict)
+    rules: dict[str, Any] = field(default_factory=dict)
+    trail: Any = None
+    table: dynamodb.Table | None = None
+
+    def add(self, resource: Any) -> Any:
+        return self.template.add_resource(resource)
