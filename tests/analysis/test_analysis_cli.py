@@ -65,7 +65,7 @@ def test_cli_1_text_output_names_file_code_and_summary(capsys: pytest.CaptureFix
     [
         (["no/such/file.json"], "no such file"),
         ([str(POLICIES / "broken.json")], "broken.json: not valid JSON"),
-        ([str(POLICIES / "not-a-policy.json")], "neither an IAM policy"),
+        ([str(POLICIES / "not-a-policy.json")], "nothing to analyze"),
         ([str(POLICIES / "admin.identity.json"), "--fail-on", "severe"], "--fail-on"),
         ([str(POLICIES / "admin.identity.json"), "--format", "xml"], "--format"),
     ],
