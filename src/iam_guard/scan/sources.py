@@ -133,8 +133,10 @@ def parse(text: str) -> Any:
         raise Unreadable("empty file")
     try:
         data, problems = decode_str(text)
+        if (problems or data is None) and text.lstrip().startswith(("{", "[")):
+            data, problems = _json_instead(text, data, problems)
     except RecursionError:
-        raise Unreadable("nested too deeply to parse", looks_like_template) from None
+        raise Unreadable("not valid JSON or YAML: nested too deeply to parse", looks_like_template) from None
     if problems or data is None:
         message = " ".join(str(problems[0].message).split()) if problems else "could not be parsed"
         if "expected a single document" in message:
@@ -145,6 +147,19 @@ def parse(text: str) -> Any:
         where = f" (line {line})" if isinstance(line, int) and line > 1 else ""
         raise Unreadable(f"not valid JSON or YAML: {message[:200]}{where}", looks_like_template)
     return data
+
+
+def _json_instead(text: str, data: Any, problems: list[Any]) -> tuple[Any, list[Any]]:
+    """JSON that YAML cannot read (a surrogate-pair escape "\\ud83d\\ude00"): cfn-lint's JSON decoder,
+    which keeps line marks; the YAML problems stand when it fails too."""
+    from cfnlint.decode import cfn_json
+
+    try:
+        return cfn_json.loads(text), []
+    except RecursionError:
+        raise
+    except Exception:  # its decode errors are many classes; the YAML complaint is the one to show
+        return data, problems
 
 
 def is_template(data: Any) -> bool:
