@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from scan_cli import ADMIN, analyze, template, write_json
 
 K8S_MANIFEST = """apiVersion: v1
