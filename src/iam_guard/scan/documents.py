@@ -165,7 +165,7 @@ def _identity(item: ScanFinding) -> tuple[Any, ...]:
 
 def branch_label(choices: list[dict[str, bool]], found: set[int], present: set[int]) -> str | None:
     """The condition choice a finding depends on: the conditions constant where it appears but varying
-    where the policy exists. None when it appears under every choice."""
+    across `present`. None when it appears under every choice."""
     if found >= present:
         return None
     names = list(choices[min(present)])
@@ -182,7 +182,7 @@ def branch_label(choices: list[dict[str, bool]], found: set[int], present: set[i
 def findings_of_variants(variants: Variants, choices: list[dict[str, bool]]) -> list[ScanFinding]:
     """Findings of one policy across every condition choice, merged and labelled by branch."""
     where = variants.where
-    present = set(variants.documents) | set(variants.names)
+    every_choice = set(range(len(choices)))  # a policy that exists under one branch only names it too
     merged: dict[tuple[Any, ...], tuple[ScanFinding, set[int]]] = {}
     by_content: dict[str, list[ScanFinding]] = {}
     for index, document in sorted(variants.documents.items()):
@@ -197,7 +197,7 @@ def findings_of_variants(variants: Variants, choices: list[dict[str, bool]]) -> 
         merged.setdefault(_identity(item), (item, set()))[1].add(index)
     results = []
     for item, found in merged.values():
-        label = branch_label(choices, found, present)
+        label = branch_label(choices, found, every_choice)
         if label:
             item.branch = label
             item.message += f" (under Fn::If {label})"
