@@ -175,7 +175,6 @@ POLICY_PROPERTIES: dict[str, tuple[PolicyProperty, ...]] = {
     "AWS::CodeArtifact::Domain": (_resource("PermissionsPolicyDocument"),),
     "AWS::CodeArtifact::Repository": (_resource("PermissionsPolicyDocument"),),
     "AWS::EFS::FileSystem": (_resource("FileSystemPolicy"),),
-    "AWS::Glacier::Vault": (_resource("AccessPolicy"),),
     "AWS::MSK::ClusterPolicy": (_resource("Policy"),),
     "AWS::MediaStore::Container": (_resource("Policy"),),
     "AWS::MediaPackageV2::ChannelPolicy": (_resource("Policy"),),
