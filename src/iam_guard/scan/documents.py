@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from iam_guard.analysis import Finding, analyze_policy
+from iam_guard.analysis import Finding, Severity, analyze_policy
 from iam_guard.analysis.codes import MALFORMED, UNKNOWN_ACTION, UNKNOWN_SERVICE
 from iam_guard.scan.intrinsics import Located, is_placeholder
 from iam_guard.scan.model import ATTACHED_BY_NAME, NOT_ANALYZED, SCAN_CODES, ScanFinding
@@ -28,6 +28,7 @@ class Where:
     policy: str
     policy_type: str
     line: int | None
+    limits_only: bool = False
 
 
 @dataclass
@@ -98,6 +99,18 @@ def _is_unresolved_typo(item: Finding) -> bool:
     return item.code in _TYPO_CODES and bool(item.actions) and all("${" in a for a in item.actions)
 
 
+LIMITS_ONLY_NOTE = (
+    " (lowered to low at most: this policy only limits what passes through the endpoint, it grants nothing)"
+)
+
+
+def _capped(where: Where, item: Finding) -> tuple[str, str]:
+    """Severity label and message; a limits-only policy (a VPC endpoint's) is at most low."""
+    if where.limits_only and item.severity > Severity.LOW:
+        return Severity.LOW.label, item.message + LIMITS_ONLY_NOTE
+    return item.severity.label, item.message
+
+
 def _scan_finding(where: Where, document: Any, item: Finding) -> ScanFinding:
     statements = _statements(document)
     statement = None
@@ -105,6 +118,7 @@ def _scan_finding(where: Where, document: Any, item: Finding) -> ScanFinding:
         statement = statements[item.statement_index]
     line = getattr(statement, "line", None) or getattr(document, "line", None) or where.line
     anchor = item.sid or (digest(statement) if statement is not None else None)
+    severity, message = _capped(where, item)
     return ScanFinding(
         file=where.file,
         resource=where.resource,
@@ -113,8 +127,8 @@ def _scan_finding(where: Where, document: Any, item: Finding) -> ScanFinding:
         policy_type=where.policy_type,
         line=line,
         code=item.code,
-        severity=item.severity.label,
-        message=item.message,
+        severity=severity,
+        message=message,
         statement_index=item.statement_index,
         sid=item.sid,
         actions=list(item.actions),

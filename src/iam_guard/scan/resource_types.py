@@ -9,7 +9,8 @@ the value. Shapes:
 - `permission`: a statement spread over properties (AWS::Lambda::Permission: Principal, Action,
   SourceArn...), see `Permission`.
 Paths use `.` for a nested property and `[*]` for every item of a list; `name` is the sibling property
-that names an item (`PolicyName`).
+that names an item (`PolicyName`); `limits_only` marks a policy that grants nothing and only limits what
+passes (a VPC endpoint policy, whose default is Principal "*" and Action "*"): its findings are at most low.
 
 Found by searching cfn-lint's resource schemas (cfnlint/data/schemas) for properties that hold an IAM
 policy document. Left out on purpose, because their grammar is not IAM's: AWS::IoT::Policy (IoT Core
@@ -48,6 +49,7 @@ class PolicyProperty:
     policy_type: str
     shape: str = "document"
     name: str | None = None
+    limits_only: bool = False
     permission: Permission | None = field(default=None, compare=False)
 
 
@@ -100,7 +102,7 @@ POLICY_PROPERTIES: dict[str, tuple[PolicyProperty, ...]] = {
     "AWS::SQS::QueuePolicy": (_resource("PolicyDocument"),),
     "AWS::SQS::QueueInlinePolicy": (_resource("PolicyDocument"),),
     "AWS::SecretsManager::ResourcePolicy": (_resource("ResourcePolicy"),),
-    "AWS::EC2::VPCEndpoint": (_resource("PolicyDocument"),),
+    "AWS::EC2::VPCEndpoint": (PolicyProperty("PolicyDocument", "resource", limits_only=True),),
     "AWS::ECR::Repository": (_resource("RepositoryPolicyText"),),
     "AWS::ECR::PublicRepository": (_resource("RepositoryPolicyText"),),
     "AWS::ECR::RegistryPolicy": (_resource("PolicyText"),),

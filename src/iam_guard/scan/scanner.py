@@ -141,7 +141,9 @@ def _resource_findings(
         resolved = resolve(properties, choice)
         for entry in POLICY_PROPERTIES[kind]:
             for found in policies_of(resolved, entry):
-                where = Where(file, name, kind, found.label, found.policy_type, found.line or line)
+                where = Where(
+                    file, name, kind, found.label, found.policy_type, found.line or line, entry.limits_only
+                )
                 variants = policies.setdefault(found.label, Variants(where))
                 if found.by_name is not None:
                     variants.names[index] = found.by_name
