@@ -224,3 +224,16 @@ def test_cli_2_table_names_real_resource_types_and_properties() -> None:
             if top not in schema["properties"]:
                 missing.append(f"{kind}.{top}")
     assert missing == []
+
+
+def test_cli_2_readme_lists_every_resource_type_read() -> None:
+    from support import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [
+        f"{kind} {entry.path}"
+        for kind, entries in POLICY_PROPERTIES.items()
+        for entry in entries
+        if f"`{kind}` {entry.path}" not in readme
+    ]
+    assert missing == []
