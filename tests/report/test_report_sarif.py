@@ -11,8 +11,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-from scan_cli import analyze
 
+from scan_cli import analyze
 from support import FIXTURES
 
 SCHEMA = json.loads((FIXTURES / "sarif" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
@@ -151,3 +151,15 @@ def test_cli_3_suppressed_findings_are_sarif_suppressions_with_their_reason(repo
     # a suppression without a reason suppresses nothing: the finding stays, with IAMG018 beside it
     unsuppressed = {r["ruleId"] for r in run["results"] if "suppressions" not in r}
     assert {"IAMG009/high", "IAMG018/high"} <= unsuppressed
+
+
+def test_cli_3_every_code_a_report_can_carry_is_documented() -> None:
+    """Rules come from the analyzer's codes and the scanner's IAMG9xx codes; the README explains each."""
+    from iam_guard.report.rules import rules
+    from support import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    known = rules()
+    assert {"IAMG001", "IAMG018", "IAMG901", "IAMG902", "IAMG903"} <= set(known)
+    assert [code for code in known if f"| {code} |" not in readme] == []
+    assert all(rule.detection != rule.title for rule in known.values())  # a real description each
