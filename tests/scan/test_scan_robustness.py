@@ -213,6 +213,12 @@ _intrinsic_keys = st.sampled_from(
         "Principal",
         "Condition",
         "Policies",
+        "PolicyDocument",
+        "AssumeRolePolicyDocument",
+        "iam-guard",
+        "suppressions",
+        "code",
+        "reason",
     ]
 )
 _values = st.recursive(
@@ -227,6 +233,7 @@ _values = st.recursive(
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     properties=_values,
+    metadata=_values,
     kind=st.sampled_from(
         [
             "AWS::IAM::Role",
@@ -239,9 +246,9 @@ _values = st.recursive(
     ),
 )
 def test_cli_2_random_nesting_and_intrinsics_never_give_a_traceback(
-    tmp_path: Path, properties: object, kind: str
+    tmp_path: Path, properties: object, metadata: object, kind: str
 ) -> None:
-    stack = template({"R": {"Type": kind, "Properties": properties}})
+    stack = template({"R": {"Type": kind, "Properties": properties, "Metadata": metadata}})
     for name, text in (("t.json", json.dumps(stack)), ("t.yaml", _as_yaml(stack))):
         outcome = analyze("-", "--format", "json", stdin=text.encode())
         assert outcome.code in (0, 1), (name, outcome.stderr)
