@@ -86,6 +86,36 @@ def test_h_1_handlers_import_only_stdlib_boto3_the_analyzer_and_the_contract() -
             ("iam_guard.blocks", "iam_guard.stacks", "iam_guard.deploy", "iam_guard.build", "boto3"),
         ),
         ("stacks", ("iam_guard.deploy", "iam_guard.build", "boto3")),
+        # the scanner and its reports sit below the CLI: they may use the analyzer, never the stacks
+        (
+            "scan",
+            (
+                "iam_guard.cli",
+                "iam_guard.report",
+                "iam_guard.blocks",
+                "iam_guard.stacks",
+                "iam_guard.policies",
+                "iam_guard.deploy",
+                "iam_guard.build",
+                "troposphere",
+                "awacs",
+                "boto3",
+            ),
+        ),
+        (
+            "report",
+            (
+                "iam_guard.cli",
+                "iam_guard.blocks",
+                "iam_guard.stacks",
+                "iam_guard.policies",
+                "iam_guard.deploy",
+                "iam_guard.build",
+                "troposphere",
+                "awacs",
+                "boto3",
+            ),
+        ),
     ],
 )
 def test_layers_depend_downwards_only(layer: str, forbidden: tuple[str, ...]) -> None:

@@ -65,7 +65,7 @@ def test_cli_1_text_output_names_file_code_and_summary(capsys: pytest.CaptureFix
     [
         (["no/such/file.json"], "no such file"),
         ([str(POLICIES / "broken.json")], "broken.json: not valid JSON"),
-        ([str(POLICIES / "not-a-policy.json")], "neither an IAM policy"),
+        ([str(POLICIES / "not-a-policy.json")], "nothing to analyze"),
         ([str(POLICIES / "admin.identity.json"), "--fail-on", "severe"], "--fail-on"),
         ([str(POLICIES / "admin.identity.json"), "--format", "xml"], "--format"),
     ],
@@ -116,45 +116,6 @@ def test_cli_1_template_role_policies_are_combined_per_principal(capsys: pytest.
 def test_cli_1_folder_scans_templates(capsys: pytest.CaptureFixture[str]) -> None:
     _, findings = json_findings(str(TEMPLATES), capsys=capsys)
     assert {Path(f["file"]).name for f in findings} == {"app.yaml", "escalation.json"}
-
-
-def validate_sarif_structure(sarif: dict[str, Any]) -> None:
-    """The parts of the SARIF 2.1.0 schema code-scanning tools rely on (no schema file ships in the
-    installed packages, so the required properties and enums are checked here)."""
-    assert sarif["version"] == "2.1.0" and sarif["$schema"].endswith("sarif-2.1.0.json")
-    (run,) = sarif["runs"]
-    driver = run["tool"]["driver"]
-    assert driver["name"] == "iam-guard" and isinstance(driver["rules"], list)
-    rule_ids = [rule["id"] for rule in driver["rules"]]
-    assert len(rule_ids) == len(set(rule_ids))
-    for rule in driver["rules"]:
-        assert rule["shortDescription"]["text"]
-    for result in run["results"]:
-        assert result["level"] in ("none", "note", "warning", "error")
-        assert result["message"]["text"]
-        assert rule_ids[result["ruleIndex"]] == result["ruleId"]
-        for location in result["locations"]:
-            physical = location["physicalLocation"]
-            assert physical["artifactLocation"]["uri"]
-            if "region" in physical:
-                assert physical["region"]["startLine"] >= 1
-        for suppression in result.get("suppressions", []):
-            assert suppression["kind"] in ("inSource", "external") and suppression["justification"]
-
-
-def test_cli_1_sarif_output_is_sarif_2_1_0(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = run_cli(str(TEMPLATES / "app.yaml"), "--format", "sarif", capsys=capsys)
-    assert code == 1
-    sarif = json.loads(out)
-    validate_sarif_structure(sarif)
-    results = sarif["runs"][0]["results"]
-    levels = {result["ruleId"]: result["level"] for result in results}
-    assert levels["IAMG009"] == "error" and levels["IAMG002"] == "warning"
-    suppressed = [r for r in results if r.get("suppressions")]
-    assert [r["ruleId"] for r in suppressed] == ["IAMG010"]
-    audit = next(r for r in results if r["ruleId"] == "IAMG009")
-    assert audit["locations"][0]["logicalLocations"][0]["name"] == "AuditRole"
-    assert audit["locations"][0]["physicalLocation"]["region"]["startLine"] == 54
 
 
 def test_cli_1_reads_aws_cli_output_shapes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,35 @@
+"""The JSON report: {"tool", "version", "findings": [...], "skipped": [...], "summary": {...}}."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from iam_guard.report.rules import SEVERITIES
+from iam_guard.scan.model import ScanResult
+
+
+def render_json(result: ScanResult, fail_on: str) -> str:
+    from iam_guard import __version__
+
+    active = [f for f in result.findings if not f.suppressed]
+    by_severity = Counter(f.severity for f in active)
+    summary = {
+        "files": result.files,
+        "templates": result.templates,
+        "policy_files": result.policy_files,
+        "policies": result.documents,
+        "findings": len(active),
+        "suppressed": len(result.findings) - len(active),
+        "skipped": len(result.skipped),
+        "by_severity": {severity: by_severity.get(severity, 0) for severity in SEVERITIES},
+        "fail_on": fail_on,
+    }
+    body = {
+        "tool": "iam-guard",
+        "version": __version__,
+        "findings": [f.to_dict() for f in result.findings],
+        "skipped": [{"file": s.file, "reason": s.reason} for s in result.skipped],
+        "summary": summary,
+    }
+    return json.dumps(body, indent=2, sort_keys=True) + "\n"

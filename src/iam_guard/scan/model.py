@@ -1,0 +1,90 @@
+"""What a scan produces: findings located in files, skipped files with their reason, and counts. Also the
+scanner's own finding codes (IAMG9xx), kept apart from the analyzer's IAMG0xx codes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from iam_guard.analysis.codes import CODES, CodeInfo
+
+NOT_ANALYZED = "IAMG901"
+ATTACHED_BY_NAME = "IAMG902"
+UNREADABLE_TEMPLATE = "IAMG903"
+
+SCAN_CODES: dict[str, CodeInfo] = {
+    NOT_ANALYZED: CodeInfo(
+        "CLI-2",
+        "Policy not analyzed",
+        "The policy is only known at deploy time (a parameter, an import, a macro): analyze the deployed "
+        "policy (iam-guard's daily audit does) or write the document in the template.",
+    ),
+    ATTACHED_BY_NAME: CodeInfo(
+        "CLI-2",
+        "Policy attached by name",
+        "A SAM policy template or a managed policy attached by name is defined outside the template; "
+        "review what it grants.",
+    ),
+    UNREADABLE_TEMPLATE: CodeInfo(
+        "CLI-2",
+        "Template could not be read",
+        "Fix the file so that CloudFormation can parse it; nothing in it was analyzed.",
+    ),
+}
+
+ALL_CODES: dict[str, CodeInfo] = CODES | SCAN_CODES
+
+
+@dataclass
+class ScanFinding:
+    """One finding in one file. `branch` names the Fn::If condition choice it appears under ("IsProd=false")
+    when it does not appear under every choice; `anchor` identifies the statement (its Sid, or a digest of
+    its content) for fingerprints that survive line moves."""
+
+    file: str
+    resource: str | None
+    resource_type: str | None
+    policy: str
+    policy_type: str
+    line: int | None
+    code: str
+    severity: str
+    message: str
+    statement_index: int | None = None
+    sid: str | None = None
+    actions: list[str] = field(default_factory=list)
+    resources: list[str] = field(default_factory=list)
+    remediation: str = ""
+    branch: str | None = None
+    anchor: str | None = None
+    suppressed: bool = False
+    suppression_reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file the scan did not analyze, and why (not a template, binary, too large...)."""
+
+    file: str
+    reason: str
+
+
+@dataclass
+class ScanResult:
+    """Everything one scan found. `documents` counts the policies analyzed (a document with Fn::If
+    branches counts once); `templates` and `policy_files` the files recognised."""
+
+    findings: list[ScanFinding] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    files: int = 0
+    templates: int = 0
+    policy_files: int = 0
+    documents: int = 0
+    analyzed: list[tuple[str, str | None, str]] = field(default_factory=list)
+
+    @property
+    def analyzed_files(self) -> int:
+        return self.templates + self.policy_files

@@ -1,0 +1,217 @@
+"""Finding the files to scan, reading them as text and parsing them as CloudFormation does.
+
+Named paths must be readable (UsageError otherwise: the CLI exits 2). Inside a folder, like checkov and
+cfn-lint, a file that cannot be read or is neither a template nor a policy is skipped with a reason,
+never a reason to stop. Parsing uses cfn-lint's decoder: YAML with the short intrinsic tags (!If, !Sub,
+!GetAtt...) or JSON, with the line every mapping starts on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from iam_guard.errors import UsageError
+
+CANDIDATE_SUFFIXES = (".json", ".yaml", ".yml", ".template")
+EXCLUDED_FOLDERS = ("node_modules", "__pycache__")  # and every folder whose name starts with "."
+MAX_BYTES = 5 * 1024 * 1024  # CloudFormation's own limit is 1 MB; bigger files are data, not templates
+TOO_LARGE = f"larger than {MAX_BYTES // (1024 * 1024)} MB: not a CloudFormation template"
+STDIN = "-"
+_TEMPLATE_MARKERS = re.compile(rb"AWSTemplateFormatVersion|AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One file to read: its path (None for standard input), the name shown in reports, and whether the
+    user named it (then an unreadable file is a usage error, not a skip)."""
+
+    path: Path | None
+    shown: str
+    explicit: bool
+
+
+class Unreadable(Exception):
+    """A file that cannot be turned into a template or a policy; the message says why (one line)."""
+
+    def __init__(self, reason: str, looks_like_template: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.looks_like_template = looks_like_template
+
+
+def discover(paths: list[str]) -> tuple[list[Candidate], list[tuple[str, str]]]:
+    """Candidates for every path (folders walked, symlinked folders not followed) and the folders that
+    were skipped with their reason. UsageError for a named path that does not exist or cannot be read."""
+    candidates: list[Candidate] = []
+    skipped: list[tuple[str, str]] = []
+    for raw in paths:
+        if raw == STDIN:
+            candidates.append(Candidate(None, "<stdin>", True))
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            if not os.access(path, os.R_OK | os.X_OK):
+                raise UsageError(f"{raw}: cannot read folder (permission denied)")
+            candidates += _walk(path, skipped)
+        elif path.is_file():
+            candidates.append(Candidate(path, str(path), True))
+        elif path.exists():
+            raise UsageError(f"{raw}: not a regular file or folder")
+        else:
+            raise UsageError(f"{raw}: no such file or folder")
+    return candidates, skipped
+
+
+def _walk(folder: Path, skipped: list[tuple[str, str]]) -> Iterator[Candidate]:
+    def on_error(error: OSError) -> None:
+        skipped.append((str(error.filename), f"cannot read folder: {error.strerror or error}"))
+
+    for root, folders, files in os.walk(folder, onerror=on_error):
+        for name in sorted(folders):
+            if name.startswith(".") or name in EXCLUDED_FOLDERS:
+                folders.remove(name)
+        folders.sort()
+        for name in sorted(files):
+            if name.lower().endswith(CANDIDATE_SUFFIXES):
+                path = Path(root) / name
+                yield Candidate(path, str(path), False)
+
+
+def read_bytes(candidate: Candidate) -> bytes:
+    """The file's bytes; Unreadable when it cannot be read or is too large."""
+    try:
+        if candidate.path is None:
+            data = sys.stdin.buffer.read(MAX_BYTES + 1)
+        else:
+            if candidate.path.stat().st_size > MAX_BYTES:
+                raise Unreadable(TOO_LARGE)
+            data = candidate.path.read_bytes()
+    except OSError as error:
+        raise Unreadable(f"cannot read: {error.strerror or error}") from None
+    if len(data) > MAX_BYTES:
+        raise Unreadable(TOO_LARGE)
+    return data
+
+
+def decode_text(data: bytes) -> str:
+    """Text from bytes: UTF-8, or UTF-16/32 with a byte-order mark; Unreadable for binary data."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                raise Unreadable(f"not valid {encoding} text") from None
+    if b"\x00" in data[:8192]:
+        raise Unreadable("binary file (or UTF-16 without a byte-order mark)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        looks_like_template = bool(_TEMPLATE_MARKERS.search(data))
+        raise Unreadable(f"not UTF-8 text (byte {error.start})", looks_like_template) from None
+
+
+def parse(text: str) -> Any:
+    """The parsed JSON/YAML (cfn-lint's decoder: short tags, line marks); Unreadable naming the parser's
+    first complaint otherwise."""
+    from cfnlint.decode import decode_str
+
+    looks_like_template = bool(_TEMPLATE_MARKERS.search(text.encode("utf-8", "replace")))
+    if not text.strip():
+        raise Unreadable("empty file")
+    try:
+        data, problems = decode_str(text)
+        if (problems or data is None) and text.lstrip().startswith(("{", "[")):
+            data, problems = _json_instead(text, data, problems)
+    except RecursionError:
+        raise Unreadable("not valid JSON or YAML: nested too deeply to parse", looks_like_template) from None
+    if problems or data is None:
+        message = " ".join(str(problems[0].message).split()) if problems else "could not be parsed"
+        if "expected a single document" in message:
+            message = "several YAML documents in one file (a Kubernetes manifest?)"
+        if "recursion" in message or "nesting depth" in message:
+            message = "nested too deeply to parse"
+        line = getattr(problems[0], "linenumber", None) if problems else None
+        where = f" (line {line})" if isinstance(line, int) and line > 1 else ""
+        raise Unreadable(f"not valid JSON or YAML: {message[:200]}{where}", looks_like_template)
+    return data
+
+
+def _json_instead(text: str, data: Any, problems: list[Any]) -> tuple[Any, list[Any]]:
+    """JSON that YAML cannot read (a surrogate-pair escape "\\ud83d\\ude00"): cfn-lint's JSON decoder,
+    which keeps line marks; the YAML problems stand when it fails too."""
+    from cfnlint.decode import cfn_json
+
+    try:
+        return cfn_json.loads(text), []
+    except RecursionError:
+        raise
+    except Exception:  # its decode errors are many classes; the YAML complaint is the one to show
+        return data, problems
+
+
+def is_template(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("Resources"), dict)
+
+
+def is_policy(data: Any) -> bool:
+    return isinstance(data, dict) and "Statement" in data
+
+
+def guess_policy_type(document: Any) -> str:
+    """A standalone policy file: trust when statements name principals and sts:Assume* actions,
+    resource when they name principals otherwise, identity when none names a principal."""
+    statements = document.get("Statement") if isinstance(document, dict) else None
+    statements = statements if isinstance(statements, list) else [statements]
+    with_principal = [
+        s for s in statements if isinstance(s, dict) and ("Principal" in s or "NotPrincipal" in s)
+    ]
+    if not with_principal:
+        return "identity"
+    actions: list[Any] = []
+    for statement in with_principal:
+        raw = statement.get("Action", [])
+        actions += raw if isinstance(raw, list) else [raw]
+    trust = bool(actions) and all(isinstance(a, str) and a.lower().startswith("sts:") for a in actions)
+    return "trust" if trust else "resource"
+
+
+def unwrap_cli_output(data: Any) -> tuple[Any, str | None]:
+    """The policy inside AWS CLI output: get-policy-version ({"PolicyVersion": {"Document": ...}}),
+    get-role-policy / get-user-policy ({"PolicyDocument": ...}), get-role ({"Role": {...}}: its trust
+    policy). Returns (document, policy type) or (data, None) when it is none of these."""
+    if not isinstance(data, dict):
+        return data, None
+    version = data.get("PolicyVersion")
+    if isinstance(version, dict) and "Document" in version:
+        return version["Document"], "identity"
+    if "PolicyDocument" in data and "Statement" not in data and "Resources" not in data:
+        return data["PolicyDocument"], "identity"
+    role = data.get("Role")
+    if isinstance(role, dict) and "AssumeRolePolicyDocument" in role:
+        return role["AssumeRolePolicyDocument"], "trust"
+    return data, None
+
+
+def not_a_template_reason(data: Any) -> str:
+    """Why a parsed file is neither a template nor a policy, in a few words."""
+    if isinstance(data, dict):
+        if "apiVersion" in data and "kind" in data:
+            return "not a CloudFormation template or IAM policy (a Kubernetes manifest)"
+        if "Resources" in data:
+            return "not a CloudFormation template: Resources is not a mapping"
+        return "not a CloudFormation template or IAM policy (no Resources, no Statement)"
+    shape = "a list" if isinstance(data, list) else "a string" if isinstance(data, str) else "a scalar"
+    return f"not a CloudFormation template or IAM policy ({shape}, not a mapping)"
