@@ -61,6 +61,14 @@ def test_h_6_matcher_agrees_with_fnmatch_where_fnmatch_is_safe(pattern: str, nam
     assert matches(pattern, name, ignore_case=False) is fnmatch.fnmatchcase(name, pattern)
 
 
+@settings(max_examples=500, deadline=None)
+@given(pattern=small_patterns, names=st.lists(small_names, max_size=12))
+def test_h_6_batch_filter_agrees_with_matching_each_name(pattern: str, names: list[str]) -> None:
+    """expand() runs the greedy algorithm segment by segment over the catalogue: same answers, same order."""
+    wildcard = compile_wildcard(pattern, ignore_case=False)
+    assert wildcard.filter(names) == [name for name in names if reference_match(pattern, name)]
+
+
 def star_question_runs(count: int, tail: str) -> str:
     return "ec2:" + "*?" * count + "*" + tail
 

@@ -120,23 +120,51 @@ class Wildcard(NamedTuple):
         return self.match_steps(name)[0]
 
     def filter(self, names: Iterable[str]) -> list[str]:
-        """The names that match (already lower-case when the pattern ignores case, as the catalogue's
-        are). Names too short, or lacking one of the longest segments anywhere, are dropped first by
-        C-level tests; the analysis deadline is checked between passes and every 1,024 full matches."""
-        size = self.min_length
-        candidates = [name for name in names if len(name) >= size]
-        longest = sorted((s for s in self.segments if s.text.strip("?")), key=lambda s: -len(s.text))
-        for segment in longest[:3]:
+        """The names that match, in their order (already lower-case when the pattern ignores case, as the
+        catalogue's are). Names lacking a segment anywhere are dropped first (a substring test); then the
+        same greedy algorithm as match_steps runs segment by segment over all the names at once, so that
+        each step is one C-level call per name. The analysis deadline is checked between passes."""
+        first, last = self.segments[0], self.segments[-1]
+        if not self.has_star:
+            exact = len(first.text)
+            return [name for name in names if len(name) == exact and first.fits_at(name, 0)[0]]
+        candidates = names if isinstance(names, list) else list(names)
+        telling = {segment.text: segment for segment in self.segments if segment.text.strip("?")}
+        for segment in sorted(telling.values(), key=lambda segment: -len(segment.text))[:8]:
             budget.check()
-            candidates = segment.occurring(candidates)
-        match_steps = self.match_steps
-        found: list[str] = []
-        for number, name in enumerate(candidates):
-            if number % 1024 == 1023:
-                budget.check()
-            if match_steps(name)[0]:
-                found.append(name)
-        return found
+            candidates = segment.occurring(candidates)  # cheapest test first: found anywhere at all
+        candidates = [name for name in candidates if len(name) >= self.min_length]
+        if first.literal:
+            if first.text:
+                candidates = [name for name in candidates if name.startswith(first.text)]
+        else:
+            at_start = star_free_regex(first.text).match
+            candidates = [name for name in candidates if at_start(name)]
+        size = len(last.text)
+        if last.literal:
+            if last.text:
+                candidates = [name for name in candidates if name.endswith(last.text)]
+        else:
+            at = star_free_regex(last.text).match
+            candidates = [name for name in candidates if at(name, len(name) - size)]
+        states = [(name, len(first.text)) for name in candidates]
+        for segment in self.segments[1:-1]:
+            budget.check()
+            text, length = segment.text, len(segment.text)
+            if segment.literal:
+                states = [
+                    (name, found + length)
+                    for name, position in states
+                    if (found := name.find(text, position, len(name) - size)) >= 0
+                ]
+            else:
+                search = star_free_regex(text).search
+                states = [
+                    (name, hit.end())
+                    for name, position in states
+                    if (hit := search(name, position, len(name) - size))
+                ]
+        return [name for name, _ in states]
 
 
 @functools.lru_cache(maxsize=16384)
