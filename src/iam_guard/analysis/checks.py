@@ -32,6 +32,7 @@ from iam_guard.analysis.patterns import (
     SERVICE,
     UNKNOWN_ACTION,
     UNKNOWN_SERVICE,
+    is_full,
     is_service_wildcard,
     pattern_kind,
     pattern_kinds,
@@ -130,7 +131,7 @@ def has_level(actions: frozenset[str], level: str) -> bool:
 def check_wildcard_action(grant: Grant, policy_type: str) -> list[Finding]:
     """ANA-1: '*' in Action."""
     statement = grant.statement
-    if statement.actions is None or FULL not in pattern_kinds(statement.actions):
+    if statement.actions is None or not any(map(is_full, statement.actions)):
         return []
     narrowed = narrowing(statement.conditions)
     if policy_type == "resource":

@@ -21,6 +21,8 @@
 | IAMG016 | ANA-* | malformed policy document or statement | high |
 | IAMG017 | ANA-9 | resource policy that admits `*` (public) without a narrowing condition | critical |
 | IAMG018 | CLI-1 | iam-guard suppression without a reason (reported by `iam-guard analyze`) | high |
+| IAMG019 | H-6 | policy that could not be analyzed within its time budget ("could not be analyzed within N s: ..."; the findings before it are incomplete) | high |
+| IAMG020 | H-6 | policy that could not be analyzed because of an internal error of the analyzer (never reported as malformed) | high |
 
 ANA-10 is not a code of its own: narrowing conditions lower the severity of the findings above (see
 iam_guard.analysis.conditions for the table).
@@ -58,6 +60,8 @@ CREDENTIALS_EXPOSURE = "IAMG015"
 MALFORMED = "IAMG016"
 PUBLIC_RESOURCE_POLICY = "IAMG017"
 SUPPRESSION_WITHOUT_REASON = "IAMG018"
+ANALYSIS_TIMEOUT = "IAMG019"
+ANALYSIS_ERROR = "IAMG020"
 
 CODES: dict[str, CodeInfo] = {
     WILDCARD_ACTION: CodeInfo(
@@ -141,5 +145,15 @@ CODES: dict[str, CodeInfo] = {
         "CLI-1",
         "Suppression without a reason",
         "Give every suppression a reason that says why the finding is safe.",
+    ),
+    ANALYSIS_TIMEOUT: CodeInfo(
+        "H-6",
+        "Policy not analyzed within the time budget",
+        "Review the policy by hand: no finding can be trusted as complete. Look for wildcards built to slow analysis.",
+    ),
+    ANALYSIS_ERROR: CodeInfo(
+        "H-6",
+        "Policy not analyzed: internal error",
+        "Review the policy by hand and report the error to the iam-guard maintainers.",
     ),
 }

@@ -61,8 +61,34 @@ class ParsedDocument:
     problems: list[tuple[int | None, str]] = field(default_factory=list)
 
 
+# IAM returns documents URL-encoded once, and a document passed through another encoder may arrive encoded
+# twice or more. Bounded: each decoding reads the whole text, and '%252525...' shrinks by 2 characters a turn.
+MAX_URL_DECODINGS = 8
+BYTE_ORDER_MARK = "\ufeff"
+
+
+def _trimmed(text: str) -> str:
+    """Without the whitespace and byte-order marks around it."""
+    return text.strip().lstrip(BYTE_ORDER_MARK).strip()
+
+
+def json_text(text: str) -> str:
+    """H-7: the JSON text of a document as IAM and CloudTrail produce it: URL-encoded ('+' for a space,
+    '%7B' for '{'), possibly more than once, with whitespace or a byte-order mark before the '{'. Text that
+    starts with '{' is JSON already and is never decoded (a '+' or '%' in it is literal)."""
+    text = _trimmed(text)
+    for _ in range(MAX_URL_DECODINGS):
+        if text.startswith("{"):
+            break
+        decoded = _trimmed(urllib.parse.unquote_plus(text))
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
 def load_document(document: Any) -> tuple[dict[str, Any] | None, str | None]:
-    """The policy as a dict, or (None, why not). Accepts a dict, JSON text or URL-encoded JSON."""
+    """The policy as a dict, or (None, why not). Accepts a dict, JSON text or URL-encoded JSON (H-7)."""
     if isinstance(document, dict):
         return document, None
     if isinstance(document, bytes | bytearray):
@@ -72,12 +98,12 @@ def load_document(document: Any) -> tuple[dict[str, Any] | None, str | None]:
             return None, "policy document is not UTF-8 text"
     if not isinstance(document, str):
         return None, f"policy document must be a JSON object, not {type(document).__name__}"
-    text = document.strip()
-    if not text.startswith("{") and "%7B" in text[:8].upper():
-        text = urllib.parse.unquote(text)
+    text = json_text(document)
     try:
         loaded = json.loads(text)
     except (ValueError, RecursionError) as error:
+        if not text.startswith("{") and "%" in text:
+            return None, f"policy document is still URL-encoded after {MAX_URL_DECODINGS} decodings"
         return None, f"policy document is not valid JSON ({error})"
     if not isinstance(loaded, dict):
         return None, f"policy document must be a JSON object, not {type(loaded).__name__}"

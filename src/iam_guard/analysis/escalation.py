@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -12,6 +11,7 @@ from iam_guard.analysis.grants import Grant
 from iam_guard.analysis.index import action_info
 from iam_guard.analysis.knowledge import ESCALATION_ACTIONS, TECHNIQUES, Technique
 from iam_guard.analysis.model import Finding, Severity
+from iam_guard.analysis.wildcard import matches
 
 PASSED_TO_SERVICE = "iam:PassedToService"
 
@@ -31,7 +31,8 @@ def _passable_to(grant: Grant, service_principal: str | None) -> bool:
     values = condition_values(grant.statement.conditions, PASSED_TO_SERVICE)
     if values is None:
         return True
-    return any(fnmatch.fnmatchcase(service_principal, value.lower()) for value in values)
+    # StringLike wildcards, matched as IAM does (H-6: no backtracking); service principals are lower-case
+    return any(matches(value, service_principal) for value in values)
 
 
 def _reach(action: str, grants: Iterable[Grant], technique: Technique) -> Reach | None:

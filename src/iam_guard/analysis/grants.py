@@ -18,7 +18,8 @@ _ARN_ALL = re.compile(r"arn:[^:]*:[^:]*:[^:]*:[^:]*:[*/]*\*", re.IGNORECASE)
 _ARN_ALL_OF_TYPE = re.compile(r"arn:[^:]*:[^:]*:[^:]*:[^:]*:[\w-]+/\*", re.IGNORECASE)
 
 
-_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+# no '$', '{' or '}' inside: each '${' scans only to the next one, so '${${${...' stays linear (H-6)
+_PLACEHOLDER = re.compile(r"\$\{([^${}]*)\}")
 
 
 def without_placeholder_colons(text: str) -> str:

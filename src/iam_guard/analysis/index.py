@@ -7,10 +7,12 @@ import bisect
 import functools
 import gzip
 import json
-import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
+
+from iam_guard.analysis.wildcard import compile_wildcard
 
 INDEX_PATH = Path(__file__).resolve().parent / "data" / "actions.json.gz"
 
@@ -40,6 +42,7 @@ class ActionIndex:
     sorted_by_service: dict[str, tuple[str, ...]]
     everything: frozenset[str]
     source: str
+    longest_name: int  # a wildcard needing more characters than this matches nothing
 
 
 @functools.cache
@@ -58,7 +61,8 @@ def load_index() -> ActionIndex:
         sorted_by_service[prefix] = tuple(sorted(keys))
     by_service = {prefix: frozenset(names) for prefix, names in sorted_by_service.items()}
     source = f"{raw['source']} ({raw['source_version']})"
-    return ActionIndex(actions, by_service, sorted_by_service, frozenset(actions), source)
+    longest = max(map(len, actions), default=0)
+    return ActionIndex(actions, by_service, sorted_by_service, frozenset(actions), source, longest)
 
 
 def action_info(action: str) -> ActionInfo | None:
@@ -80,34 +84,47 @@ def _with_prefix(ordered: tuple[str, ...], start: str) -> frozenset[str]:
     return frozenset(ordered[first:last])
 
 
-def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern))
+def _in_services(services: list[str], name: str, index: ActionIndex) -> frozenset[str] | None:
+    """The actions of the services whose part after ':' is `name`: '*', a plain name or 'Prefix*' (C-level
+    lookups per service); None for any other wildcard."""
+    if name == "*":
+        return frozenset().union(*(index.by_service[service] for service in services))
+    if "*" not in name and "?" not in name:
+        return frozenset(key for service in services if (key := f"{service}:{name}") in index.actions)
+    stem = name[:-1]
+    if name.endswith("*") and "*" not in stem and "?" not in stem:
+        ordered = index.sorted_by_service
+        return frozenset().union(*(_with_prefix(ordered[each], f"{each}:{stem}") for each in services))
+    return None
 
 
 @functools.lru_cache(maxsize=8192)
 def expand(pattern: str) -> frozenset[str]:
     """The lower-case actions an Action element matches: '*', 'iam:*', 'iam:Put*', 'iam:Pu?Role*' or a
-    plain name. An unknown action or a pattern without a service prefix matches nothing."""
+    plain name. An unknown action or a pattern without a service prefix matches nothing. Wildcards are
+    matched by iam_guard.analysis.wildcard (H-6: no backtracking, work bounded per name)."""
     text = pattern.strip().lower()
     index = load_index()
     if text == "*":
         return index.everything
     prefix, colon, name = text.partition(":")
-    if not colon:
+    if not colon or ":" in name:  # every action name has exactly one ':'
         return frozenset()
-    if "*" not in prefix and "?" not in prefix:
-        candidates = index.by_service.get(prefix, frozenset())
-        if name == "*":
-            return candidates
-        if "*" not in name and "?" not in name:
-            return frozenset({text}) if text in candidates else frozenset()
-        stem = name[:-1]
-        if name.endswith("*") and "*" not in stem and "?" not in stem:
-            return _with_prefix(index.sorted_by_service.get(prefix, ()), f"{prefix}:{stem}")
+    if "*" in prefix or "?" in prefix:
+        # the pattern's only ':' stands for the name's only ':', so the services can be matched first
+        services = sorted(compile_wildcard(prefix).filter(index.by_service))
+        candidates: Iterable[str] = index.everything if len(services) > 8 else _of(services, index)
     else:
-        candidates = index.everything
-    regex = _pattern_regex(text)
-    return frozenset(action for action in candidates if regex.fullmatch(action))
+        services = [prefix] if prefix in index.by_service else []
+        candidates = _of(services, index)
+    simple = _in_services(services, name, index)
+    if simple is not None:
+        return simple
+    return frozenset(compile_wildcard(text).filter(candidates))
+
+
+def _of(services: list[str], index: ActionIndex) -> list[str]:
+    return [action for service in services for action in index.sorted_by_service[service]]
 
 
 @functools.lru_cache(maxsize=16384)

@@ -17,11 +17,16 @@ FULL, SERVICE, SPECIFIC, UNKNOWN_SERVICE, UNKNOWN_ACTION = (
 )
 
 
+def is_full(pattern: str) -> bool:
+    """'*' (or '*:*'): every action, known without expanding anything."""
+    return pattern.strip() in ("*", "*:*")
+
+
 @functools.lru_cache(maxsize=16384)
 def pattern_kind(pattern: str) -> str:
     """What an Action element is: '*', 'service:*', a specific pattern, or one matching nothing."""
     text = pattern.strip()
-    if text in ("*", "*:*"):
+    if is_full(text):
         return FULL
     if action_info(text) is not None:
         return SPECIFIC
