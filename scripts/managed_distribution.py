@@ -1,8 +1,9 @@
 """How loud the analyzer is on what every AWS account has: the AWS managed policies (ANA-13).
 
 Analyzes every JSON file of ../shared/corpus/aws-managed as an identity policy and prints how many policies
-have each worst severity (a policy counts once, at its loudest finding), then, for medium and above, which
-codes carry it. Run it before and after a change to the analyzer's judgement and compare.
+have each worst severity (a policy counts once, at its loudest finding), how many have at least one finding
+at each severity, and, for medium and above, which codes carry them. Run it before and after a change to
+the analyzer's judgement and compare (the README's "Measured" section shows the ANA-13 figures).
 
 Run: .venv/bin/python scripts/managed_distribution.py [--corpus PATH] [--json]
 """
@@ -24,20 +25,24 @@ NONE = "none"
 
 
 def distribution(corpus: Path) -> dict[str, Any]:
-    """{"policies": N, "worst": {severity label or "none": count}, "codes": {"SEV CODE": policies}}."""
+    """{"policies": N, "worst": {severity label or "none": policies}, "any": {severity label: policies},
+    "codes": {"SEVERITY CODE": policies}}."""
     worst: Counter[str] = Counter()
+    having: Counter[str] = Counter()
     codes: Counter[str] = Counter()
     paths = sorted(corpus.glob("*.json"))
     for path in paths:
         findings = analyze_policy(path.read_text(encoding="utf-8"))
         top = max((finding.severity for finding in findings), default=None)
         worst[top.label if top is not None else NONE] += 1
+        having.update({finding.severity.label for finding in findings})
         loud = {(f.severity, f.code) for f in findings if f.severity >= Severity.MEDIUM}
         codes.update(f"{severity.label} {code}" for severity, code in loud)
     order = [level.label for level in sorted(Severity, reverse=True)] + [NONE]
     return {
         "policies": len(paths),
         "worst": {label: worst.get(label, 0) for label in order},
+        "any": {label: having.get(label, 0) for label in order[:-1]},
         "codes": dict(sorted(codes.items(), key=lambda item: (-item[1], item[0]))),
     }
 
@@ -54,9 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"{result['policies']} policies in {args.corpus}, by worst finding:")
+    print(f"{result['policies']} policies in {args.corpus}")
+    print("  severity  worst finding  any finding")
     for label, count in result["worst"].items():
-        print(f"  {label:<8} {count:>5}")
+        having = result["any"].get(label, "")
+        print(f"  {label:<8} {count:>14} {having:>12}")
     print("policies with a finding at medium or above, by severity and code:")
     for key, count in result["codes"].items():
         print(f"  {key:<16} {count:>5}")

@@ -503,7 +503,8 @@ def test_ana_13_distribution_script_counts_every_policy_once_by_its_worst_findin
     assert sum(result["worst"].values()) == len(FIXTURE_POLICIES)
     loud_policies = sum(result["worst"][label] for label in ("critical", "high", "medium"))
     assert loud_policies == sum(1 for row in CORE if row.verdict != QUIET)
-    assert result["worst"]["critical"] == 1  # AdministratorAccess
+    assert result["worst"]["critical"] == result["any"]["critical"] == 1  # AdministratorAccess
+    assert all(result["any"][label] >= result["worst"][label] for label in result["any"])
 
 
 def test_ana_13_distribution_script_rejects_a_missing_corpus(
