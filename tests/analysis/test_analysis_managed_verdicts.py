@@ -44,13 +44,17 @@ QUIET = "quiet"
 
 @dataclass(frozen=True)
 class Verdict:
+    """One row: the policy, its verdict, the evidence the verdict's finding must name (a technique for
+    escalation, an action or service wildcard otherwise; nothing for quiet) and why."""
+
     policy: str
     verdict: str
+    evidence: str
     reason: str
 
 
-def _rows(verdict: str, *rows: tuple[str, str]) -> list[Verdict]:
-    return [Verdict(policy, verdict, reason) for policy, reason in rows]
+def _rows(verdict: str, *rows: tuple[str, str, str]) -> list[Verdict]:
+    return [Verdict(policy, verdict, evidence, reason) for policy, evidence, reason in rows]
 
 
 # The 30 service-role policies most attached in AWS accounts (by judgement: the execution roles of Lambda,
@@ -89,116 +93,220 @@ MOST_ATTACHED_SERVICE_ROLES = (
 )
 
 VERDICTS: tuple[Verdict, ...] = tuple(
-    _rows(ADMIN, ("AdministratorAccess", "'*' on '*'"))
+    _rows(ADMIN, ("AdministratorAccess", "*", "'*' on '*'"))
     + _rows(
         ESCALATION,
-        ("IAMFullAccess", "iam:* attaches any policy to itself"),
-        ("PowerUserAccess", "NotAction iam: SSM SendCommand, Lambda code, CloudFormation stacks of any role"),
-        ("AWSCloudFormationFullAccess", "updates any stack, running as the stack's role"),
-        ("AmazonEC2FullAccess", "rewrites the user data of any instance and restarts it"),
-        ("AWSLambda_FullAccess", "edits the code of any function, running as its role"),
-        ("AmazonSSMFullAccess", "ssm:SendCommand runs commands on any managed instance as its role"),
-        ("AmazonSSMAutomationRole", "ssm:* and cloudformation:UpdateStack on '*'"),
-        ("AWSGlueServiceRole", "glue:* updates any dev endpoint, running as its role"),
-        ("AWSGlueServiceNotebookRole", "glue:UpdateDevEndpoint on '*'"),
-        ("AmazonElasticMapReduceRole", "iam:PassRole on '*' with ec2:RunInstances"),
-        ("AmazonSageMakerFullAccess", "passes roles to new notebooks and jobs, presigned notebook URLs"),
-        ("AmazonECS_FullAccess", "passes roles to new ECS tasks"),
-        ("AdministratorAccess-Amplify", "iam:PutRolePolicy / AttachRolePolicy and Lambda code on '*'"),
-        ("AdministratorAccess-AWSElasticBeanstalk", "passes roles to new EC2 instances"),
-        ("SecretsManagerReadWrite", "executes CloudFormation change sets on existing stacks"),
-        ("AWSDataPipelineRole", "iam:PassRole on '*' with ec2:RunInstances"),
-        ("AWSBatchServiceRole", "passes roles to new instances, auto scaling groups and ECS tasks"),
-        ("AmazonEC2SpotFleetTaggingRole", "iam:PassRole with ec2:RunInstances"),
+        ("IAMFullAccess", "AttachUserPolicy", "iam:* attaches any policy to itself"),
+        (
+            "PowerUserAccess",
+            "SSMSendCommandToInstances",
+            "NotAction iam: SSM SendCommand, Lambda code, CloudFormation stacks of any role",
+        ),
+        (
+            "AWSCloudFormationFullAccess",
+            "UpdateExistingCloudFormationStack",
+            "updates any stack, running as the stack's role",
+        ),
+        (
+            "AmazonEC2FullAccess",
+            "EC2UserDataOnExistingInstance",
+            "rewrites the user data of any instance and restarts it",
+        ),
+        (
+            "AWSLambda_FullAccess",
+            "EditExistingLambdaFunctionCode",
+            "edits the code of any function, running as its role",
+        ),
+        (
+            "AmazonSSMFullAccess",
+            "SSMSendCommandToInstances",
+            "ssm:SendCommand runs commands on any managed instance as its role",
+        ),
+        (
+            "AmazonSSMAutomationRole",
+            "UpdateExistingCloudFormationStack",
+            "ssm:* and cloudformation:UpdateStack on '*'",
+        ),
+        (
+            "AWSGlueServiceRole",
+            "UpdateExistingGlueDevEndpoint",
+            "glue:* updates any dev endpoint, running as its role",
+        ),
+        ("AWSGlueServiceNotebookRole", "UpdateExistingGlueDevEndpoint", "glue:UpdateDevEndpoint on '*'"),
+        (
+            "AmazonElasticMapReduceRole",
+            "PassRoleToNewEC2Instance",
+            "iam:PassRole on '*' with ec2:RunInstances",
+        ),
+        (
+            "AmazonSageMakerFullAccess",
+            "PassRoleToNewSageMakerNotebook",
+            "passes roles to new notebooks and jobs, presigned notebook URLs",
+        ),
+        ("AmazonECS_FullAccess", "PassRoleToNewECSTask", "passes roles to new ECS tasks"),
+        (
+            "AdministratorAccess-Amplify",
+            "PutRolePolicy",
+            "iam:PutRolePolicy / AttachRolePolicy and Lambda code on '*'",
+        ),
+        (
+            "AdministratorAccess-AWSElasticBeanstalk",
+            "PassRoleToNewEC2Instance",
+            "passes roles to new EC2 instances",
+        ),
+        (
+            "SecretsManagerReadWrite",
+            "ExecuteChangeSetOnExistingStack",
+            "executes CloudFormation change sets on existing stacks",
+        ),
+        ("AWSDataPipelineRole", "PassRoleToNewEC2Instance", "iam:PassRole on '*' with ec2:RunInstances"),
+        (
+            "AWSBatchServiceRole",
+            "PassRoleToNewECSTask",
+            "passes roles to new instances, auto scaling groups and ECS tasks",
+        ),
+        ("AmazonEC2SpotFleetTaggingRole", "PassRoleToNewEC2Instance", "iam:PassRole with ec2:RunInstances"),
     )
     + _rows(
         PERMISSIONS,
-        ("AmazonS3FullAccess", "s3:* writes bucket policies and ACLs: any bucket can be made public"),
-        ("AmazonSNSFullAccess", "sns:* sets topic policies"),
-        ("AmazonSQSFullAccess", "sqs:* sets queue policies"),
-        ("CloudWatchLogsFullAccess", "logs:* writes resource policies and deletes log groups"),
-        ("AWSResourceAccessManagerFullAccess", "ram:* shares resources with other accounts"),
-        ("AWSSSODirectoryAdministrator", "administers the IAM Identity Center directory"),
-        ("AWSSSOMasterAccountAdministrator", "administers IAM Identity Center permission sets"),
-        ("AmazonCognitoPowerUser", "cognito-idp:* administers user pools and their users"),
-        ("AmazonVPCFullAccess", "endpoint-service permissions and endpoint policies on '*'"),
-        ("NetworkAdministrator", "permissions management and resource-policy changes across networking"),
-        ("AmazonDynamoDBFullAccess", "dynamodb:* writes table resource policies"),
-        ("AmazonElasticMapReduceforEC2Role", "s3:*, dynamodb:*, sns:*, sqs:* on '*'"),
+        ("AmazonS3FullAccess", "s3:*", "s3:* writes bucket policies and ACLs: any bucket can be made public"),
+        ("AmazonSNSFullAccess", "sns:*", "sns:* sets topic policies"),
+        ("AmazonSQSFullAccess", "sqs:*", "sqs:* sets queue policies"),
+        ("CloudWatchLogsFullAccess", "logs:*", "logs:* writes resource policies and deletes log groups"),
+        ("AWSResourceAccessManagerFullAccess", "ram:*", "ram:* shares resources with other accounts"),
+        ("AWSSSODirectoryAdministrator", "sso-directory:*", "administers the IAM Identity Center directory"),
+        ("AWSSSOMasterAccountAdministrator", "sso:*", "administers IAM Identity Center permission sets"),
+        ("AmazonCognitoPowerUser", "cognito-idp:*", "cognito-idp:* administers user pools and their users"),
+        (
+            "AmazonVPCFullAccess",
+            "ec2:ModifyVpcEndpointServicePermissions",
+            "endpoint-service permissions and endpoint policies on '*'",
+        ),
+        (
+            "NetworkAdministrator",
+            "ec2:ModifyVpcEndpointServicePermissions",
+            "permissions management and resource-policy changes across networking",
+        ),
+        ("AmazonDynamoDBFullAccess", "dynamodb:*", "dynamodb:* writes table resource policies"),
+        ("AmazonElasticMapReduceforEC2Role", "s3:*", "s3:*, dynamodb:*, sns:*, sqs:* on '*'"),
     )
     + _rows(
         DATA,
-        ("AmazonS3ReadOnlyAccess", "s3:Get* reads every object"),
-        ("ReadOnlyAccess", "reads every object, table item and parameter"),
-        ("AmazonDynamoDBReadOnlyAccess", "scans and queries every table"),
-        ("AmazonSSMReadOnlyAccess", "reads every parameter"),
-        ("AmazonSSMManagedInstanceCore", "ssm:GetParameter(s) on '*': every parameter, SecureString too"),
-        ("AmazonEC2RoleforSSM", "ssm:GetParameters and s3:GetObject on '*'"),
-        ("AmazonEC2RoleforAWSCodeDeploy", "s3:GetObject on '*'"),
-        ("AmazonMacieServiceRolePolicy", "s3:GetObject on '*' (Macie reads objects to classify them)"),
-        ("AWSConfigRole", "s3:GetObject on '*'"),
+        ("AmazonS3ReadOnlyAccess", "s3:GetObject", "s3:Get* reads every object"),
+        ("ReadOnlyAccess", "dynamodb:Scan", "reads every object, table item and parameter"),
+        ("AmazonDynamoDBReadOnlyAccess", "dynamodb:Scan", "scans and queries every table"),
+        ("AmazonSSMReadOnlyAccess", "ssm:GetParametersByPath", "reads every parameter"),
+        (
+            "AmazonSSMManagedInstanceCore",
+            "ssm:GetParameter",
+            "ssm:GetParameter(s) on '*': every parameter, SecureString too",
+        ),
+        ("AmazonEC2RoleforSSM", "ssm:GetParameters", "ssm:GetParameters and s3:GetObject on '*'"),
+        ("AmazonEC2RoleforAWSCodeDeploy", "s3:GetObject", "s3:GetObject on '*'"),
+        (
+            "AmazonMacieServiceRolePolicy",
+            "s3:GetObject",
+            "s3:GetObject on '*' (Macie reads objects to classify them)",
+        ),
+        ("AWSConfigRole", "s3:GetObject", "s3:GetObject on '*'"),
     )
     + _rows(
         WRITE,
-        ("CloudWatchAgentServerPolicy", "logs:PutRetentionPolicy on '*' can cut every log group's history"),
-        ("AmazonEKSClusterPolicy", "creates and opens security groups, changes routes on '*'"),
-        ("AWSLambdaRole", "lambda:InvokeFunction on every function"),
-        ("AWSLambdaSQSQueueExecutionRole", "sqs:DeleteMessage on every queue"),
-        ("AmazonEC2ContainerServiceforEC2Role", "ecs:DeregisterContainerInstance and cluster writes on '*'"),
-        ("AWSCodeDeployRole", "creates and deletes auto scaling groups on '*'"),
-        ("AmazonEC2ContainerServiceRole", "ec2:AuthorizeSecurityGroupIngress on '*'"),
-        ("AWSElasticBeanstalkWorkerTier", "sends and deletes messages of every queue"),
-        ("AWSElasticBeanstalkMulticontainerDocker", "starts and stops tasks on every cluster"),
-        ("AWS_ConfigRole", "config:Put* on '*' changes recorders and rules"),
-        ("AWSBackupServiceRolePolicyForRestores", "deletes and restores databases, runs instances on '*'"),
-        ("AmazonEKSServicePolicy", "eks:UpdateClusterVersion, route53:AssociateVPCWithHostedZone on '*'"),
+        (
+            "CloudWatchAgentServerPolicy",
+            "logs:PutRetentionPolicy",
+            "logs:PutRetentionPolicy on '*' can cut every log group's history",
+        ),
+        (
+            "AmazonEKSClusterPolicy",
+            "ec2:AuthorizeSecurityGroupIngress",
+            "creates and opens security groups, changes routes on '*'",
+        ),
+        ("AWSLambdaRole", "lambda:InvokeFunction", "lambda:InvokeFunction on every function"),
+        ("AWSLambdaSQSQueueExecutionRole", "sqs:DeleteMessage", "sqs:DeleteMessage on every queue"),
+        (
+            "AmazonEC2ContainerServiceforEC2Role",
+            "ecs:DeregisterContainerInstance",
+            "ecs:DeregisterContainerInstance and cluster writes on '*'",
+        ),
+        (
+            "AWSCodeDeployRole",
+            "autoscaling:DeleteAutoScalingGroup",
+            "creates and deletes auto scaling groups on '*'",
+        ),
+        (
+            "AmazonEC2ContainerServiceRole",
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:AuthorizeSecurityGroupIngress on '*'",
+        ),
+        ("AWSElasticBeanstalkWorkerTier", "sqs:DeleteMessage", "sends and deletes messages of every queue"),
+        (
+            "AWSElasticBeanstalkMulticontainerDocker",
+            "ecs:StopTask",
+            "starts and stops tasks on every cluster",
+        ),
+        (
+            "AWS_ConfigRole",
+            "config:PutConfigurationRecorder",
+            "config:Put* on '*' changes recorders and rules",
+        ),
+        (
+            "AWSBackupServiceRolePolicyForRestores",
+            "rds:DeleteDBInstance",
+            "deletes and restores databases, runs instances on '*'",
+        ),
+        (
+            "AmazonEKSServicePolicy",
+            "eks:UpdateClusterVersion",
+            "eks:UpdateClusterVersion, route53:AssociateVPCWithHostedZone on '*'",
+        ),
     )
     + _rows(
         QUIET,
-        ("AWSLambdaBasicExecutionRole", "log writes only"),
-        ("AWSLambdaVPCAccessExecutionRole", "log writes and the function's network interfaces"),
-        ("AmazonECSTaskExecutionRolePolicy", "pulls images (ecr auth is '*' only) and writes logs"),
-        ("AmazonEKSWorkerNodePolicy", "describe calls and eks-auth:AssumeRoleForPodIdentity"),
-        ("AmazonEKS_CNI_Policy", "the node's network interfaces and their addresses"),
-        ("AmazonEC2ContainerRegistryReadOnly", "reads images"),
-        ("AWSXRayDaemonWriteAccess", "trace segments and sampling rules: no resource-level actions"),
-        ("AWSLambdaKinesisExecutionRole", "reads streams, writes logs"),
-        ("AWSLambdaDynamoDBExecutionRole", "reads table streams, writes logs"),
-        ("AWSLambdaMSKExecutionRole", "reads cluster metadata, network interfaces, logs"),
-        ("AWSLambdaENIManagementAccess", "network interfaces only"),
-        ("AmazonRDSEnhancedMonitoringRole", "log writes to the RDSOSMetrics group"),
-        ("AmazonAPIGatewayPushToCloudWatchLogs", "log writes only"),
-        ("AWSAppSyncPushToCloudWatchLogs", "log writes only"),
-        ("AmazonDMSCloudWatchLogsRole", "log writes to dms-tasks-* groups"),
-        ("CloudWatchLambdaInsightsExecutionRolePolicy", "log writes to /aws/lambda-insights"),
-        ("AmazonSSMManagedEC2InstanceDefaultPolicy", "the SSM agent reporting its own state"),
-        ("AmazonEBSCSIDriverPolicy", "volumes and snapshots tagged by the driver"),
-        ("AmazonEKSVPCResourceController", "the pods' branch network interfaces"),
-        ("AmazonEKSFargatePodExecutionRolePolicy", "pulls images"),
-        ("AmazonDMSVPCManagementRole", "the replication instance's network interfaces"),
-        ("AWSElasticBeanstalkWebTier", "writes to the environment's own bucket and log groups"),
-        ("AmazonEKSForFargateServiceRolePolicy", "network interfaces and their permissions"),
-        ("AWSVPCTransitGatewayServiceRolePolicy", "the attachment's network interfaces and permissions"),
-        ("AmazonSageMakerCoreServiceRolePolicy", "network interface permissions"),
-        ("WorkLinkServiceRolePolicy", "network interfaces and their permissions"),
-        ("AWSS3OnOutpostsServiceRolePolicy", "network interface permissions with conditions"),
-        ("AWSGlueDataBrewServiceRole", "network interfaces and their permissions, logs"),
-        ("AWSDeviceFarmServiceRolePolicy", "network interfaces and their permissions"),
-        ("KafkaConnectServiceRolePolicy", "network interface permissions"),
-        ("AmazonMWAAServiceRolePolicy", "network interfaces, logs and metrics"),
-        ("AmazonOpenSearchServiceRolePolicy", "network interfaces of the domain"),
-        ("AccessAnalyzerServiceRolePolicy", "reads resource policies to analyze them"),
-        ("AWSTrustedAdvisorServiceRolePolicy", "describe calls"),
-        ("AmazonDetectiveServiceLinkedRolePolicy", "reads organization membership"),
-        ("SecurityAudit", "reads configuration, no data"),
-        ("ViewOnlyAccess", "lists and describes"),
-        ("AmazonEC2ReadOnlyAccess", "describe calls"),
-        ("CloudWatchReadOnlyAccess", "reads metrics and alarms"),
-        ("AWSCloudTrail_ReadOnlyAccess", "reads trails and events"),
-        ("IAMReadOnlyAccess", "reads IAM"),
-        ("AmazonVPCReadOnlyAccess", "describe calls, network interface permissions included"),
-        ("AWSOrganizationsReadOnlyAccess", "reads the organization"),
-        ("IAMUserChangePassword", "a user changing their own password"),
+        ("AWSLambdaBasicExecutionRole", "", "log writes only"),
+        ("AWSLambdaVPCAccessExecutionRole", "", "log writes and the function's network interfaces"),
+        ("AmazonECSTaskExecutionRolePolicy", "", "pulls images (ecr auth is '*' only) and writes logs"),
+        ("AmazonEKSWorkerNodePolicy", "", "describe calls and eks-auth:AssumeRoleForPodIdentity"),
+        ("AmazonEKS_CNI_Policy", "", "the node's network interfaces and their addresses"),
+        ("AmazonEC2ContainerRegistryReadOnly", "", "reads images"),
+        ("AWSXRayDaemonWriteAccess", "", "trace segments and sampling rules: no resource-level actions"),
+        ("AWSLambdaKinesisExecutionRole", "", "reads streams, writes logs"),
+        ("AWSLambdaDynamoDBExecutionRole", "", "reads table streams, writes logs"),
+        ("AWSLambdaMSKExecutionRole", "", "reads cluster metadata, network interfaces, logs"),
+        ("AWSLambdaENIManagementAccess", "", "network interfaces only"),
+        ("AmazonRDSEnhancedMonitoringRole", "", "log writes to the RDSOSMetrics group"),
+        ("AmazonAPIGatewayPushToCloudWatchLogs", "", "log writes only"),
+        ("AWSAppSyncPushToCloudWatchLogs", "", "log writes only"),
+        ("AmazonDMSCloudWatchLogsRole", "", "log writes to dms-tasks-* groups"),
+        ("CloudWatchLambdaInsightsExecutionRolePolicy", "", "log writes to /aws/lambda-insights"),
+        ("AmazonSSMManagedEC2InstanceDefaultPolicy", "", "the SSM agent reporting its own state"),
+        ("AmazonEBSCSIDriverPolicy", "", "volumes and snapshots tagged by the driver"),
+        ("AmazonEKSVPCResourceController", "", "the pods' branch network interfaces"),
+        ("AmazonEKSFargatePodExecutionRolePolicy", "", "pulls images"),
+        ("AmazonDMSVPCManagementRole", "", "the replication instance's network interfaces"),
+        ("AWSElasticBeanstalkWebTier", "", "writes to the environment's own bucket and log groups"),
+        ("AmazonEKSForFargateServiceRolePolicy", "", "network interfaces and their permissions"),
+        ("AWSVPCTransitGatewayServiceRolePolicy", "", "the attachment's network interfaces and permissions"),
+        ("AmazonSageMakerCoreServiceRolePolicy", "", "network interface permissions"),
+        ("WorkLinkServiceRolePolicy", "", "network interfaces and their permissions"),
+        ("AWSS3OnOutpostsServiceRolePolicy", "", "network interface permissions with conditions"),
+        ("AWSGlueDataBrewServiceRole", "", "network interfaces and their permissions, logs"),
+        ("AWSDeviceFarmServiceRolePolicy", "", "network interfaces and their permissions"),
+        ("KafkaConnectServiceRolePolicy", "", "network interface permissions"),
+        ("AmazonMWAAServiceRolePolicy", "", "network interfaces, logs and metrics"),
+        ("AmazonOpenSearchServiceRolePolicy", "", "network interfaces of the domain"),
+        ("AccessAnalyzerServiceRolePolicy", "", "reads resource policies to analyze them"),
+        ("AWSTrustedAdvisorServiceRolePolicy", "", "describe calls"),
+        ("AmazonDetectiveServiceLinkedRolePolicy", "", "reads organization membership"),
+        ("SecurityAudit", "", "reads configuration, no data"),
+        ("ViewOnlyAccess", "", "lists and describes"),
+        ("AmazonEC2ReadOnlyAccess", "", "describe calls"),
+        ("CloudWatchReadOnlyAccess", "", "reads metrics and alarms"),
+        ("AWSCloudTrail_ReadOnlyAccess", "", "reads trails and events"),
+        ("IAMReadOnlyAccess", "", "reads IAM"),
+        ("AmazonVPCReadOnlyAccess", "", "describe calls, network interface permissions included"),
+        ("AWSOrganizationsReadOnlyAccess", "", "reads the organization"),
+        ("IAMUserChangePassword", "", "a user changing their own password"),
     )
 )
 BY_POLICY = {row.policy: row for row in VERDICTS}
@@ -222,25 +330,30 @@ def loud(findings: tuple[Finding, ...], at_least: Severity) -> list[tuple[str, s
 
 def assert_verdict(row: Verdict) -> None:
     findings = findings_of(row.policy)
-    codes_at = {(f.code, f.severity) for f in findings}
     why = f"{row.policy} should be {row.verdict} ({row.reason}); got {loud(findings, Severity.MEDIUM)}"
     if row.verdict == QUIET:
         assert loud(findings, Severity.MEDIUM) == [], why
-    elif row.verdict == ADMIN:
-        assert ("IAMG001", Severity.CRITICAL) in codes_at, why
-    elif row.verdict == ESCALATION:
-        assert any(code == "IAMG006" and sev >= Severity.HIGH for code, sev in codes_at), why
-    elif row.verdict == PERMISSIONS:
-        permission_codes = ("IAMG002", "IAMG003", "IAMG014")
-        assert any(code in permission_codes and sev >= Severity.HIGH for code, sev in codes_at), why
-    elif row.verdict == DATA:
-        assert ("IAMG008", Severity.MEDIUM) in codes_at, why
-        assert loud(findings, Severity.HIGH) == [], why
-    elif row.verdict == WRITE:
-        assert ("IAMG002", Severity.MEDIUM) in codes_at, why
-        assert loud(findings, Severity.HIGH) == [], why
-    else:
-        pytest.fail(f"unknown verdict {row.verdict!r}")
+        return
+    codes, at_least, at_most = VERDICT_FINDINGS[row.verdict]
+    evidence = [
+        f
+        for f in findings
+        if f.code in codes
+        and f.severity >= at_least
+        and (row.evidence in f.actions or (f.code == "IAMG006" and row.evidence in f.message))
+    ]
+    assert evidence, why
+    assert max(f.severity for f in findings) <= at_most, why
+
+
+# verdict -> (codes that carry it, their lowest severity, the highest severity the policy may have)
+VERDICT_FINDINGS: dict[str, tuple[tuple[str, ...], Severity, Severity]] = {
+    ADMIN: (("IAMG001",), Severity.CRITICAL, Severity.CRITICAL),
+    ESCALATION: (("IAMG006",), Severity.HIGH, Severity.CRITICAL),
+    PERMISSIONS: (("IAMG002", "IAMG003", "IAMG014"), Severity.HIGH, Severity.CRITICAL),
+    DATA: (("IAMG008",), Severity.MEDIUM, Severity.MEDIUM),
+    WRITE: (("IAMG002",), Severity.MEDIUM, Severity.MEDIUM),
+}
 
 
 def _id(row: Verdict) -> str:
@@ -254,7 +367,7 @@ def test_ana_13_table_covers_60_policies_and_the_30_most_attached_service_roles(
     assert len(VERDICTS) == len(BY_POLICY) >= 60  # no policy twice
     assert len(MOST_ATTACHED_SERVICE_ROLES) == len(set(MOST_ATTACHED_SERVICE_ROLES)) == 30
     assert [name for name in MOST_ATTACHED_SERVICE_ROLES if name not in BY_POLICY] == []
-    assert all(row.reason.strip() for row in VERDICTS)
+    assert all(row.reason.strip() and bool(row.evidence) == (row.verdict != QUIET) for row in VERDICTS)
     assert {row.verdict for row in VERDICTS} == {ADMIN, ESCALATION, PERMISSIONS, DATA, WRITE, QUIET}
 
 
