@@ -20,6 +20,7 @@ KNOWN_IDS = (
     + [f"ANA-{n}" for n in range(1, 11)]
     + [f"H-{n}" for n in range(1, 7)]
     + ["CLI-1", "CLI-2", "CLI-3", "DEP-1", "DEP-2", "CI-1"]
+    + ["ANA-13"]
 )
 
 

@@ -4,13 +4,14 @@ returns findings; trust and resource-policy principal checks take the Statement.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from iam_guard.analysis import codes
 from iam_guard.analysis.conditions import NO_NARROWING, Narrowing, narrowing
 from iam_guard.analysis.document import Statement
-from iam_guard.analysis.grants import Grant
+from iam_guard.analysis.grants import Grant, without_placeholder_colons
 from iam_guard.analysis.index import (
     PERMISSIONS,
     WRITE,
@@ -21,6 +22,8 @@ from iam_guard.analysis.index import (
 from iam_guard.analysis.knowledge import (
     AWS_DEFINED_PERMISSIONS,
     CREDENTIAL_ACTIONS,
+    LOW_IMPACT_WRITES,
+    NOT_EXPOSURE,
     SENSITIVE_DATA_ACTIONS,
     SINGLE_ACTION_ESCALATIONS,
     is_read_only_name,
@@ -110,14 +113,16 @@ def action_sets() -> ActionSets:
     reads = frozenset(a for a in changing if is_read_only_name(a))
     candidates = (scoped & changing) - {"iam:passrole"} - reads  # ANA-7 reports iam:PassRole
     exposure = frozenset(a for a in candidates if is_resource_policy_change(a, actions[a].level))
-    permissions = (candidates & by_level.get(PERMISSIONS, set())) - exposure - AWS_DEFINED_PERMISSIONS
+    # ANA-13: permissions-management actions that let nobody in count as writes
+    as_writes = AWS_DEFINED_PERMISSIONS | NOT_EXPOSURE
+    permissions = (candidates & by_level.get(PERMISSIONS, set())) - exposure - as_writes
     writes = (candidates & by_level.get(WRITE, set())) - exposure
     return ActionSets(
         by_level={level: frozenset(names) for level, names in by_level.items()},
         scoped=scoped,
         exposure=exposure,
         permissions=permissions,
-        writes=writes | (candidates & AWS_DEFINED_PERMISSIONS),
+        writes=writes | (candidates & as_writes),
     )
 
 
@@ -127,6 +132,25 @@ def has_level(actions: frozenset[str], level: str) -> bool:
 
 # ---------------------------------------------------------------- identity and resource policies
 
+# This account as CloudFormation writes it: ${AWS::AccountId} alone or in its root ARN (placeholder colons
+# already turned into dots by without_placeholder_colons).
+_OWN_ACCOUNT = re.compile(r"(arn:[^:]+:iam::)?\$\{AWS\.\.AccountId\}(:root)?")
+OWN_ACCOUNT_NOTE = " to this account only, whose own IAM policies decide who may use it"
+
+
+def delegates_to_own_account(statement: Statement) -> bool:
+    """ANA-13: a resource-policy statement whose only principal is this account, as in AWS's default key
+    policy (the account root with kms:*). It exposes nothing: it hands the resource to the account's IAM
+    policies, which are analyzed where they are. A literal account ID may be another account: not this."""
+    principal = statement.principal
+    if not isinstance(principal, dict) or set(principal) != {"AWS"}:
+        return False
+    values = principal["AWS"] if isinstance(principal["AWS"], list) else [principal["AWS"]]
+    return bool(values) and all(
+        isinstance(value, str) and _OWN_ACCOUNT.fullmatch(without_placeholder_colons(value.strip()))
+        for value in values
+    )
+
 
 def check_wildcard_action(grant: Grant, policy_type: str) -> list[Finding]:
     """ANA-1: '*' in Action."""
@@ -134,7 +158,9 @@ def check_wildcard_action(grant: Grant, policy_type: str) -> list[Finding]:
     if statement.actions is None or not any(map(is_full, statement.actions)):
         return []
     narrowed = narrowing(statement.conditions)
-    if policy_type == "resource":
+    if policy_type == "resource" and delegates_to_own_account(statement):
+        severity, where = Severity.LOW, "on this resource" + OWN_ACCOUNT_NOTE
+    elif policy_type == "resource":
         severity, where = Severity.HIGH, "on this resource"
     elif grant.star_resource:
         severity, where = Severity.CRITICAL, "on every resource (administrator access)"
@@ -177,13 +203,16 @@ def check_service_wildcards(grant: Grant, policy_type: str) -> list[Finding]:
         severity = Severity.LOW
     if not grant.star_resource or policy_type == "resource":
         severity = severity.lowered(1)
+    delegated = policy_type == "resource" and delegates_to_own_account(statement)
+    if delegated:
+        severity = min(severity, Severity.LOW)
     narrowed = narrowing_for(statement, actions)
     return [
         finding(
             codes.SERVICE_WILDCARD,
             severity,
             f"statement {statement.index} allows every action of {', '.join(sorted(wildcards))} "
-            f"({len(actions)} actions)",
+            f"({len(actions)} actions)" + (OWN_ACCOUNT_NOTE if delegated else ""),
             statement,
             sorted(wildcards),
             grant.resources,
@@ -208,7 +237,12 @@ def check_star_resource_writes(grant: Grant, policy_type: str) -> list[Finding]:
     findings = []
     if writes or permissions:
         found = writes + permissions
-        severity = Severity.HIGH if permissions else Severity.MEDIUM
+        if permissions:
+            severity = Severity.HIGH
+        elif LOW_IMPACT_WRITES.issuperset(writes):  # ANA-13: logs, agent status, a service's interfaces
+            severity = Severity.LOW
+        else:
+            severity = Severity.MEDIUM
         kind = "permissions-management" if permissions else "write"
         findings.append(
             finding(

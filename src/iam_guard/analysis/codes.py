@@ -4,8 +4,8 @@
 | code | ID | detection | base severity |
 | --- | --- | --- | --- |
 | IAMG001 | ANA-1 | `*` in Action of an Allow | critical on `*` resource, medium on a named resource |
-| IAMG002 | ANA-2 | `*` resource for Write / Permissions-management actions that support resource-level permissions | high (permissions management), medium (write) |
-| IAMG003 | ANA-3 | service wildcard (`iam:*`, `s3:*`) | high if it holds permissions management on `*`, medium for write, low for read-only |
+| IAMG002 | ANA-2 | `*` resource for Write / Permissions-management actions that support resource-level permissions | high (permissions management), medium (write), low when every write only appends logs, reports the SSM agent's state or manages a service's network interfaces (ANA-13) |
+| IAMG003 | ANA-3 | service wildcard (`iam:*`, `s3:*`) | high if it holds permissions management on `*`, medium for write, low for read-only; low in a resource policy whose only principal is this account (the default key policy, ANA-13) |
 | IAMG004 | ANA-4 | Allow with NotAction | high on `*`, medium on named resources |
 | IAMG005 | ANA-5 | Allow with NotResource | high with permissions management, else medium |
 | IAMG006 | ANA-6 | privilege escalation (one document, or the documents of one principal combined) | high on `*`, medium on named resources |

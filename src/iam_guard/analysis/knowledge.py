@@ -73,6 +73,56 @@ READ_VERBS = ("describe", "get", "list", "search", "view", "batchget")
 # Service-linked roles carry permissions AWS defines; creating one grants the caller nothing.
 AWS_DEFINED_PERMISSIONS = frozenset({"iam:createservicelinkedrole", "iam:deleteservicelinkedrole"})
 
+# ANA-13: permissions-management actions whose name reads like a policy change but that can let nobody in:
+# they take access away (a KMS grant retired or revoked, a network-interface permission deleted), or give it
+# only to an AWS-authorized service account (ec2:CreateNetworkInterfacePermission is how Lambda, EKS, ECS
+# and others attach interfaces in a customer's VPC; no other account can be named). Neither a resource-
+# policy change (IAMG014) nor permissions management: on '*' they are writes.
+NOT_EXPOSURE = frozenset(
+    {
+        "ec2:createnetworkinterfacepermission",
+        "ec2:deletenetworkinterfacepermission",
+        "kms:retiregrant",
+        "kms:revokegrant",
+    }
+)
+
+# ANA-13: writes AWS's own service roles grant on '*' that only append telemetry, report an agent's own
+# state, let a service manage the network interfaces it places in a VPC, or give up a grant it holds.
+# They neither expose, read nor destroy anyone's data, so on '*' they are low, not medium: the daily audit
+# tells operators about their own risk, not AWS's. ec2:ModifyNetworkInterfaceAttribute is here because it
+# only assigns security groups that exist: what opens a network (ec2:AuthorizeSecurityGroupIngress,
+# CreateSecurityGroup, CreateRoute) stays medium. Deliberately absent: logs:PutRetentionPolicy (shortening
+# retention deletes history, a known way to impair defences), logs:DeleteLogStream, kms:RevokeGrant (a key
+# administrator cutting a service off).
+LOW_IMPACT_WRITES = frozenset(
+    {
+        # appending to logs
+        "logs:createloggroup",
+        "logs:createlogstream",
+        "logs:putlogevents",
+        # the Systems Manager agent reporting its own state
+        "ssm:updateinstanceinformation",
+        "ssm:putcomplianceitems",
+        "ssm:updateassociationstatus",
+        "ssm:updateinstanceassociationstatus",
+        # a service's network interfaces in the customer's VPC
+        "ec2:createnetworkinterface",
+        "ec2:deletenetworkinterface",
+        "ec2:attachnetworkinterface",
+        "ec2:detachnetworkinterface",
+        "ec2:assignprivateipaddresses",
+        "ec2:unassignprivateipaddresses",
+        "ec2:assignipv6addresses",
+        "ec2:unassignipv6addresses",
+        "ec2:modifynetworkinterfaceattribute",
+        "ec2:createnetworkinterfacepermission",
+        "ec2:deletenetworkinterfacepermission",
+        # a grantee giving up its KMS grant
+        "kms:retiregrant",
+    }
+)
+
 
 def is_read_only_name(action: str) -> bool:
     """True when the action's name starts with a read verb (quicksight:DescribeDataSetPermissions)."""
@@ -88,6 +138,8 @@ IDENTITY_POLICY_ACTIONS = re.compile(
 def is_resource_policy_change(action: str, level: str) -> bool:
     """True for a permissions-management action that edits a resource policy, ACL, grant or share."""
     if level not in ("P", "W") or IDENTITY_POLICY_ACTIONS.fullmatch(action) or is_read_only_name(action):
+        return False
+    if action in NOT_EXPOSURE:
         return False
     if action == "iam:updateassumerolepolicy":
         return True
