@@ -46,6 +46,7 @@ class FakeContext:
 
     function_name: str = "iam-guard-policy-change-dev"
     aws_request_id: str = "c0ffee00-0000-4000-8000-000000000001"
+    invoked_function_arn: str = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:iam-guard-policy-change-dev"
     remaining_ms: list[int] = field(default_factory=lambda: [55_000])
     calls: int = 0
 

@@ -99,8 +99,10 @@ def test_h_3_quarantine_is_idempotent(
     run(event)
     tags_after_first = role_tags(monitoring, "app-runner")
     capsys.readouterr()
+    again = copy.deepcopy(event)  # the same change made a second time: another CloudTrail event
+    again["detail"]["eventID"] = "5f6e7d8c-0000-4000-8000-000000000099"
 
-    second = run(event)
+    second = run(again)
 
     assert second["remediation"] == "already-quarantined"
     assert attached(monitoring, "role", "app-runner") == sorted([app_runner, QUARANTINE_POLICY_ARN])
