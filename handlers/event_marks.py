@@ -29,6 +29,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from alerts import encodable
 from iam_guard.contract import (
     EVENT_KEY_PREFIX,
     EVENT_RETENTION_DAYS,
@@ -145,7 +146,8 @@ class EventMarks:
         """The records are written; keep the remediation outcome they state."""
         self._set(
             "SET outcomeAction = :action, outcomeDetail = :detail",
-            {":action": {"S": action}, ":detail": {"S": detail}},
+            # The detail may quote untrusted names: kept encodable (a lone surrogate cannot be sent).
+            {":action": {"S": action}, ":detail": {"S": encodable(detail)}},
         )
 
     def alerted(self, alert: str) -> None:

@@ -9,6 +9,7 @@ iam_guard.analysis.document).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,8 +68,8 @@ HANDLED_EVENTS = (
     | frozenset(RECORDED_EVENTS)
 )
 _NAME_PARAMETER = {"role": "roleName", "user": "userName", "group": "groupName"}
-# CloudTrail eventIDs are UUIDs; anything longer is not a CloudTrail event (and must not become a key).
-MAX_EVENT_ID_CHARS = 128
+# CloudTrail eventIDs are UUIDs; anything else is not a CloudTrail event (and must not become a key).
+_EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 class UnexpectedEvent(ValueError):
@@ -191,8 +192,8 @@ def parse_change(event: Any) -> PolicyChange:
     ) or frozenset(str(value) for value in (identity.get("accountId"),) if value)
     account = str(detail.get("recipientAccountId") or event.get("account") or identity.get("accountId") or "")
     event_id = str(detail.get("eventID") or event.get("id") or "")
-    if not event_id or len(event_id) > MAX_EVENT_ID_CHARS:
-        raise UnexpectedEvent(f"detail.eventID {event_id[:MAX_EVENT_ID_CHARS]!r} is missing or too long")
+    if not _EVENT_ID.fullmatch(event_id):
+        raise UnexpectedEvent(f"detail.eventID {event_id[:128]!r} is missing or not an event id")
     return PolicyChange(
         event_name=name,
         event_id=event_id,

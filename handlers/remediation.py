@@ -25,6 +25,7 @@ quarantined.
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,8 @@ _ATTACH = {"role": "attach_role_policy", "user": "attach_user_policy", "group": 
 _GET_INLINE = {"role": "get_role_policy", "user": "get_user_policy", "group": "get_group_policy"}
 _PUT_INLINE = {"role": "put_role_policy", "user": "put_user_policy", "group": "put_group_policy"}
 _TAG = {"role": ("tag_role", "RoleName"), "user": ("tag_user", "UserName")}
+# What IAM accepts as a role, user or group name: anything else names no principal that can exist.
+_IAM_NAME = re.compile(r"[\w+=,.@-]{1,128}", re.ASCII)
 # The inline fallback: the same explicit deny as the stack's managed quarantine policy.
 QUARANTINE_INLINE_DOCUMENT = {
     "Version": "2012-10-17",
@@ -135,6 +138,10 @@ def remediate(
         return RemediationOutcome(
             "foreign-account",
             f"the event is from {named}, not this account {own_account}: nothing is quarantined here",
+        )
+    if not _IAM_NAME.fullmatch(principal.name):
+        return RemediationOutcome(
+            "none", f"{principal.describe()} is not a name IAM accepts: no such principal can exist"
         )
     if is_exempt(principal, exempt_arns):
         return RemediationOutcome("exempt", f"{principal.describe()} is exempt from quarantine")
