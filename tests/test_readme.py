@@ -19,6 +19,7 @@ KNOWN_IDS = (
     + [f"DS-{n}" for n in range(1, 10)]
     + [f"ANA-{n}" for n in range(1, 11)]
     + [f"H-{n}" for n in range(1, 5)]
+    + ["H-7"]
     + ["CLI-1", "DEP-1", "DEP-2", "CI-1"]
 )
 
