@@ -11,6 +11,7 @@ from typing import Any
 
 from alerts import clean_text, describe_finding
 from iam_guard.analysis import Finding, Severity
+from iam_guard.contract import QUARANTINE_INLINE_POLICY_NAME
 from policy_documents import Analysis
 from policy_events import PolicyChange
 from remediation import RemediationOutcome
@@ -61,12 +62,13 @@ def change_records(
 
 
 def lifts_quarantine(change: PolicyChange, quarantine_policy_arn: str) -> bool:
-    """True for a Detach*Policy of the quarantine policy."""
-    return (
-        change.event_name.startswith("Detach")
-        and bool(quarantine_policy_arn)
-        and change.policy_arn == quarantine_policy_arn
-    )
+    """True for a Detach*Policy of the quarantine policy, or a Delete{Role,User,Group}Policy of the inline
+    explicit deny that quarantine puts when a principal's managed-policy quota is full."""
+    if change.event_name.startswith("Detach"):
+        return bool(quarantine_policy_arn) and change.policy_arn == quarantine_policy_arn
+    if change.event_name in ("DeleteRolePolicy", "DeleteUserPolicy", "DeleteGroupPolicy"):
+        return (change.policy_name or "").casefold() == QUARANTINE_INLINE_POLICY_NAME.casefold()
+    return False
 
 
 def subject(environment: str, severity: Severity, what: str) -> str:

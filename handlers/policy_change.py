@@ -5,7 +5,7 @@ the monitoring stack's rule (or forwarded from us-east-1 by the forwarder stack)
 leads to is in policy_events.py (the tables) and policy_documents.py (finding the document):
 - a document installed by the call is analyzed (from the request, or fetched from IAM);
 - removals, group membership and boundary changes are recorded without alert; detaching the quarantine
-  policy is alerted, because it lifts a quarantine;
+  policy (or deleting its inline fallback) is alerted, because it lifts a quarantine;
 - MON-13: the canary's TagPolicy of the quarantine policy is the heartbeat: one metric, no record, no alert;
 - a failed call (detail.errorCode) changed nothing: one log line, acknowledged;
 - an event of any other shape or name: one log line, acknowledged (H-4: never retried forever).
