@@ -3,6 +3,13 @@
 SecurityLog buffers records and writes them with PutLogEvents into one log stream per invocation (a
 stream name from the function and request id, so retries and parallel invocations never collide).
 publish_alert() sends one SNS message with a subject that SNS accepts (ASCII, one line, < 100 chars).
+
+H-7: every piece of text in an alert that came from outside (role names, Sids, resources, actor ARNs,
+source IPs, analyzer messages that quote a policy) goes through clean_text() before it is put on a line:
+control characters, ANSI/terminal escapes, bidirectional overrides and every kind of line break are shown
+as visible escapes (so no value can start a line of its own, e.g. a role named "x\n1. INFO: all clear"),
+lone surrogates become U+FFFD, and long values are cut with a visible marker. publish_alert() also makes
+the whole message encodable, so no text can crash a publish.
 """
 
 from __future__ import annotations
@@ -10,12 +17,14 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterable, Sequence
-from typing import Any
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
 from iam_guard.analysis import Finding
+from lambda_support import Deadline, call_within
 
 # PutLogEvents limits: 10,000 events and 1,048,576 bytes per call, counting 26 bytes per event.
 _MAX_EVENTS_PER_CALL = 10_000
@@ -28,6 +37,67 @@ _MAX_MESSAGE_BYTES = 200_000
 _UNSAFE_SUBJECT_CHARS = re.compile(r"[^\x20-\x7e]")
 _UNSAFE_STREAM_CHARS = re.compile(r"[:*]")
 
+# H-7: the default length of one cleaned field, and the marker that says a value was cut.
+FIELD_LIMIT = 300
+TRUNCATION_MARKER = "...[+{hidden} chars cut]"
+# ANSI/VT escape sequences: CSI (ESC [ ... final, or the 8-bit CSI U+009B), OSC/DCS/PM/APC strings ended by
+# BEL or ST, and the two-character escapes (ESC + one byte).
+_ANSI_ESCAPE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]P^_]|[\x90\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[@-Z\\-_]"
+)
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_LINE_BREAK_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+T = TypeVar("T")
+
+
+def _visible(char: str) -> str:
+    """A character as it may appear inside one alert line: itself, or a visible escape."""
+    if char in _LINE_BREAK_ESCAPES:
+        return _LINE_BREAK_ESCAPES[char]
+    category = unicodedata.category(char)
+    # Cc: C0/C1 controls and DEL; Zl/Zp: U+2028/U+2029; Cf: format characters (bidi overrides, zero-width
+    # joiners) that could make a line read differently from what it holds; Cs/Co/Cn: not text.
+    if category in ("Cc", "Zl", "Zp", "Cf", "Cs", "Co", "Cn"):
+        code = ord(char)
+        return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    return char
+
+
+def clean_text(value: Any, limit: int = FIELD_LIMIT) -> str:
+    """H-7: untrusted text made safe for one line of an alert (body or subject) or the daily summary.
+
+    Never raises, whatever `value` holds (any object is str()-ed first). ANSI escape sequences are removed;
+    every other control, format or line-break character is replaced by a visible escape (a newline by the
+    two characters backslash-n), so the result is always one line; lone surrogates become U+FFFD; a result
+    longer than `limit` characters is cut and ends with a marker saying how much was cut.
+    """
+    try:
+        text = value if isinstance(value, str) else str(value)
+    except Exception as error:  # a __str__ that raises must not break an alert
+        text = f"<unprintable {type(value).__name__}: {type(error).__name__}>"
+    text = _SURROGATES.sub("\ufffd", text)
+    text = _ANSI_ESCAPE.sub("", text)
+    text = "".join(_visible(char) for char in text)
+    if len(text) <= limit:
+        return text
+    # The marker names how many characters were cut; it has at most as many digits as len(text).
+    keep = max(limit - len(TRUNCATION_MARKER.format(hidden=len(text))), 0)
+    return text[:keep] + TRUNCATION_MARKER.format(hidden=len(text) - keep)
+
+
+def encodable(text: str) -> str:
+    """`text` with lone surrogates replaced, so it always encodes as UTF-8 (line breaks are kept)."""
+    return _SURROGATES.sub("\ufffd", text)
+
+
+def _call(deadline: Deadline | None, operation: Callable[..., T], **arguments: Any) -> T:
+    """operation(**arguments): through call_within when a deadline is given."""
+    if deadline is None:
+        return operation(**arguments)
+    return call_within(deadline, operation, **arguments)
+
 
 def log_stream_name(function: str, request_id: str) -> str:
     """A log stream name for one invocation: function/YYYY/MM/DD/request-id (no ':' or '*')."""
@@ -38,8 +108,9 @@ def log_stream_name(function: str, request_id: str) -> str:
 class SecurityLog:
     """Buffered writer of JSON records into the security log group (MON-3: created by the stack)."""
 
-    def __init__(self, logs_client: Any, group: str, stream: str) -> None:
+    def __init__(self, logs_client: Any, group: str, stream: str, deadline: Deadline | None = None) -> None:
         self._logs = logs_client
+        self._deadline = deadline
         self._group = group
         self._stream = stream
         self._events: list[dict[str, Any]] = []
@@ -59,14 +130,25 @@ class SecurityLog:
         self._ensure_stream()
         events, self._events = self._events, []
         for batch in _batches(events):
-            self._logs.put_log_events(logGroupName=self._group, logStreamName=self._stream, logEvents=batch)
+            _call(
+                self._deadline,
+                self._logs.put_log_events,
+                logGroupName=self._group,
+                logStreamName=self._stream,
+                logEvents=batch,
+            )
         return len(events)
 
     def _ensure_stream(self) -> None:
         if self._stream_created:
             return
         try:
-            self._logs.create_log_stream(logGroupName=self._group, logStreamName=self._stream)
+            _call(
+                self._deadline,
+                self._logs.create_log_stream,
+                logGroupName=self._group,
+                logStreamName=self._stream,
+            )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ResourceAlreadyExistsException":
                 raise
@@ -96,18 +178,29 @@ def _batches(events: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
 
 def safe_subject(text: str) -> str:
     """An SNS subject: printable ASCII on one line, at most 99 characters."""
-    flat = _UNSAFE_SUBJECT_CHARS.sub("?", " ".join(text.split()))
+    flat = _UNSAFE_SUBJECT_CHARS.sub("?", " ".join(encodable(text).split()))
     if len(flat) <= MAX_SUBJECT_CHARS:
         return flat
     return flat[: MAX_SUBJECT_CHARS - 3].rstrip() + "..."
 
 
-def publish_alert(sns_client: Any, topic_arn: str, subject: str, message: str, severity_label: str) -> str:
-    """Publish one alert; returns the SNS MessageId."""
+def publish_alert(
+    sns_client: Any,
+    topic_arn: str,
+    subject: str,
+    message: str,
+    severity_label: str,
+    deadline: Deadline | None = None,
+) -> str:
+    """Publish one alert; returns the SNS MessageId. Any text can be published (H-7: lone surrogates are
+    replaced, an oversized message is cut with a marker)."""
+    message = encodable(message)
     body = message.encode("utf-8")
     if len(body) > _MAX_MESSAGE_BYTES:
         message = body[:_MAX_MESSAGE_BYTES].decode("utf-8", "ignore") + "\n[message truncated]"
-    response = sns_client.publish(
+    response = _call(
+        deadline,
+        sns_client.publish,
         TopicArn=topic_arn,
         Subject=safe_subject(subject),
         Message=message,
@@ -117,21 +210,25 @@ def publish_alert(sns_client: Any, topic_arn: str, subject: str, message: str, s
 
 
 def describe_finding(number: int, finding: Finding) -> list[str]:
-    """The lines of one finding in an alert: severity, code, statement, message, offending items, fix."""
+    """The lines of one finding in an alert: severity, code, statement, message, offending items, fix.
+    Every value from the policy (Sid, message, actions, resources) is cleaned (H-7)."""
     where = "the policy as a whole"
     if finding.statement_index is not None:
-        where = f"statement {finding.statement_index}"
+        where = f"statement {clean_text(finding.statement_index, 20)}"
         if finding.sid:
-            where += f' (Sid "{finding.sid}")'
-    lines = [f"{number}. {finding.severity.label.upper()} {finding.code} in {where}", f"   {finding.message}"]
+            where += f' (Sid "{clean_text(finding.sid, 128)}")'
+    lines = [
+        f"{number}. {finding.severity.label.upper()} {clean_text(finding.code, 20)} in {where}",
+        f"   {clean_text(finding.message, 600)}",
+    ]
     if finding.actions:
         lines.append(f"   Actions: {_shorten(finding.actions)}")
     if finding.resources:
         lines.append(f"   Resources: {_shorten(finding.resources)}")
-    lines.append(f"   How to fix: {finding.remediation}")
+    lines.append(f"   How to fix: {clean_text(finding.remediation, 600)}")
     return lines
 
 
-def _shorten(items: Sequence[str], limit: int = 8) -> str:
-    shown = ", ".join(items[:limit])
+def _shorten(items: Sequence[str], limit: int = 8, item_limit: int = 200) -> str:
+    shown = ", ".join(clean_text(item, item_limit) for item in items[:limit])
     return shown if len(items) <= limit else f"{shown} (+{len(items) - limit} more)"

@@ -128,6 +128,22 @@ def aws_client(service: str) -> Any:
         return client
 
 
+_own_account: dict[str, str] = {}
+
+
+def own_account_id(context: LambdaContext, deadline: Deadline) -> str:
+    """The account this function runs in: from the function ARN in the Lambda context
+    (arn:aws:lambda:<region>:<account>:function:<name>), else STS GetCallerIdentity, asked once per
+    container."""
+    parts = str(getattr(context, "invoked_function_arn", "") or "").split(":")
+    if len(parts) >= 5 and parts[0] == "arn" and len(parts[4]) == 12 and parts[4].isdigit():
+        return parts[4]
+    if "account" not in _own_account:
+        identity = call_within(deadline, aws_client("sts").get_caller_identity)
+        _own_account["account"] = str(identity["Account"])
+    return _own_account["account"]
+
+
 def utc_now_iso() -> str:
     """The current time as an ISO 8601 UTC timestamp with second precision, e.g. 2026-11-23T19:05:13Z."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -8,7 +8,10 @@ protocols), and then, for the matching calls it applies to:
 - "error500": answers HTTP 500 InternalFailure;
 - "duplicate": forwards the request twice (an SQS SendMessage then leaves two copies of the message,
   which is what at-least-once delivery looks like to the consumer), answers with the first response;
-- "delay": waits delay_seconds, then forwards.
+- "delay": waits delay_seconds, then forwards;
+- "limit_exceeded": answers HTTP 409 LimitExceeded (IAM's answer when a principal's managed-policy quota
+  is full: moto does not enforce that quota);
+- "access_denied": answers HTTP 403 AccessDenied (a permission the caller lacks).
 Everything else is forwarded unchanged. The proxy counts calls per operation, faulted or not.
 
     proxy = FaultProxy(moto_url).start()   # or the `fault_proxy` fixture of tests/conftest.py
@@ -27,7 +30,14 @@ from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-FAULTS = ("throttle", "error500", "duplicate", "delay")
+FAULTS = ("throttle", "error500", "duplicate", "delay", "limit_exceeded", "access_denied")
+# fault -> (HTTP status, error code of the query protocol, error code of the JSON protocols)
+_ERRORS = {
+    "throttle": (400, "Throttling", "ThrottlingException"),
+    "error500": (500, "InternalFailure", "InternalFailure"),
+    "limit_exceeded": (409, "LimitExceeded", "LimitExceededException"),
+    "access_denied": (403, "AccessDenied", "AccessDeniedException"),
+}
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 # Services whose API is JSON over POST with X-Amz-Target (the rest used here speak the query protocol).
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "host", "content-length"}
@@ -77,10 +87,8 @@ def call_identity(headers: dict[str, str], body: bytes) -> tuple[str, str]:
 
 def _error_response(service: str, fault: str, headers: dict[str, str]) -> tuple[int, str, bytes]:
     """(status, content type, body) of the error a service sends for `fault`."""
-    status = 500 if fault == "error500" else 400
-    code = "InternalFailure" if fault == "error500" else "Throttling"
+    status, code, json_code = _ERRORS[fault]
     if headers.get("x-amz-target"):
-        json_code = code if fault == "error500" else "ThrottlingException"
         body = json.dumps({"__type": json_code, "message": f"injected {fault}"}).encode()
         return status, headers.get("content-type", "application/x-amz-json-1.0"), body
     xml = (
@@ -167,7 +175,7 @@ class FaultProxy:
                 headers = {key.lower(): value for key, value in self.headers.items()}
                 service, operation = call_identity(headers, body)
                 rule = proxy._fault_for(service, operation)
-                if rule is not None and rule.fault in ("throttle", "error500"):
+                if rule is not None and rule.fault in _ERRORS:
                     status, content_type, payload = _error_response(service, rule.fault, headers)
                     self._reply(status, [("Content-Type", content_type)], payload)
                     return

@@ -41,3 +41,10 @@ EVENT_RETENTION_DAYS = 2
 QUARANTINE_TAG_KEY = "iam-guard:quarantined"
 # When the principal's managed-policy quota is full, quarantine puts an inline explicit deny of this name.
 QUARANTINE_INLINE_POLICY_NAME = "iam-guard-quarantine"
+
+# -- the canary (MON-13) -----------------------------------------------------------------------------------
+# The stack's scheduled canary tags the quarantine policy (iam:TagPolicy) with this key every interval; the
+# policy-change handler recognises that CloudTrail event as the heartbeat and emits this metric (EMF, in
+# the stack's metrics namespace, dimension Environment), which the "no heartbeat" alarm watches.
+CANARY_TAG_KEY = "iam-guard:canary"
+HEARTBEAT_METRIC_NAME = "CanaryHeartbeat"

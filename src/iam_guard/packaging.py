@@ -24,7 +24,17 @@ HANDLERS: tuple[str, ...] = ("policy_change", "daily_audit")
 
 # The handler modules each zip holds: the entry point first, then the shared modules it imports.
 HANDLER_MODULES: dict[str, tuple[str, ...]] = {
-    "policy_change": ("policy_change", "remediation", "alerts", "emf", "lambda_support"),
+    "policy_change": (
+        "policy_change",
+        "policy_events",
+        "policy_documents",
+        "policy_alerts",
+        "event_marks",
+        "remediation",
+        "alerts",
+        "emf",
+        "lambda_support",
+    ),
     "daily_audit": ("daily_audit", "alerts", "emf", "lambda_support"),
 }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ class FakeContext:
 
     function_name: str = "iam-guard-policy-change-dev"
     aws_request_id: str = "c0ffee00-0000-4000-8000-000000000001"
+    invoked_function_arn: str = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:iam-guard-policy-change-dev"
     remaining_ms: list[int] = field(default_factory=lambda: [55_000])
     calls: int = 0
 
@@ -53,6 +55,21 @@ class FakeContext:
         value = self.remaining_ms[min(self.calls, len(self.remaining_ms) - 1)]
         self.calls += 1
         return value
+
+
+@dataclass
+class WallClockContext:
+    """A Lambda context whose remaining time runs down with the wall clock, as Lambda's does: for tests of
+    what a handler does when its time runs out."""
+
+    budget_ms: int
+    function_name: str = "iam-guard-policy-change-dev"
+    aws_request_id: str = "c0ffee00-0000-4000-8000-00000000c10c"
+    invoked_function_arn: str = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:iam-guard-policy-change-dev"
+    started: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.budget_ms - int((time.monotonic() - self.started) * 1000)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from handler_helpers import FIXTURES, load_event
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from policy_change import UnexpectedEvent, parse_change
+from policy_events import UnexpectedEvent, parse_change
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),

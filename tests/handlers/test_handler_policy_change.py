@@ -21,6 +21,7 @@ from handler_helpers import (
 )
 
 import policy_change
+from iam_guard import contract
 from iam_guard.blocks.events import IAM_POLICY_CHANGE_EVENTS
 
 pytestmark = pytest.mark.integration
@@ -84,6 +85,7 @@ def test_h_1_every_event_name_of_the_rule_has_a_recorded_event_and_a_handling() 
     rule_events = RULE_EVENT_NAMES | set(IAM_POLICY_CHANGE_EVENTS)  # the brief's list and the stack's rule
     assert recorded >= rule_events
     assert rule_events == policy_change.HANDLED_EVENTS
+    assert "TagPolicy" in recorded  # the canary's heartbeat (MON-13) is parsed as well
 
 
 @pytest.mark.parametrize(
@@ -322,6 +324,20 @@ def test_h_1_removals_are_recorded_as_changes_without_analysis_or_alert(
 def test_h_1_detaching_the_quarantine_policy_is_alerted(monitoring: Monitoring) -> None:
     event = load_event("detach_role_policy_quarantine")
     assert event["detail"]["requestParameters"]["policyArn"] == QUARANTINE_POLICY_ARN
+
+    run(event)
+
+    [record] = monitoring.records()
+    assert record["liftsQuarantine"] is True
+    [alert] = monitoring.alerts()
+    assert "quarantine lifted role app-runner" in alert["Subject"]
+
+
+def test_h_1_deleting_the_inline_quarantine_deny_is_alerted_as_a_lifted_quarantine(
+    monitoring: Monitoring,
+) -> None:
+    event = load_event("delete_role_policy")
+    event["detail"]["requestParameters"]["policyName"] = contract.QUARANTINE_INLINE_POLICY_NAME
 
     run(event)
 

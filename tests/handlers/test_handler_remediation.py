@@ -19,8 +19,18 @@ from handler_helpers import (
     monitoring_fixture,  # noqa: F401 (pytest fixture)
 )
 
+import lambda_support
 import policy_change
-from remediation import QUARANTINE_TAG_KEY, Principal, is_exempt, principal_key_from_arn
+from fault_injection import FaultProxy, FaultRule
+from iam_guard.contract import QUARANTINE_INLINE_POLICY_NAME
+from remediation import (
+    QUARANTINE_INLINE_DOCUMENT,
+    QUARANTINE_TAG_KEY,
+    Principal,
+    denies_everything,
+    is_exempt,
+    principal_key_from_arn,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -99,8 +109,10 @@ def test_h_3_quarantine_is_idempotent(
     run(event)
     tags_after_first = role_tags(monitoring, "app-runner")
     capsys.readouterr()
+    again = copy.deepcopy(event)  # the same change made a second time: another CloudTrail event
+    again["detail"]["eventID"] = "5f6e7d8c-0000-4000-8000-000000000099"
 
-    second = run(event)
+    second = run(again)
 
     assert second["remediation"] == "already-quarantined"
     assert attached(monitoring, "role", "app-runner") == sorted([app_runner, QUARANTINE_POLICY_ARN])
@@ -220,3 +232,210 @@ def test_h_3_failed_quarantine_still_records_and_alerts_then_raises_for_retry(
     [alert] = monitoring.alerts()
     assert "Remediation: failed - quarantine failed: NoSuchEntity" in alert["Message"]
     assert attached(monitoring, "role", "app-runner") == [app_runner]
+
+
+# -- cannot be dodged or misdirected ---------------------------------------------------------------------
+
+FOREIGN_ACCOUNT = "210987654321"
+OTHER_EVENT_ID = "5f6e7d8c-0000-4000-8000-0000000000bb"
+
+
+def inline_document(monitoring: Monitoring, role: str, name: str) -> dict[str, Any]:
+    document = monitoring.iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    return document if isinstance(document, dict) else json.loads(urllib.parse.unquote(document))
+
+
+def fill_managed_policy_quota(monitoring: Monitoring, role: str, already: int) -> list[str]:
+    """Attach managed policies until the role holds IAM's default quota of 10."""
+    arns = []
+    for number in range(10 - already):
+        arn = monitoring.iam.create_policy(
+            PolicyName=f"filler-{number}", PolicyDocument=json.dumps(READ_LOGS)
+        )
+        monitoring.iam.attach_role_policy(RoleName=role, PolicyArn=arn["Policy"]["Arn"])
+        arns.append(arn["Policy"]["Arn"])
+    return arns
+
+
+def test_h_3_a_full_managed_policy_quota_falls_back_to_an_inline_deny_and_removes_nothing(
+    monitoring: Monitoring, app_runner: str, fault_proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REMEDIATION_MODE", "quarantine")
+    fill_managed_policy_quota(monitoring, "app-runner", already=1)
+    before = attached(monitoring, "role", "app-runner")
+    # moto does not enforce the quota of 10 managed policies per role: the server answers as IAM would.
+    quota = fault_proxy.add(FaultRule("iam", "AttachRolePolicy", "limit_exceeded"))
+
+    result = run(load_event("put_role_policy_url_encoded"))
+
+    assert quota.applied == 1
+    assert result["remediation"] == "quarantined"
+    assert len(before) == 10
+    assert attached(monitoring, "role", "app-runner") == before  # nothing detached, nothing attached
+    names = monitoring.iam.list_role_policies(RoleName="app-runner")["PolicyNames"]
+    assert sorted(names) == sorted(["read-logs", QUARANTINE_INLINE_POLICY_NAME])
+    [statement] = inline_document(monitoring, "app-runner", QUARANTINE_INLINE_POLICY_NAME)["Statement"]
+    assert (statement["Effect"], statement["Action"], statement["Resource"]) == ("Deny", "*", "*")
+    assert "Condition" not in statement
+    assert role_tags(monitoring, "app-runner")[QUARANTINE_TAG_KEY].startswith("IAMG003/")
+    [alert] = monitoring.alerts()
+    assert "managed-policy quota of role app-runner is full" in alert["Message"]
+    assert f"inline explicit deny {QUARANTINE_INLINE_POLICY_NAME} (Deny * on *)" in alert["Message"]
+
+    fault_proxy.clear()
+    again = load_event("put_role_policy_url_encoded")
+    again["detail"]["eventID"] = OTHER_EVENT_ID
+    assert run(again)["remediation"] == "already-quarantined"  # the inline deny counts as the quarantine
+
+
+def test_h_3_a_planted_inline_policy_named_like_the_quarantine_is_no_quarantine(
+    monitoring: Monitoring, app_runner: str, fault_proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An attacker who fills the quota and plants an Allow under the quarantine's inline name first."""
+    monkeypatch.setenv("REMEDIATION_MODE", "quarantine")
+    fill_managed_policy_quota(monitoring, "app-runner", already=1)
+    planted = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    monitoring.iam.put_role_policy(
+        RoleName="app-runner", PolicyName=QUARANTINE_INLINE_POLICY_NAME, PolicyDocument=json.dumps(planted)
+    )
+    fault_proxy.add(FaultRule("iam", "AttachRolePolicy", "limit_exceeded"))
+
+    result = run(load_event("put_role_policy_url_encoded"))
+
+    assert result["remediation"] == "quarantined"
+    [statement] = inline_document(monitoring, "app-runner", QUARANTINE_INLINE_POLICY_NAME)["Statement"]
+    assert (statement["Effect"], statement["Action"], statement["Resource"]) == ("Deny", "*", "*")
+
+
+def test_h_3_denies_everything_only_for_an_unconditional_deny_of_all() -> None:
+    assert denies_everything(QUARANTINE_INLINE_DOCUMENT)
+    assert denies_everything(urllib.parse.quote(json.dumps(QUARANTINE_INLINE_DOCUMENT)))
+    conditional = copy.deepcopy(QUARANTINE_INLINE_DOCUMENT)
+    conditional["Statement"][0]["Condition"] = {"Bool": {"aws:ViaAWSService": "true"}}
+    assert not denies_everything(conditional)
+    narrow = {"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}
+    assert not denies_everything(narrow)
+    assert not denies_everything({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    assert not denies_everything("not json")
+
+
+@pytest.mark.parametrize(
+    ("recipient", "envelope"),
+    [(FOREIGN_ACCOUNT, FOREIGN_ACCOUNT), (FOREIGN_ACCOUNT, ACCOUNT), (ACCOUNT, FOREIGN_ACCOUNT)],
+    ids=["foreign-event", "foreign-recipient", "foreign-envelope"],
+)
+def test_h_3_an_event_of_another_account_never_quarantines_a_local_role_of_the_same_name(
+    monitoring: Monitoring, app_runner: str, monkeypatch: pytest.MonkeyPatch, recipient: str, envelope: str
+) -> None:
+    monkeypatch.setenv("REMEDIATION_MODE", "quarantine")
+    event = load_event("put_role_policy_url_encoded")
+    event["account"] = envelope
+    event["detail"]["recipientAccountId"] = recipient
+
+    result = run(event)
+
+    assert result["remediation"] == "foreign-account"
+    assert attached(monitoring, "role", "app-runner") == [app_runner]
+    assert QUARANTINE_TAG_KEY not in role_tags(monitoring, "app-runner")
+    [alert] = monitoring.alerts()
+    assert f"not this account {ACCOUNT}: nothing is quarantined here" in alert["Message"]
+
+
+def test_h_3_the_own_account_comes_from_sts_once_when_the_context_has_no_function_arn(
+    monitoring: Monitoring, app_runner: str, fault_proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REMEDIATION_MODE", "quarantine")
+    monkeypatch.setattr(lambda_support, "_own_account", {})  # a fresh container: nothing cached yet
+    event = load_event("put_role_policy_url_encoded")
+    again = copy.deepcopy(event)
+    again["detail"]["eventID"] = OTHER_EVENT_ID
+
+    first = policy_change.handler(event, FakeContext(invoked_function_arn=""))
+    second = policy_change.handler(again, FakeContext(invoked_function_arn=""))
+
+    assert (first["remediation"], second["remediation"]) == ("quarantined", "already-quarantined")
+    assert fault_proxy.count("sts", "GetCallerIdentity") == 1
+
+
+@pytest.mark.parametrize("exempt_name", ["App-Runner", "APP-RUNNER"])
+def test_h_3_exemptions_are_matched_case_insensitively_as_iam_names_are(
+    monitoring: Monitoring, app_runner: str, monkeypatch: pytest.MonkeyPatch, exempt_name: str
+) -> None:
+    monkeypatch.setenv("REMEDIATION_MODE", "quarantine")
+    monkeypatch.setenv("EXEMPT_PRINCIPAL_ARNS", f"arn:aws:iam::{ACCOUNT}:role/iam-guard/{exempt_name}")
+
+    result = run(load_event("put_role_policy_url_encoded"))
+
+    assert result["remediation"] == "exempt"
+    assert attached(monitoring, "role", "app-runner") == [app_runner]
+    assert is_exempt(Principal("role", "APP-runner", ACCOUNT), (f"arn:aws:iam::{ACCOUNT}:role/app-runner",))
+    assert not is_exempt(
+        Principal("role", "app-runner2", ACCOUNT), (f"arn:aws:iam::{ACCOUNT}:role/app-runner",)
+    )
+
+
+def test_h_3_a_tag_that_fails_after_the_attach_is_reported_accurately(
+    monitoring: Monitoring, app_runner: str, fault_proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REMEDIATION_MODE", "quarantine")
+    fault_proxy.add(FaultRule("iam", "TagRole", "access_denied"))
+
+    result = run(load_event("put_role_policy_url_encoded"))
+
+    assert result["remediation"] == "quarantined"
+    assert attached(monitoring, "role", "app-runner") == sorted([app_runner, QUARANTINE_POLICY_ARN])
+    assert QUARANTINE_TAG_KEY not in role_tags(monitoring, "app-runner")
+    [alert] = monitoring.alerts()
+    assert (
+        "Remediation: quarantined - quarantined; tag failed (AccessDenied): "
+        f"attached {QUARANTINE_POLICY_ARN} to role app-runner" in alert["Message"]
+    )
+
+
+def test_h_3_a_principal_that_no_longer_exists_gets_one_alert_and_is_acknowledged(
+    monitoring: Monitoring, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REMEDIATION_MODE", "quarantine")
+    event = load_event("put_role_policy_url_encoded")  # role app-runner was never created (or is deleted)
+
+    result = run(event)
+    redelivered = policy_change.handler(
+        event, FakeContext(aws_request_id="c0ffee00-0000-4000-8000-0000000000d2")
+    )
+
+    assert result["remediation"] == "principal-gone"
+    assert redelivered["status"] == "duplicate"
+    [alert] = monitoring.alerts()
+    assert "Remediation: principal-gone - role app-runner no longer exists" in alert["Message"]
+    records = monitoring.records()
+    assert records and {record["remediation"]["action"] for record in records} == {"principal-gone"}
+    [metrics] = emf_records(capsys.readouterr().out)
+    assert metrics["RemediationsApplied"] == 0
+
+
+def test_h_3_a_failed_quarantine_that_succeeds_on_retry_is_recorded_without_a_second_alert(
+    monitoring: Monitoring, app_runner: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REMEDIATION_MODE", "quarantine")
+    late_policy = "late-quarantine"
+    monkeypatch.setenv("QUARANTINE_POLICY_ARN", f"arn:aws:iam::{ACCOUNT}:policy/{late_policy}")
+    event = load_event("put_role_policy_url_encoded")
+    with pytest.raises(ClientError):
+        run(event)
+    first_records = monitoring.records()
+    monitoring.iam.create_policy(
+        PolicyName=late_policy, PolicyDocument=json.dumps(QUARANTINE_INLINE_DOCUMENT)
+    )
+
+    retried = run(event)  # Lambda's retry of the same invocation
+
+    assert retried["remediation"] == "quarantined"
+    assert attached(monitoring, "role", "app-runner") == sorted(
+        [app_runner, f"arn:aws:iam::{ACCOUNT}:policy/{late_policy}"]
+    )
+    assert len(monitoring.alerts()) == 1  # the first attempt's alert ("quarantine failed") only
+    records = monitoring.records()
+    assert records[: len(first_records)] == first_records
+    [retry_record] = records[len(first_records) :]
+    assert retry_record["kind"] == "remediation-retried"
+    assert retry_record["remediation"]["action"] == "quarantined"
