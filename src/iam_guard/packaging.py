@@ -25,7 +25,16 @@ HANDLERS: tuple[str, ...] = ("policy_change", "daily_audit")
 # The handler modules each zip holds: the entry point first, then the shared modules it imports.
 HANDLER_MODULES: dict[str, tuple[str, ...]] = {
     "policy_change": ("policy_change", "remediation", "alerts", "emf", "lambda_support"),
-    "daily_audit": ("daily_audit", "alerts", "emf", "lambda_support"),
+    "daily_audit": (
+        "daily_audit",
+        "audit_run",
+        "run_store",
+        "audit_records",
+        "audit_summary",
+        "alerts",
+        "emf",
+        "lambda_support",
+    ),
 }
 
 PACKAGE_ROOT = Path(__file__).resolve().parent

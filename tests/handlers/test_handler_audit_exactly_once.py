@@ -1,0 +1,348 @@
+"""H-5: the daily audit is exactly once whatever SQS and Lambda do. Real IAM, SQS, SNS, DynamoDB and
+CloudWatch Logs in moto, paged and faulted on the server side (audit_helpers.PagingProxy)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from audit_helpers import (
+    ClockContext,
+    PagingProxy,
+    TickingContext,
+    drive,
+    pending_messages,
+    scheduled,
+    sqs_event,
+)
+from handler_helpers import (
+    STATE_TABLE_NAME,
+    Monitoring,
+    emf_records,
+    log_lines,
+    monitoring_fixture,  # noqa: F401 (pytest fixture)
+)
+
+import audit_run
+import daily_audit
+from fault_injection import FaultRule
+from lambda_support import OutOfTime
+
+pytestmark = pytest.mark.integration
+
+NARROW = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::reports/monthly/*"}
+    ],
+}
+PASS_ROLE = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}],
+}
+LAMBDA_CREATE = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": ["lambda:CreateFunction", "lambda:InvokeFunction"], "Resource": "*"}
+    ],
+}
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+READ_ANY_OBJECT = {  # one MEDIUM finding (IAMG008) each: every step has records to write
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+}
+ESCALATING_ROLES = 40
+
+
+@pytest.fixture(autouse=True)
+def cold_container() -> None:
+    audit_run.set_container_memory(audit_run.ContainerMemory())
+
+
+@pytest.fixture
+def paged(monitoring: Monitoring, monkeypatch: pytest.MonkeyPatch) -> Iterator[PagingProxy]:
+    """IAM paged 100 entries at a time, and faults on demand, on the server side."""
+    import os
+
+    proxy = PagingProxy(os.environ["AWS_ENDPOINT_URL"], page_size=100).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+def build_large_account(iam: Any, plain: int = 360) -> None:
+    """401 customer-managed policies (5 pages of 100) whose last page holds the PassRole halves of 40
+    escalations; 40 roles each completing one with an inline Lambda policy (only combined: IAMG006)."""
+    for number in range(plain):
+        iam.create_policy(PolicyName=f"plain-{number:03d}", PolicyDocument=json.dumps(READ_ANY_OBJECT))
+    for number in range(ESCALATING_ROLES):
+        arn = iam.create_policy(PolicyName=f"zz-pass-{number:03d}", PolicyDocument=json.dumps(PASS_ROLE))[
+            "Policy"
+        ]["Arn"]
+        role = f"esc-{number:03d}"
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
+        iam.put_role_policy(RoleName=role, PolicyName="lambda", PolicyDocument=json.dumps(LAMBDA_CREATE))
+        iam.attach_role_policy(RoleName=role, PolicyArn=arn)
+
+
+def findings_of(monitoring: Monitoring, run_id: str) -> Counter[tuple[str, str, str]]:
+    return Counter(
+        (record["entity"], str(record["policy"]), record["code"])
+        for record in monitoring.records()
+        if record["kind"] == "audit-finding" and record["runId"] == run_id
+    )
+
+
+def summaries_of(monitoring: Monitoring, run_id: str) -> list[dict[str, Any]]:
+    return [r for r in monitoring.records() if r["kind"] == "audit-summary" and r["runId"] == run_id]
+
+
+def run_item(run_id: str) -> dict[str, Any]:
+    item = boto3.client("dynamodb").get_item(
+        TableName=STATE_TABLE_NAME,
+        Key={"pk": {"S": f"run#{run_id}"}, "sk": {"S": "run"}},
+        ConsistentRead=True,
+    )
+    return dict(item.get("Item", {}))
+
+
+def one_shot(monitoring: Monitoring, run_id: str) -> Counter[tuple[str, str, str]]:
+    """The findings of the account audited in one long invocation (the reference result)."""
+    audit_run.set_container_memory(audit_run.ContainerMemory())
+    results = drive(daily_audit.handler, monitoring, scheduled(run_id), lambda _: ClockContext(300_000))
+    assert [r["status"] for r in results] == ["complete"]
+    monitoring.alerts()
+    return findings_of(monitoring, run_id)
+
+
+def test_h_5_two_containers_and_duplicated_handovers_audit_every_policy_exactly_once(
+    monitoring: Monitoring, paged: PagingProxy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_large_account(monitoring.iam)
+    expected = one_shot(monitoring, "reference")
+    assert sum(count for (_, _, code), count in expected.items() if code == "IAMG006") == ESCALATING_ROLES
+    capsys.readouterr()
+
+    # Every handover message is delivered twice; two containers take the invocations in turn; each
+    # invocation runs out of time after ~150 entries, in the middle of a page.
+    paged.add(FaultRule("sqs", "SendMessage", "duplicate"))
+    containers = [audit_run.ContainerMemory(), audit_run.ContainerMemory()]
+    bodies: list[str] = []
+
+    def before_each(invocation: int) -> None:
+        audit_run.set_container_memory(containers[invocation % 2])
+
+    def context_for(invocation: int) -> TickingContext:
+        return TickingContext(20_000, 100, aws_request_id=f"req-{invocation}")
+
+    results = drive(
+        daily_audit.handler, monitoring, scheduled("doubled"), context_for, before_each, seen_bodies=bodies
+    )
+
+    statuses = Counter(result["status"] for result in results)
+    assert statuses["complete"] == 1
+    assert statuses["continued"] >= 3
+    # every duplicate is a no-op: stale (its step was done) or done (the run was complete)
+    assert statuses["stale"] + statuses["done"] == statuses["continued"], statuses
+    assert findings_of(monitoring, "doubled") == expected  # no finding lost, none written twice
+    assert sum(c for (_, _, code), c in findings_of(monitoring, "doubled").items() if code == "IAMG006") == 40
+    assert sum(container.reloads for container in containers) >= 1  # a container lacking steps reloaded
+    assert max(len(body) for body in bodies) < 64  # {"runId":"doubled","step":n}
+    [summary] = summaries_of(monitoring, "doubled")
+    assert summary["policiesAudited"] == 401 + 2 * ESCALATING_ROLES  # + each role's trust and inline
+    [alert] = monitoring.alerts()
+    assert "run doubled" in alert["Message"]
+    [metrics] = emf_records(capsys.readouterr().out)
+    assert metrics["PoliciesAudited"] == summary["policiesAudited"]
+
+
+def test_h_5_a_failed_publish_sends_no_metric_and_the_retry_writes_nothing_twice(
+    monitoring: Monitoring, paged: PagingProxy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_large_account(monitoring.iam, plain=0)
+    publish = paged.add(FaultRule("sns", "Publish", "error500"))
+
+    with pytest.raises(OutOfTime):
+        daily_audit.handler(scheduled("unpublished"), ClockContext(8_000, aws_request_id="first"))
+
+    written = findings_of(monitoring, "unpublished")
+    assert sum(written.values()) >= ESCALATING_ROLES
+    assert publish.applied >= 2  # retried, then gave up before the deadline
+    assert emf_records(capsys.readouterr().out) == []  # no completion metric: "audit missing" fires
+    assert monitoring.alerts() == []
+    assert run_item("unpublished")["summary"]["S"] == "none"
+
+    paged.clear()
+    # Lambda retries the scheduled event: the run exists; only the summary is left to do.
+    [result] = daily_audit.handler(scheduled("unpublished"), ClockContext(30_000, aws_request_id="retry"))[
+        "runs"
+    ]
+
+    assert result["status"] == "complete"
+    assert findings_of(monitoring, "unpublished") == written  # no record written again
+    assert len(summaries_of(monitoring, "unpublished")) == 1
+    [alert] = monitoring.alerts()
+    assert "daily IAM audit" in alert["Subject"]
+    [metrics] = emf_records(capsys.readouterr().out)
+    assert metrics["PoliciesAudited"] == 41 + 2 * ESCALATING_ROLES
+    assert run_item("unpublished")["summary"]["S"] == "sent"
+
+    # and once more: nothing left to do
+    [again] = daily_audit.handler(scheduled("unpublished"), ClockContext(30_000, aws_request_id="third"))[
+        "runs"
+    ]
+    assert again["status"] == "done"
+    assert monitoring.alerts() == [] and emf_records(capsys.readouterr().out) == []
+
+
+def test_h_5_sustained_throttling_hands_over_before_the_deadline(
+    monitoring: Monitoring, paged: PagingProxy
+) -> None:
+    build_large_account(monitoring.iam)
+    expected = one_shot(monitoring, "calm")
+    throttle = paged.add(FaultRule("iam", "GetAccountAuthorizationDetails", "throttle"))
+    context = ClockContext(8_000, aws_request_id="throttled")
+
+    [first] = daily_audit.handler(scheduled("throttled"), context)["runs"]
+
+    left_ms = context.get_remaining_time_in_millis()
+    assert first["status"] == "continued"
+    assert throttle.applied >= 3  # retried with backoff while time was left
+    assert left_ms >= 1_000, left_ms  # handed over with time to spare: no timeout, no DLQ
+    [message] = pending_messages(monitoring)
+    assert json.loads(message["body"]) == {"runId": "throttled", "step": 1}
+
+    paged.clear()
+    results = drive(daily_audit.handler, monitoring, {"Records": [message]}, lambda n: ClockContext(60_000))
+    assert results[-1]["status"] == "complete"
+    assert findings_of(monitoring, "throttled") == expected
+    assert len(summaries_of(monitoring, "throttled")) == 1
+
+
+def test_h_5_records_lost_by_a_crash_after_the_commit_are_replayed_exactly_once(
+    monitoring: Monitoring, paged: PagingProxy
+) -> None:
+    build_large_account(monitoring.iam)
+    expected = one_shot(monitoring, "steady")
+    # The first invocation commits its first step but cannot write its records, nor hand over.
+    paged.add(FaultRule("logs", "PutLogEvents", "error500"))
+    with pytest.raises(OutOfTime):
+        daily_audit.handler(scheduled("crashy"), TickingContext(20_000, 100, aws_request_id="dies"))
+    assert findings_of(monitoring, "crashy") == Counter()
+    assert run_item("crashy")["pendingStep"]["N"] == "0"
+    assert pending_messages(monitoring) == []
+
+    paged.clear()
+    # The retried schedule adopts the run (its handover was never sent) and replays the committed step.
+    results = drive(
+        daily_audit.handler,
+        monitoring,
+        scheduled("crashy"),
+        lambda n: TickingContext(20_000, 100, aws_request_id=f"retry-{n}"),
+    )
+    assert results[0]["status"] == "continued"
+    assert results[-1]["status"] == "complete"
+    assert findings_of(monitoring, "crashy") == expected
+    assert len(summaries_of(monitoring, "crashy")) == 1
+
+
+def test_h_5_a_lost_handover_message_is_recovered_by_the_redelivered_one(
+    monitoring: Monitoring, paged: PagingProxy
+) -> None:
+    build_large_account(monitoring.iam)
+    expected = one_shot(monitoring, "sure")
+    paged.add(FaultRule("sqs", "SendMessage", "error500"))
+    with pytest.raises(OutOfTime):
+        daily_audit.handler(scheduled("unsent"), TickingContext(20_000, 100, aws_request_id="sender"))
+    assert run_item("unsent")["step"]["N"] == "1" and run_item("unsent")["handoverSent"]["N"] == "0"
+    committed = findings_of(monitoring, "unsent")
+    assert sum(committed.values()) > 0
+
+    paged.clear()
+    results = drive(
+        daily_audit.handler,
+        monitoring,
+        scheduled("unsent"),
+        lambda n: TickingContext(20_000, 100, f"again-{n}"),
+    )
+    assert results[0]["status"] == "continued"
+    assert findings_of(monitoring, "unsent") == expected
+    assert len(summaries_of(monitoring, "unsent")) == 1
+    assert len(monitoring.alerts()) == 1
+
+
+def test_h_5_forged_and_unknown_continuations_are_rejected_and_logged(
+    monitoring: Monitoring, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monitoring.iam.create_policy(PolicyName="plain", PolicyDocument=json.dumps(NARROW))
+    drive(daily_audit.handler, monitoring, scheduled("real"), lambda n: ClockContext(60_000))
+    monitoring.alerts()
+    before = run_item("real")
+    capsys.readouterr()
+    old_format_phase_2 = json.dumps(
+        {"version": 1, "run_id": "real", "started_at": 0, "phase": 1, "done": ["Role", "User"],
+         "policies_audited": 9999, "principals_audited": 0, "findings": {}, "worst": []}
+    )  # fmt: skip
+
+    outcomes = [
+        daily_audit.handler(sqs_event(old_format_phase_2), ClockContext(60_000))["runs"],
+        daily_audit.handler(sqs_event('{"runId":"real","step":7}'), ClockContext(60_000))["runs"],
+        daily_audit.handler(sqs_event('{"runId":"never-started","step":1}'), ClockContext(60_000))["runs"],
+        daily_audit.handler(sqs_event('{"runId":"real","step":true}'), ClockContext(60_000))["runs"],
+    ]
+
+    assert [[run["status"] for run in runs] for runs in outcomes] == [[], ["forged"], ["unknown"], []]
+    assert monitoring.alerts() == []
+    out = capsys.readouterr().out
+    assert emf_records(out) == []
+    warnings = [line for line in log_lines(out) if line["level"] == "WARNING"]
+    assert [line["message"] for line in warnings] == [
+        "continuation message rejected",
+        "continuation acknowledged without audit",
+        "continuation acknowledged without audit",
+        "continuation message rejected",
+    ]
+    assert len(summaries_of(monitoring, "real")) == 1
+    assert run_item("real") == before
+
+
+def test_h_5_a_duplicated_schedule_delivery_is_one_run(
+    monitoring: Monitoring, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monitoring.iam.create_policy(PolicyName="plain", PolicyDocument=json.dumps(PASS_ROLE))
+    first = daily_audit.handler(scheduled("nightly"), ClockContext(60_000, aws_request_id="a"))["runs"]
+    second = daily_audit.handler(scheduled("nightly"), ClockContext(60_000, aws_request_id="b"))["runs"]
+
+    assert [first[0]["status"], second[0]["status"]] == ["complete", "done"]
+    assert len(monitoring.alerts()) == 1
+    assert len(emf_records(capsys.readouterr().out)) == 1
+    assert len(summaries_of(monitoring, "nightly")) == 1
+
+
+def test_h_5_remediation_off_writes_records_and_metrics_but_publishes_no_summary(
+    monitoring: Monitoring, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("REMEDIATION_MODE", "off")
+    monitoring.iam.create_policy(PolicyName="pass", PolicyDocument=json.dumps(PASS_ROLE))
+
+    [run] = daily_audit.handler(scheduled("quiet"), ClockContext(60_000))["runs"]
+
+    assert run["status"] == "complete"
+    assert monitoring.alerts() == []
+    [summary] = summaries_of(monitoring, "quiet")
+    assert summary["policiesAudited"] == 2  # "pass" and the stack's quarantine policy
+    assert sum(findings_of(monitoring, "quiet").values()) == sum(summary["findings"].values()) >= 1
+    [metrics] = emf_records(capsys.readouterr().out)
+    assert metrics["PoliciesAudited"] == 2
+    assert run_item("quiet")["summary"]["S"] == "recorded"
