@@ -20,7 +20,7 @@ invocation
    and the "daily audit missing" alarm fires. With REMEDIATION_MODE=off nothing is published: the mark is
    "recorded" and the metrics follow the records.
 Every AWS call goes through call_within with a Deadline: throttling is retried only while time is left,
-keeping a reserve (a fifth of the time the invocation started with, 1-10 s) for the commit and handover.
+keeping a reserve (a fifth of the time the invocation started with, 4.5-10 s) for the commit and handover.
 
 Principals (Role, User) need the customer-managed and group documents. A container keeps them with the
 set of committed steps it read them in; it uses them only when it read every step the run records as
@@ -75,8 +75,9 @@ RELEASE_RESERVE_MS = 1_500  # kept back from the wrap-up so a failed invocation 
 
 
 def reserve_ms_for(remaining_ms: int) -> int:
-    """Time kept back for the wrap-up: a fifth of what the invocation started with, 1-10 s."""
-    return max(1_000, min(10_000, remaining_ms // 5))
+    """Time kept back for the wrap-up (commit, records, handover: ~8 calls, each started only with
+    MIN_CALL_MS left, plus RELEASE_RESERVE_MS): a fifth of what the invocation started with, 4.5-10 s."""
+    return max(4_500, min(10_000, remaining_ms // 5))
 
 
 @dataclass

@@ -10,13 +10,15 @@ handler's boto3 client is the real one and never knows.
 
 from __future__ import annotations
 
+import os
 import time
 import urllib.parse
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from handler_helpers import Monitoring
 
 from fault_injection import FaultProxy
@@ -87,6 +89,18 @@ class PagingProxy(FaultProxy):
         if truncated:
             ET.SubElement(result, f"{{{_IAM_NS}}}Marker").text = f"page-{offset + self.page_size}"
         return ET.tostring(root, encoding="utf-8")
+
+
+@pytest.fixture(name="paged")
+def paged_fixture(monitoring: Monitoring, monkeypatch: pytest.MonkeyPatch) -> Iterator[PagingProxy]:
+    """IAM paged 100 entries at a time, and faults on demand, on the server side; AWS clients created
+    from now on (the handlers') go through it."""
+    proxy = PagingProxy(os.environ["AWS_ENDPOINT_URL"], page_size=100).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
 
 
 @dataclass

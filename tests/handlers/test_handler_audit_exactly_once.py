@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -15,6 +14,7 @@ from audit_helpers import (
     PagingProxy,
     TickingContext,
     drive,
+    paged_fixture,  # noqa: F401 (pytest fixture)
     pending_messages,
     scheduled,
     sqs_event,
@@ -66,19 +66,6 @@ ESCALATING_ROLES = 40
 @pytest.fixture(autouse=True)
 def cold_container() -> None:
     audit_run.set_container_memory(audit_run.ContainerMemory())
-
-
-@pytest.fixture
-def paged(monitoring: Monitoring, monkeypatch: pytest.MonkeyPatch) -> Iterator[PagingProxy]:
-    """IAM paged 100 entries at a time, and faults on demand, on the server side."""
-    import os
-
-    proxy = PagingProxy(os.environ["AWS_ENDPOINT_URL"], page_size=100).start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
-    try:
-        yield proxy
-    finally:
-        proxy.stop()
 
 
 def build_large_account(iam: Any, plain: int = 360) -> None:

@@ -7,6 +7,12 @@ import json
 from typing import Any
 
 import pytest
+from audit_helpers import (
+    PagingProxy,
+    TickingContext,
+    drive,
+    paged_fixture,  # noqa: F401 (pytest fixture)
+)
 from handler_helpers import (
     SECURITY_LOG_GROUP,
     FakeContext,
@@ -165,3 +171,83 @@ def test_h_2_aws_managed_policies_are_fetched_once_and_counted_once(
     findings = [r for r in monitoring.records() if r["kind"] == "audit-finding" and r["policy"] == admin]
     assert [r["code"] for r in findings].count("IAMG001") == 1
     assert findings[0]["firstAttachedTo"] == "role/first"
+
+
+# -- paging and continuations: moto answers GetAccountAuthorizationDetails in one page, so these tests
+# put audit_helpers.PagingProxy (server side, 100 entries a page) between the handler and moto.
+
+
+def build_paged_account(iam: Any) -> None:
+    """250 customer-managed policies (3 pages), 120 roles (2 pages) each attaching one of them."""
+    arns = [
+        iam.create_policy(
+            PolicyName=f"p-{n:03d}", PolicyDocument=json.dumps(S3_ALL if n % 50 == 0 else NARROW)
+        )["Policy"]["Arn"]
+        for n in range(249)
+    ]
+    for n in range(120):
+        iam.create_role(RoleName=f"r-{n:03d}", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
+        iam.attach_role_policy(RoleName=f"r-{n:03d}", PolicyArn=arns[n])
+
+
+def test_h_2_pages_with_markers_and_resumes_in_the_middle_of_a_page(
+    monitoring: Monitoring, paged: PagingProxy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_paged_account(monitoring.iam)
+    bodies: list[str] = []
+
+    results = drive(
+        daily_audit.handler,
+        monitoring,
+        SCHEDULED,
+        lambda n: TickingContext(15_000, 100, aws_request_id=f"inv-{n}"),
+        seen_bodies=bodies,
+    )
+
+    assert [r["status"] for r in results][-1] == "complete"
+    invocations = len(results)
+    assert invocations >= 3
+    assert paged.pages_served >= 3 + 2  # every page at least once, MaxItems honoured by the pager
+    # 250 policies (249 + the stack's quarantine policy) + 120 trust policies, each counted once
+    [summary] = [r for r in monitoring.records() if r["kind"] == "audit-summary"]
+    assert summary["policiesAudited"] == 370
+    assert summary["principalsAudited"] == 120
+    assert summary["invocations"] == invocations
+    s3_all = {
+        r["entity"] for r in monitoring.records() if r["kind"] == "audit-finding" and r["code"] == "IAMG003"
+    }
+    assert s3_all == {f"policy/p-{n:03d}" for n in range(0, 249, 50)}
+    assert all(
+        json.loads(body) == {"runId": "sched-run-1", "step": json.loads(body)["step"]} for body in bodies
+    )
+    [alert] = monitoring.alerts()
+    assert f"({invocations} invocation(s), run sched-run-1)" in alert["Message"]
+    [metrics] = emf_records(capsys.readouterr().out)
+    assert metrics["PoliciesAudited"] == 370
+
+
+def test_h_2_a_warm_container_resumes_without_reloading_and_a_cold_one_reloads(
+    monitoring: Monitoring, paged: PagingProxy
+) -> None:
+    build_paged_account(monitoring.iam)
+    warm = audit_run.ContainerMemory()
+    audit_run.set_container_memory(warm)
+    drive(daily_audit.handler, monitoring, SCHEDULED, lambda n: TickingContext(15_000, 100, f"w-{n}"))
+    assert warm.reloads == 0
+
+    cold = [audit_run.ContainerMemory() for _ in range(20)]
+
+    def new_container(invocation: int) -> None:
+        audit_run.set_container_memory(cold[invocation])
+
+    results = drive(
+        daily_audit.handler,
+        monitoring,
+        {**SCHEDULED, "id": "cold-run"},
+        lambda n: TickingContext(15_000, 100, f"c-{n}"),
+        new_container,
+    )
+    assert results[-1]["status"] == "complete"
+    assert sum(container.reloads for container in cold) >= 1
+    runs = {r["runId"]: r for r in monitoring.records() if r["kind"] == "audit-summary"}
+    assert runs["cold-run"]["policiesAudited"] == runs["sched-run-1"]["policiesAudited"] == 370
