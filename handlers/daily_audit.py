@@ -76,7 +76,13 @@ def run_step(
         log("INFO", "continuation acknowledged: another invocation claimed the run", runId=run_id, step=step)
         return {"runId": run_id, "status": "duplicate", "policiesAudited": None}
     if verdict == "adopt":
-        log("WARNING", "run adopted: its handover was never sent", runId=run_id, step=item.step, messageStep=step)
+        log(
+            "WARNING",
+            "run adopted: its handover was never sent",
+            runId=run_id,
+            step=item.step,
+            messageStep=step,
+        )
     run = AuditRun(item, owner, clients, settings, context)
     outcome = run.advance()
     return {
@@ -105,7 +111,7 @@ def _requests_from_event(event: Any) -> list[tuple[str, int, bool]] | None:
             except (ValueError, TypeError) as problem:
                 log(
                     "WARNING",
-                    "continuation message rejected",
+                    "continuation message acknowledged without audit",
                     reason=str(problem)[:300],
                     messageId=record.get("messageId") if isinstance(record, dict) else None,
                 )

@@ -18,7 +18,7 @@ KNOWN_IDS = (
     + [f"EDGE-{n}" for n in range(1, 6)]
     + [f"DS-{n}" for n in range(1, 10)]
     + [f"ANA-{n}" for n in range(1, 11)]
-    + [f"H-{n}" for n in range(1, 5)]
+    + [f"H-{n}" for n in range(1, 6)]
     + ["CLI-1", "DEP-1", "DEP-2", "CI-1"]
 )
 
