@@ -154,6 +154,7 @@ class AuditRun:
         self.lease_until_ms = now_ms() + started_ms + LEASE_MARGIN_MS
         self.steps_committed = 0
         self.iam_calls = 0
+        self._last_page: tuple[tuple[str, str | None], dict[str, Any]] | None = None
         if _memory.run_id != self.state.run_id:
             _memory.run_id = self.state.run_id
             _memory.reference = Reference()
@@ -270,11 +271,17 @@ class AuditRun:
     # -- AWS reads -------------------------------------------------------------------------------------------
 
     def _fetch_page(self, entity_filter: str, marker: str | None, deadline: Deadline) -> dict[str, Any]:
+        """One page; the last page read is kept, so a step that ends in the middle of a page (its records
+        full) does not make the next step of the same invocation read it again."""
+        if self._last_page is not None and self._last_page[0] == (entity_filter, marker):
+            return self._last_page[1]
         arguments: dict[str, Any] = {"Filter": [entity_filter], "MaxItems": PAGE_SIZE}
         if marker:
             arguments["Marker"] = marker
         self.iam_calls += 1
-        return dict(call_within(deadline, self.clients.iam.get_account_authorization_details, **arguments))
+        page = dict(call_within(deadline, self.clients.iam.get_account_authorization_details, **arguments))
+        self._last_page = ((entity_filter, marker), page)
+        return page
 
     def _aws_managed_document(self, arn: str) -> Any:
         """An AWS managed policy's default document, once per container; None when it no longer exists."""

@@ -333,3 +333,76 @@ def test_h_5_remediation_off_writes_records_and_metrics_but_publishes_no_summary
     [metrics] = emf_records(capsys.readouterr().out)
     assert metrics["PoliciesAudited"] == 2
     assert run_item("quiet")["summary"]["S"] == "recorded"
+
+
+def near_limit_policy(number: int) -> dict[str, Any]:
+    """~10 KB of inline policy (IAM's limit for a role is 10,240 characters): a very long Sid and many
+    wildcard actions on every resource."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": f"S{number}" + "x" * 4_000,
+                "Effect": "Allow",
+                "Action": [f"s3:Get{chr(65 + n % 26)}{n}*" for n in range(300)],
+                "Resource": "*",
+            }
+        ],
+    }
+
+
+def test_h_5_records_summary_and_handovers_stay_small_with_documents_at_iam_size_limits(
+    monitoring: Monitoring, paged: PagingProxy
+) -> None:
+    path = "/" + "/".join(["deep" * 10] * 12) + "/"  # IAM paths go up to 512 characters
+    for number in range(30):
+        role = f"{'long-role-name-' * 4}{number:02d}"[:64]
+        monitoring.iam.create_role(
+            RoleName=role, Path=path, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST)
+        )
+        monitoring.iam.put_role_policy(
+            RoleName=role, PolicyName="p" * 128, PolicyDocument=json.dumps(near_limit_policy(number))
+        )
+    bodies: list[str] = []
+
+    results = drive(
+        daily_audit.handler,
+        monitoring,
+        scheduled("near-limits"),
+        lambda n: TickingContext(7_000, 100, f"big-{n}"),
+        seen_bodies=bodies,
+    )
+
+    assert results[-1]["status"] == "complete" and len(results) >= 2
+    assert bodies and max(len(body) for body in bodies) < 64
+    records = [r for r in monitoring.records() if r["runId"] == "near-limits"]
+    findings = [r for r in records if r["kind"] == "audit-finding"]
+    assert len(findings) >= 30
+    assert max(len(json.dumps(r)) for r in findings) < 5_000  # every string bounded
+    [summary] = [r for r in records if r["kind"] == "audit-summary"]
+    assert sum(summary["findings"].values()) == len(findings)  # the counts survive
+    assert summary["policiesAudited"] == 61  # 30 inline + 30 trust + the stack's quarantine policy
+    assert len(summary["worst"]) == audit_run.WORST_KEPT and summary["worstOmitted"] == 0
+    assert len(json.dumps(summary)) < 128 * 1024
+
+
+def test_h_5_an_oversized_summary_drops_examples_never_its_counts() -> None:
+    from audit_records import MAX_RECORD_BYTES, fit_summary
+
+    counts = {"critical": 7, "high": 11, "medium": 400, "low": 0, "info": 3}
+    worst = [{"severity": "critical", "code": "IAMG001", "message": "m" * 20_000} for _ in range(20)]
+    summary = {
+        "kind": "audit-summary",
+        "runId": "big",
+        "policiesAudited": 9,
+        "findings": counts,
+        "worst": worst,
+    }
+
+    line = fit_summary(summary)
+
+    assert len(line.encode()) <= MAX_RECORD_BYTES
+    record = json.loads(line)
+    assert record["findings"] == counts and record["policiesAudited"] == 9
+    assert 0 < record["worstOmitted"] < 20
+    assert len(record["worst"]) + record["worstOmitted"] == 20
