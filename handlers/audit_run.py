@@ -29,7 +29,8 @@ documents are memoised per container (GetPolicy + GetPolicyVersion once each).
 
 What a message may do (decide()): unknown run: rejected and logged; a step ahead of the run's: rejected
 (forged or corrupt); a step behind: a no-op, unless the run's handover message was never sent (the
-sender died after its commit) and no live lease holds it: then it adopts the run at its current step.
+sender died after its commit) and no live lease holds it: then it adopts the run at its current step;
+for a finished run whose summary is not sent (a failed publish), any message not ahead retries it.
 A page that changes between two steps may shift the entries skipped by the offset by the number of
 entries created or deleted meanwhile: the audit is of the account as it was read, page by page.
 """
@@ -41,7 +42,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from alerts import publish_alert
 from audit_records import (
     compact_finding,
     pack_parts,
@@ -49,8 +49,7 @@ from audit_records import (
     record_line,
     write_part,
 )
-from audit_summary import completion_metrics, summary_alert, summary_line
-from emf import emit_metrics
+from audit_summary import send_summary, summary_line
 from iam_guard.analysis import Finding, Severity
 from iam_guard.analysis.account import (
     ENTITY_FILTERS,
@@ -398,44 +397,4 @@ class AuditRun:
     # -- the end ---------------------------------------------------------------------------------------------
 
     def _summarise(self) -> None:
-        run_id = self.state.run_id
-        if not self.store.begin_summary(run_id, self.owner, self.lease_until_ms):
-            return
-        if self.settings.remediation_mode == "off":
-            outcome = "recorded"  # REMEDIATION_MODE=off: logged only, no SNS
-        else:
-            subject, message, severity = summary_alert(self.state, self.settings)
-            publish_alert(
-                self._sns_within_deadline(), self.settings.alert_topic_arn, subject, message, severity
-            )
-            outcome = "sent"
-        if self.store.end_summary(run_id, self.owner, outcome):
-            emit_metrics(
-                self.settings.metrics_namespace,
-                {"Environment": self.settings.environment},
-                completion_metrics(self.state),
-            )
-            log(
-                "INFO",
-                "audit complete",
-                runId=run_id,
-                summary=outcome,
-                policiesAudited=self.state.policies_audited,
-                findings=self.state.findings,
-                invocations=self.state.invocations,
-            )
-
-    def _sns_within_deadline(self) -> Any:
-        """The SNS client with publish() bounded by the wrap-up deadline (publish_alert calls publish)."""
-        return _BoundedPublisher(self.clients.sns, self.wrapup_deadline)
-
-
-class _BoundedPublisher:
-    """publish() through call_within, for publish_alert."""
-
-    def __init__(self, sns: Any, deadline: Deadline) -> None:
-        self._sns = sns
-        self._deadline = deadline
-
-    def publish(self, **arguments: Any) -> Any:
-        return call_within(self._deadline, self._sns.publish, **arguments)
+        send_summary(self.store, self.state, self.settings, self.clients.sns, self.owner, self.lease_until_ms)

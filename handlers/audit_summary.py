@@ -1,14 +1,21 @@
-"""The end of a daily audit run: its summary record, its one SNS alert and its completion metrics (EMF)."""
+"""The end of a daily audit run: its summary record, its one SNS alert and its completion metrics (EMF).
+
+send_summary() sends the summary at most once per run: a conditional "sending" mark with a lease (the
+run_store), the publish, a conditional "sent" mark; only the invocation that set "sent" emits the metrics,
+so a topic that cannot be published to leaves the completion metric missing and the "daily audit
+missing" alarm fires. With REMEDIATION_MODE=off nothing is published: the mark is "recorded" and the
+metrics follow the records (written before, with the run's last step)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from alerts import publish_alert
 from audit_records import fit_summary
-from emf import COUNT, SECONDS, severity_metric_name
+from emf import COUNT, SECONDS, emit_metrics, severity_metric_name
 from iam_guard.analysis import Severity
-from lambda_support import Settings
-from run_store import RunState
+from lambda_support import Deadline, Settings, call_within, log
+from run_store import RunState, RunStore
 
 
 def duration_seconds(state: RunState) -> float:
@@ -81,3 +88,43 @@ def _describe_compact(number: int, item: dict[str, Any]) -> list[str]:
         f"   {item['message']}",
         f"   How to fix: {item['remediation']}",
     ]
+
+
+def send_summary(
+    store: RunStore, state: RunState, settings: Settings, sns: Any, owner: str, lease_until_ms: int
+) -> bool:
+    """Send the run's summary unless another invocation did or is doing it; True when this one did."""
+    if not store.begin_summary(state.run_id, owner, lease_until_ms):
+        return False
+    if settings.remediation_mode == "off":
+        outcome = "recorded"  # off: logged only, no SNS
+    else:
+        subject, message, severity = summary_alert(state, settings)
+        publish_alert(
+            _BoundedPublisher(sns, store.deadline), settings.alert_topic_arn, subject, message, severity
+        )
+        outcome = "sent"
+    if not store.end_summary(state.run_id, owner, outcome):
+        return False
+    emit_metrics(settings.metrics_namespace, {"Environment": settings.environment}, completion_metrics(state))
+    log(
+        "INFO",
+        "audit complete",
+        runId=state.run_id,
+        summary=outcome,
+        policiesAudited=state.policies_audited,
+        findings=state.findings,
+        invocations=state.invocations,
+    )
+    return True
+
+
+class _BoundedPublisher:
+    """An SNS client whose publish() goes through call_within (publish_alert calls publish)."""
+
+    def __init__(self, sns: Any, deadline: Deadline) -> None:
+        self._sns = sns
+        self._deadline = deadline
+
+    def publish(self, **arguments: Any) -> Any:
+        return call_within(self._deadline, self._sns.publish, **arguments)
