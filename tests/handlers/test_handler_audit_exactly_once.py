@@ -4,6 +4,8 @@ CloudWatch Logs in moto, paged and faulted on the server side (audit_helpers.Pag
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -406,3 +408,33 @@ def test_h_5_an_oversized_summary_drops_examples_never_its_counts() -> None:
     assert record["findings"] == counts and record["policiesAudited"] == 9
     assert 0 < record["worstOmitted"] < 20
     assert len(record["worst"]) + record["worstOmitted"] == 20
+
+
+def test_h_5_a_duplicate_delivered_while_its_step_is_leased_is_a_no_op(
+    monitoring: Monitoring, paged: PagingProxy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_large_account(monitoring.iam, plain=100)
+    [first] = daily_audit.handler(scheduled("leased"), TickingContext(15_000, 100, "starter"))["runs"]
+    assert first["status"] == "continued"
+    [message] = pending_messages(monitoring)
+    # The first copy's invocation waits 3 s on its page while holding the lease; the second copy arrives.
+    paged.add(FaultRule("iam", "GetAccountAuthorizationDetails", "delay", times=1, delay_seconds=3.0))
+    outcomes: dict[str, Any] = {}
+    first_copy = threading.Thread(
+        target=lambda: outcomes.update(
+            a=daily_audit.handler({"Records": [message]}, ClockContext(60_000, aws_request_id="copy-a"))
+        )
+    )
+    first_copy.start()
+    deadline = time.monotonic() + 10
+    while run_item("leased").get("leaseOwner", {}).get("S") != "copy-a" and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    second = daily_audit.handler({"Records": [message]}, ClockContext(60_000, aws_request_id="copy-b"))
+    first_copy.join(timeout=60)
+
+    assert second["runs"][0]["status"] == "duplicate"
+    assert outcomes["a"]["runs"][0]["status"] == "complete"
+    assert len(summaries_of(monitoring, "leased")) == 1
+    assert len(monitoring.alerts()) == 1
+    assert len(emf_records(capsys.readouterr().out)) == 1

@@ -149,3 +149,13 @@ def test_h_2_traversal_combines_a_users_own_and_group_policies_and_audits_aws_ma
         "aws-policy/AdministratorAccess"
     ]
     assert traversal.audited_aws_managed == {ADMIN_ARN}
+
+
+def test_h_2_a_document_that_cannot_be_analyzed_is_a_high_finding_not_an_error() -> None:
+    from iam_guard.analysis.account import PolicyToAudit, PrincipalToAudit, analyze_unit
+
+    [alone] = analyze_unit(PolicyToAudit("role/r", "inline", "identity", object()))
+    combined = analyze_unit(PrincipalToAudit("role/r", (object(), {"Statement": 7})))
+
+    assert (alone.code, alone.severity.label) == ("IAMG016", "high")
+    assert combined and all(f.severity.label == "high" for f in combined)
