@@ -103,17 +103,24 @@ def write_part(logs: Any, deadline: Deadline, group: str, stream: str, part: str
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "ResourceAlreadyExistsException":
             raise
-        existing = call_within(
-            deadline,
-            logs.get_log_events,
-            logGroupName=group,
-            logStreamName=stream,
-            limit=1,
-            startFromHead=True,
-        )
-        if existing.get("events"):
+        if call_within(deadline, _has_events, logs=logs, group=group, stream=stream):
             return False
     stamp = int(time.time() * 1000)
     events = [{"timestamp": stamp, "message": line} for line in part.split("\n") if line]
-    call_within(deadline, logs.put_log_events, logGroupName=group, logStreamName=stream, logEvents=events)
-    return True
+    attempts = 0
+
+    def put_unless_written() -> bool:
+        # A retry (after a failure whose write may have landed) first looks whether the stream has events.
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1 and _has_events(logs, group, stream):
+            return False
+        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+        return True
+
+    return bool(call_within(deadline, put_unless_written))
+
+
+def _has_events(logs: Any, group: str, stream: str) -> bool:
+    answer = logs.get_log_events(logGroupName=group, logStreamName=stream, limit=1, startFromHead=True)
+    return bool(answer.get("events"))

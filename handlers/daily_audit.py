@@ -41,7 +41,12 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     if requests is None:
         return {"status": "ignored"}
     clients = AuditClients(
-        aws_client("iam"), aws_client("sqs"), aws_client("sns"), aws_client("logs"), aws_client("dynamodb")
+        aws_client("iam"),
+        aws_client("sqs"),
+        aws_client("sns"),
+        # PutLogEvents is not idempotent: no botocore retry; audit_records retries after checking the stream
+        aws_client("logs", attempts=1),
+        aws_client("dynamodb"),
     )
     results = []
     for run_id, step, new_run in requests:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -220,11 +221,26 @@ class RunStore:
         ]
         self.calls += 1
         try:
-            call_within(self.deadline, self.dynamodb.transact_write_items, TransactItems=[run_update, *puts])
+            # The token makes a retry after a lost answer succeed instead of failing its own condition.
+            token = str(uuid.uuid5(uuid.NAMESPACE_URL, f"iam-guard:{state.run_id}:{step}:{owner}"))
+            call_within(
+                self.deadline,
+                self.dynamodb.transact_write_items,
+                TransactItems=[run_update, *puts],
+                ClientRequestToken=token,
+            )
         except ClientError as error:
-            if _conditional_failed(error):
-                return False
-            raise
+            if not _conditional_failed(error):
+                raise
+            # A retry whose first try landed fails its own condition: the commit is ours if the run is at
+            # step + 1 with this step pending and our lease (nobody else can commit while we hold it).
+            item = self.load(state.run_id)
+            return (
+                item is not None
+                and item.step == step + 1
+                and item.pending_step == step
+                and item.lease_owner == owner
+            )
         return True
 
     def part(self, run_id: str, step: int, part: int) -> str:
@@ -291,7 +307,8 @@ class RunStore:
             "update_item",
             Key=_key(run_id),
             UpdateExpression="SET summary = :outcome REMOVE summaryUntil",
-            ConditionExpression="summary = :sending AND summaryOwner = :me",
+            # summary = :outcome too: a retry after a lost answer is still this owner's success
+            ConditionExpression="summaryOwner = :me AND (summary = :sending OR summary = :outcome)",
             ExpressionAttributeValues={
                 ":outcome": {"S": outcome},
                 ":sending": {"S": "sending"},

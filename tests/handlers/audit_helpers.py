@@ -14,6 +14,7 @@ import os
 import time
 import urllib.parse
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import pytest
 from handler_helpers import Monitoring
 
-from fault_injection import FaultProxy
+from fault_injection import FaultProxy, _error_response, call_identity
 
 _LISTS = {
     "LocalManagedPolicy": ("Policies", "Arn"),
@@ -43,8 +44,28 @@ class PagingProxy(FaultProxy):
         super().__init__(upstream)
         self.page_size = page_size
         self.pages_served = 0
+        self.answers_to_lose: Counter[tuple[str, str]] = Counter()
+        self.answers_lost: Counter[tuple[str, str]] = Counter()
+
+    def lose_answer(self, service: str, operation: str, times: int = 1) -> None:
+        """The next `times` calls of service:operation reach moto and take effect, and the caller gets a
+        500 instead of the answer (a lost response: the write landed, the caller cannot know)."""
+        self.answers_to_lose[(service, operation)] += times
 
     def _forward(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        lowered = {key.lower(): value for key, value in headers.items()}
+        identity = call_identity(lowered, body)
+        answer = self._forward_paged(method, path, headers, body)
+        if self.answers_to_lose[identity] > 0:
+            self.answers_to_lose[identity] -= 1
+            self.answers_lost[identity] += 1
+            status, content_type, payload = _error_response(identity[0], "error500", lowered)
+            return status, [("Content-Type", content_type)], payload
+        return answer
+
+    def _forward_paged(
         self, method: str, path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, list[tuple[str, str]], bytes]:
         form = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)

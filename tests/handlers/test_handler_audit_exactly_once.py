@@ -438,3 +438,33 @@ def test_h_5_a_duplicate_delivered_while_its_step_is_leased_is_a_no_op(
     assert len(summaries_of(monitoring, "leased")) == 1
     assert len(monitoring.alerts()) == 1
     assert len(emf_records(capsys.readouterr().out)) == 1
+
+
+def test_h_5_lost_answers_of_writes_that_landed_duplicate_nothing(
+    monitoring: Monitoring, paged: PagingProxy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_large_account(monitoring.iam)
+    expected = one_shot(monitoring, "reference")
+    capsys.readouterr()
+    for service, operation, times in (
+        ("dynamodb", "TransactWriteItems", 2),
+        ("dynamodb", "UpdateItem", 4),
+        ("logs", "CreateLogStream", 1),
+        ("logs", "PutLogEvents", 3),
+        ("sqs", "SendMessage", 1),
+    ):
+        paged.lose_answer(service, operation, times)
+
+    results = drive(
+        daily_audit.handler,
+        monitoring,
+        scheduled("lossy"),
+        lambda n: TickingContext(20_000, 100, f"lossy-{n}"),
+    )
+
+    assert sum(paged.answers_lost.values()) == 11 and not +paged.answers_to_lose, paged.answers_lost
+    assert Counter(r["status"] for r in results)["complete"] == 1
+    assert findings_of(monitoring, "lossy") == expected
+    assert len(summaries_of(monitoring, "lossy")) == 1
+    assert len(monitoring.alerts()) == 1
+    assert len(emf_records(capsys.readouterr().out)) == 1
