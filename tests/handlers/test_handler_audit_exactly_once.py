@@ -468,3 +468,34 @@ def test_h_5_lost_answers_of_writes_that_landed_duplicate_nothing(
     assert len(summaries_of(monitoring, "lossy")) == 1
     assert len(monitoring.alerts()) == 1
     assert len(emf_records(capsys.readouterr().out)) == 1
+
+
+def test_h_5_a_run_that_cannot_finish_in_max_steps_is_abandoned_loudly(
+    monitoring: Monitoring, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monitoring.iam.create_policy(PolicyName="plain", PolicyDocument=json.dumps(PASS_ROLE))
+    state = json.dumps({"run_id": "endless", "started_at": 0.0})
+    boto3.client("dynamodb").put_item(
+        TableName=STATE_TABLE_NAME,
+        Item={
+            "pk": {"S": "run#endless"},
+            "sk": {"S": "run"},
+            "step": {"N": str(audit_run.MAX_STEPS)},
+            "status": {"S": "running"},
+            "state": {"S": state},
+            "handoverSent": {"N": str(audit_run.MAX_STEPS)},
+            "summary": {"S": "none"},
+        },
+    )
+
+    body = json.dumps({"runId": "endless", "step": audit_run.MAX_STEPS})
+    [run] = daily_audit.handler(sqs_event(body), ClockContext(60_000))["runs"]
+
+    assert run["status"] == "abandoned"
+    out = capsys.readouterr().out
+    assert [line["message"] for line in log_lines(out) if line["level"] == "ERROR"] == [
+        "audit abandoned: too many steps"
+    ]
+    assert emf_records(out) == []  # no completion metric: the "daily audit missing" alarm fires
+    assert monitoring.alerts() == [] and pending_messages(monitoring) == []
+    assert "leaseOwner" not in run_item("endless")
