@@ -22,7 +22,6 @@ from fault_injection import FaultProxy, FaultRule
 
 pytestmark = pytest.mark.integration
 
-
 @pytest.mark.parametrize(
     "event",
     [
