@@ -31,7 +31,7 @@ REMEDIATION_MODES = ("off", "notify", "quarantine")
 # botocore's own retries are kept short: a throttled call must never sleep past the function's deadline.
 # The handlers retry further themselves with call_within(), which checks the time the invocation has left.
 _RETRIES: dict[str, Any] = {"mode": "standard", "total_max_attempts": 2}
-_clients: dict[tuple[str, str], Any] = {}
+_clients: dict[tuple[str, str, int | None], Any] = {}
 _clients_lock = threading.Lock()
 
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
@@ -116,13 +116,16 @@ def load_settings(handler: str, environ: Mapping[str, str] | None = None) -> Set
     )
 
 
-def aws_client(service: str) -> Any:
-    """The process-wide boto3 client for `service`, created on first use with retries configured."""
-    key = (service, os.environ.get("AWS_ENDPOINT_URL", ""))
+def aws_client(service: str, attempts: int | None = None) -> Any:
+    """The process-wide boto3 client for `service`, created on first use with retries configured.
+    `attempts` overrides botocore's total attempts: 1 for a call whose retry must first check whether the
+    failed try landed (a write that is not idempotent, retried by call_within)."""
+    key = (service, os.environ.get("AWS_ENDPOINT_URL", ""), attempts)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            config = BotocoreConfig(retries=_RETRIES, connect_timeout=3, read_timeout=10)
+            retries = _RETRIES if attempts is None else {**_RETRIES, "total_max_attempts": attempts}
+            config = BotocoreConfig(retries=retries, connect_timeout=3, read_timeout=10)
             client = boto3.client(service, config=config)
             _clients[key] = client
         return client

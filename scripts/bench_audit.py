@@ -1,15 +1,21 @@
-"""Benchmark of the daily audit (H-2) for `make bench`.
+"""Benchmark of the daily audit (H-2, H-5) for `make bench`.
 
-Builds a synthetic GetAccountAuthorizationDetails payload of 5,000 roles and 3,000 customer-managed
-policies (each role: a trust policy, an inline policy, three attached customer-managed policies and, for
-one role in ten, an AWS managed policy), cut into pages of MaxItems=1000 as the API would return them, and
-runs the audit's own page processing (handlers/daily_audit.py: analysis, principal combination, finding
-records) over them in memory. Prints the analysis time, the number of API pages the account needs, and
-how many 60 s invocations the analysis alone fills. Also measures the cold import time of each handler
-module from its unpacked zip (python -X importtime) and the handler's own share of it (everything but
-boto3/botocore and iam_guard.analysis).
+A synthetic account of 5,000 roles and 3,000 customer-managed policies (each role: a trust policy, an
+inline policy, three attached customer-managed policies and, for one role in ten, an AWS managed policy).
 
-    .venv/bin/python scripts/bench_audit.py [--roles 5000] [--policies 3000]
+1. Analysis: its GetAccountAuthorizationDetails entries (pages of MaxItems=1000) through the one account
+   traversal (iam_guard.analysis.account) and the audit's record formatting, in memory: documents/s and
+   how many 60 s invocations the analysis alone fills.
+2. The whole run: the same account loaded into a moto server started in this process (through moto's
+   backend objects, not 30,000 API calls), IAM paged at MaxItems=1000 on the server side by the tests'
+   pager (tests/handlers/audit_helpers.PagingProxy), and the daily audit's state machine
+   (handlers/audit_run.py) driven invocation after invocation through its continuation queue, each with 60 s
+   on the wall clock, DynamoDB, SQS, SNS and CloudWatch Logs on the same server. Prints the wall time, the
+   invocations and steps, and the calls per service and operation counted by the proxy.
+3. The cold import time of each handler module from its unpacked zip (python -X importtime) and the
+   handler's own share of it (everything but boto3/botocore and iam_guard.analysis).
+
+    .venv/bin/python scripts/bench_audit.py [--roles 5000] [--policies 3000] [--no-run]
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import math
 import random
 import re
@@ -31,11 +38,19 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "handlers"))
 
-import daily_audit  # noqa: E402
-from alerts import SecurityLog  # noqa: E402
+import audit_run  # noqa: E402
+from audit_records import compact_finding, record_line  # noqa: E402
 from iam_guard import packaging  # noqa: E402
 from iam_guard.analysis import Severity  # noqa: E402
-from lambda_support import Settings  # noqa: E402
+from iam_guard.analysis.account import (  # noqa: E402
+    ENTITY_FILTERS,
+    LIST_KEYS,
+    REFERENCE_FILTERS,
+    PolicyToAudit,
+    Reference,
+    Traversal,
+    analyze_unit,
+)
 
 ACCOUNT = "123456789012"
 LAMBDA_TIMEOUT_MS = 60_000
@@ -51,7 +66,10 @@ VERBS = ("Get*", "List*", "Describe*", "Put*", "Create*", "Delete*", "Update*", 
 def _statement(rng: random.Random, index: int) -> dict[str, Any]:
     service = rng.choice(SERVICES)
     actions = [f"{service}:{rng.choice(VERBS)}" for _ in range(rng.randint(1, 4))]
-    resource = "*" if rng.random() < 0.3 else f"arn:aws:{service}:us-east-1:{ACCOUNT}:res-{index}/*"
+    region = "" if service in ("iam", "s3") else "us-east-1"  # global services' ARNs have no region
+    account = "" if service == "s3" else ACCOUNT
+    name = f"role/res-{index}" if service == "iam" else f"res-{index}/*"  # IAM resources have a type
+    resource = "*" if rng.random() < 0.3 else f"arn:aws:{service}:{region}:{account}:{name}"
     statement: dict[str, Any] = {
         "Sid": f"S{index}",
         "Effect": "Allow",
@@ -127,7 +145,7 @@ def synthetic_pages(roles: int, policies: int, seed: int = 7) -> dict[str, list[
 
 
 def _paged(key: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    size = daily_audit.PAGE_SIZE
+    size = audit_run.PAGE_SIZE
     chunks = [items[start : start + size] for start in range(0, len(items), size)] or [[]]
     return [
         {
@@ -139,54 +157,155 @@ def _paged(key: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-class _DiscardingLog(SecurityLog):
-    """Formats every record as the real writer does, and sends nothing."""
-
-    def __init__(self) -> None:
-        super().__init__(None, "bench", "bench")
-        self.records = 0
-
-    def flush(self) -> int:
-        written, self._events = len(self._events), []
-        self.records += written
-        return written
-
-
-class _Clock:
-    function_name = "bench"
-    aws_request_id = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return LAMBDA_TIMEOUT_MS
-
-
-def run_analysis(pages: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """Process every page through daily_audit.Audit; returns timings and counters."""
-    settings = Settings(
-        "arn:aws:sns:us-east-1:123456789012:t", "g", Severity.HIGH, "IamGuard", "bench", "off", "", (), "q"
-    )
-    # No network in the benchmark: the memo is warm, as after the first fetch of each policy.
-    for arn in AWS_MANAGED:
-        daily_audit._aws_managed_documents[arn] = json.loads(_document(random.Random(arn), 3))
-    daily_audit._aws_managed_documents[AWS_MANAGED[1]] = {
+def aws_managed_documents() -> dict[str, Any]:
+    """Stand-ins for the three AWS managed policies the synthetic roles attach (part 1 makes no call)."""
+    documents: dict[str, Any] = {arn: json.loads(_document(random.Random(arn), 3)) for arn in AWS_MANAGED}
+    documents[AWS_MANAGED[1]] = {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
     }
-    state = daily_audit.AuditState.new("bench")
-    log = _DiscardingLog()
-    audit = daily_audit.Audit(
-        state, _Clock(), daily_audit.AuditClients(None, None, None, None), settings, log, 1
-    )
-    daily_audit._reference = daily_audit.Reference(run_id="bench", complete=True)
+    return documents
+
+
+def run_analysis(pages: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Every entry through the traversal, the analyzer and the record formatting; timings and counters."""
+    reference = Reference()
+    for entity_filter in REFERENCE_FILTERS:
+        for page in pages[entity_filter]:
+            for entry in page[LIST_KEYS[entity_filter]]:
+                reference.add(entity_filter, entry)
+    traversal = Traversal(reference, aws_managed_documents().get)
+    counts = {"documents": 0, "principals": 0, "records": 0}
+    findings: dict[str, int] = {sev.label: 0 for sev in Severity}
     timings: dict[str, float] = {}
-    for phase in daily_audit.PHASES:
-        for entity_filter in phase:
-            started = time.perf_counter()
-            for page in pages[entity_filter]:
-                audit.process_page(entity_filter, page)
-                log.flush()
-            timings[entity_filter] = time.perf_counter() - started
-    return {"timings": timings, "state": state, "records": log.records}
+    for entity_filter in ENTITY_FILTERS:
+        started = time.perf_counter()
+        for page in pages[entity_filter]:
+            for entry in page[LIST_KEYS[entity_filter]]:
+                for unit in traversal.units(entity_filter, entry):
+                    counts["documents" if isinstance(unit, PolicyToAudit) else "principals"] += 1
+                    for finding in analyze_unit(unit):
+                        findings[finding.severity.label] += 1
+                        record_line({"kind": "audit-finding", **compact_finding(finding, unit.context())})
+                        counts["records"] += 1
+        timings[entity_filter] = time.perf_counter() - started
+    return {"timings": timings, "findings": findings, **counts}
+
+
+def load_into_moto(pages: dict[str, list[dict[str, Any]]]) -> None:
+    """The synthetic account in the in-process moto server's IAM backend (direct, no API calls)."""
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[ACCOUNT]["global"]
+    for page in pages["LocalManagedPolicy"]:
+        for policy in page["Policies"]:
+            document = policy["PolicyVersionList"][0]["Document"]
+            backend.create_policy("", "/", document, policy["PolicyName"], [])
+    by_arn = {policy.arn: policy for policy in backend.managed_policies.values()}
+    for page in pages["Role"]:
+        for role in page["RoleDetailList"]:
+            name = role["RoleName"]
+            created = backend.create_role(name, role["AssumeRolePolicyDocument"], "/", None, "", [], None)
+            for inline in role["RolePolicyList"]:
+                backend.put_role_policy(name, inline["PolicyName"], inline["PolicyDocument"])
+            for attached in role["AttachedManagedPolicies"]:
+                by_arn[attached["PolicyArn"]].attach_to(created)
+
+
+def run_state_machine(pages: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The daily audit run end to end on a moto server (see the module docstring); figures."""
+    import os
+    import socket
+    import urllib.request
+    from contextlib import redirect_stdout
+
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    sys.path.insert(0, str(REPO_ROOT / "tests"))
+    sys.path.insert(0, str(REPO_ROOT / "tests" / "handlers"))
+    from audit_helpers import ClockContext, PagingProxy
+    from handler_helpers import create_state_table
+
+    import audit_run
+    import daily_audit
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+        }
+    )
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    proxy = None
+    try:
+        urllib.request.urlopen(
+            urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST")
+        )
+        started = time.perf_counter()
+        load_into_moto(pages)
+        loaded = time.perf_counter() - started
+        sqs = boto3.client("sqs")
+        queue_url = sqs.create_queue(QueueName="continuation")["QueueUrl"]
+        boto3.client("logs").create_log_group(logGroupName="bench-security")
+        create_state_table(boto3.client("dynamodb"))
+        os.environ.update(
+            {
+                "ALERT_TOPIC_ARN": boto3.client("sns").create_topic(Name="alerts")["TopicArn"],
+                "SECURITY_LOG_GROUP": "bench-security",
+                "AUDIT_CONTINUATION_QUEUE_URL": queue_url,
+                "STATE_TABLE_NAME": "iam-guard-state-dev",
+                "REMEDIATION_MODE": "notify",
+                "LOG_LEVEL": "WARNING",
+            }
+        )
+        proxy = PagingProxy(f"http://127.0.0.1:{port}", page_size=daily_audit_page_size()).start()
+        os.environ["AWS_ENDPOINT_URL"] = proxy.url
+        audit_run.set_container_memory(audit_run.ContainerMemory())
+        event: dict[str, Any] = {"id": "bench-run", "detail-type": "Scheduled Event"}
+        results: list[dict[str, Any]] = []
+        per_invocation: list[float] = []
+        started = time.perf_counter()
+        sink = io.StringIO()
+        while event:
+            began = time.perf_counter()
+            with redirect_stdout(sink):
+                context = ClockContext(LAMBDA_TIMEOUT_MS, aws_request_id=f"bench-{len(results)}")
+                results.extend(daily_audit.handler(event, context)["runs"])
+            per_invocation.append(time.perf_counter() - began)
+            reply = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1)
+            messages = reply.get("Messages", [])
+            event = {}
+            if messages:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
+                event = {
+                    "Records": [{"messageId": "m", "eventSource": "aws:sqs", "body": messages[0]["Body"]}]
+                }
+        wall = time.perf_counter() - started
+        return {
+            "loaded": loaded,
+            "wall": wall,
+            "results": results,
+            "per_invocation": per_invocation,
+            "calls": dict(proxy.calls),
+            "stdout_lines": sink.getvalue().count("\n"),
+        }
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        server.stop()
+
+
+def daily_audit_page_size() -> int:
+    return int(audit_run.PAGE_SIZE)
 
 
 IMPORT_RUNS = 5
@@ -245,44 +364,67 @@ def _parent_excluded(lines: list[tuple[str, ...]], name: str, depth: int) -> boo
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="daily audit benchmark (H-2)")
+    parser = argparse.ArgumentParser(description="daily audit benchmark (H-2, H-5)")
     parser.add_argument("--roles", type=int, default=5000)
     parser.add_argument("--policies", type=int, default=3000)
+    parser.add_argument("--no-run", action="store_true", help="skip part 2 (the run on a moto server)")
     args = parser.parse_args()
     started = time.perf_counter()
     pages = synthetic_pages(args.roles, args.policies)
     built = time.perf_counter() - started
     result = run_analysis(pages)
-    state = result["state"]
     total = sum(result["timings"].values())
     api_pages = sum(len(entity_pages) for entity_pages in pages.values())
-    usable_s = (LAMBDA_TIMEOUT_MS - daily_audit.HANDOVER_RESERVE_MS) / 1000
+    usable_s = (LAMBDA_TIMEOUT_MS - audit_run.reserve_ms_for(LAMBDA_TIMEOUT_MS)) / 1000
     print(f"synthetic account: {args.roles} roles, {args.policies} customer-managed policies ", end="")
     print(f"(built in {built:.1f} s)")
     print(
-        f"GetAccountAuthorizationDetails calls at MaxItems={daily_audit.PAGE_SIZE}: {api_pages} "
+        f"GetAccountAuthorizationDetails calls at MaxItems={audit_run.PAGE_SIZE}: {api_pages} "
         + "("
         + ", ".join(f"{name} {len(p)}" for name, p in pages.items())
         + ")"
     )
-    documents, principals = state.policies_audited, state.principals_audited
+    documents, principals = result["documents"], result["principals"]
     print(f"analysis time: {total:.2f} s for {documents} documents and {principals} principals ", end="")
     print(f"({documents / total:,.0f} documents/s)")
     for name, seconds in result["timings"].items():
         print(f"  {name:<18} {seconds:7.2f} s")
     print(
-        f"findings: {sum(state.findings.values())} "
-        + json.dumps(state.findings, sort_keys=True)
-        + f"; records formatted for the security log: {result['records']}"
+        f"findings: {sum(result['findings'].values())} "
+        + json.dumps(result["findings"], sort_keys=True)
+        + f"; records formatted: {result['records']}"
     )
-    invocations = math.ceil(total / usable_s)
-    print(f"60 s invocations the analysis alone needs ({usable_s:.0f} s usable each): {invocations}")
+    needed = math.ceil(total / usable_s)
+    print(f"60 s invocations the analysis alone needs ({usable_s:.0f} s usable each): {needed}")
+    if not args.no_run:
+        print_run(run_state_machine(pages))
     for handler, figures in import_times().items():
         print(
             f"cold import {handler} (best of {IMPORT_RUNS}): {figures['total_ms']:.1f} ms total, own share "
             f"{figures['own_ms']:.1f} ms (without boto3/botocore and iam_guard.analysis; goal < 50 ms)"
         )
     return 0
+
+
+def print_run(run: dict[str, Any]) -> None:
+    results = run["results"]
+    statuses = [result["status"] for result in results]
+    steps = max(result.get("step", 0) for result in results)
+    print(f"whole run on moto (account loaded in {run['loaded']:.1f} s): {run['wall']:.1f} s wall, ", end="")
+    print(f"{len(results)} invocations ({', '.join(statuses)}), {steps} steps")
+    print("  seconds per invocation: " + ", ".join(f"{seconds:.1f}" for seconds in run["per_invocation"]))
+    final = results[-1]
+    print(f"  policies audited {final['policiesAudited']}")
+    by_service: dict[str, int] = {}
+    for (service, _), count in sorted(run["calls"].items()):
+        by_service[service] = by_service.get(service, 0) + count
+    for service, count in sorted(by_service.items()):
+        operations = ", ".join(
+            f"{operation} {number}"
+            for (name, operation), number in sorted(run["calls"].items())
+            if name == service
+        )
+        print(f"  {service}: {count} calls ({operations})")
 
 
 if __name__ == "__main__":

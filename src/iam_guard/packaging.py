@@ -35,7 +35,16 @@ HANDLER_MODULES: dict[str, tuple[str, ...]] = {
         "emf",
         "lambda_support",
     ),
-    "daily_audit": ("daily_audit", "alerts", "emf", "lambda_support"),
+    "daily_audit": (
+        "daily_audit",
+        "audit_run",
+        "run_store",
+        "audit_records",
+        "audit_summary",
+        "alerts",
+        "emf",
+        "lambda_support",
+    ),
 }
 
 PACKAGE_ROOT = Path(__file__).resolve().parent

@@ -13,14 +13,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from iam_guard.analysis import Finding, analyze_policy, analyze_principal
-from iam_guard.analysis.account import default_version_document
+from iam_guard.analysis import Finding
+from iam_guard.analysis.account import (
+    ENTITY_FILTERS,
+    LIST_KEYS,
+    REFERENCE_FILTERS,
+    Reference,
+    Traversal,
+    analyze_unit,
+)
 
 ROLE_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 SESSION_NAME = "iam-guard-remote-audit"
 SESSION_SECONDS = 900
 AUDIT_ACTIONS = ("iam:GetAccountAuthorizationDetails", "iam:GetPolicy", "iam:GetPolicyVersion")
-FILTERS = ("User", "Role", "Group", "LocalManagedPolicy")
 
 
 @dataclass(frozen=True)
@@ -99,57 +105,42 @@ def authorization_details(iam: Any) -> dict[str, list[dict[str, Any]]]:
         "RoleDetailList": [],
         "Policies": [],
     }
-    for page in iam.get_paginator("get_account_authorization_details").paginate(Filter=list(FILTERS)):
+    for page in iam.get_paginator("get_account_authorization_details").paginate(Filter=list(ENTITY_FILTERS)):
         for key, items in merged.items():
             items.extend(page.get(key, []))
     return merged
 
 
 def audit_details(details: dict[str, list[dict[str, Any]]], iam: Any | None = None) -> list[AccountFinding]:
-    """Analyze every customer-managed policy, inline policy and trust policy, and each principal's
-    combined identity policies (AWS managed ones fetched once each when `iam` is given)."""
+    """Analyze the account the way the daily audit does (one traversal: iam_guard.analysis.account), with
+    AWS managed policies fetched once each when `iam` is given."""
+    reference = Reference()
+    for entity_filter in REFERENCE_FILTERS:
+        for entry in details.get(LIST_KEYS[entity_filter], []):
+            reference.add(entity_filter, entry)
+    cache: dict[str, Any] = {}
+    traversal = Traversal(reference, lambda arn: _aws_managed_document(iam, arn, cache))
     results: list[AccountFinding] = []
-    managed: dict[str, Any] = {}
-    for policy in details["Policies"]:
-        document = default_version_document(policy)
-        managed[policy["Arn"]] = document
-        for finding in analyze_policy(document):
-            results.append(AccountFinding(policy["Arn"], "default version", finding))
-    aws_managed_cache: dict[str, Any] = {}
-    for kind, list_key, inline_key in (
-        ("user", "UserDetailList", "UserPolicyList"),
-        ("group", "GroupDetailList", "GroupPolicyList"),
-        ("role", "RoleDetailList", "RolePolicyList"),
-    ):
-        for entity in details[list_key]:
-            arn = entity["Arn"]
-            documents = []
-            for inline in entity.get(inline_key) or []:
-                documents.append(inline["PolicyDocument"])
-                for finding in analyze_policy(inline["PolicyDocument"]):
-                    results.append(AccountFinding(arn, f"inline {inline['PolicyName']}", finding))
-            for attached in entity.get("AttachedManagedPolicies") or []:
-                policy_arn = attached["PolicyArn"]
-                document = managed.get(policy_arn)
-                if document is None and iam is not None:
-                    document = _aws_managed_document(iam, policy_arn, aws_managed_cache)
-                if document is not None:
-                    documents.append(document)
-            if kind == "role" and entity.get("AssumeRolePolicyDocument"):
-                for finding in analyze_policy(entity["AssumeRolePolicyDocument"], "trust"):
-                    results.append(AccountFinding(arn, "trust policy", finding))
-            if len(documents) > 1:
-                for finding in analyze_principal(documents):
-                    results.append(AccountFinding(arn, "all attached policies", finding))
-    return sorted(results, key=lambda r: (r.finding.sort_key(), r.entity))
+    for entity_filter in ENTITY_FILTERS:
+        for entry in details.get(LIST_KEYS[entity_filter], []):
+            for unit in traversal.units(entity_filter, entry):
+                for finding in analyze_unit(unit):
+                    results.append(AccountFinding(unit.entity, unit.context()["policy"], finding))
+    return sorted(results, key=lambda r: (r.finding.sort_key(), r.entity, r.policy))
 
 
-def _aws_managed_document(iam: Any, policy_arn: str, cache: dict[str, Any]) -> Any:
+def _aws_managed_document(iam: Any | None, policy_arn: str, cache: dict[str, Any]) -> Any:
+    """An AWS managed policy's default document, fetched once; None when it no longer exists."""
+    if iam is None:
+        return None
     if policy_arn not in cache:
-        version = iam.get_policy(PolicyArn=policy_arn)["Policy"]["DefaultVersionId"]
-        cache[policy_arn] = iam.get_policy_version(PolicyArn=policy_arn, VersionId=version)["PolicyVersion"][
-            "Document"
-        ]
+        try:
+            version = iam.get_policy(PolicyArn=policy_arn)["Policy"]["DefaultVersionId"]
+            cache[policy_arn] = iam.get_policy_version(PolicyArn=policy_arn, VersionId=version)[
+                "PolicyVersion"
+            ]["Document"]
+        except iam.exceptions.NoSuchEntityException:
+            cache[policy_arn] = None
     return cache[policy_arn]
 
 
