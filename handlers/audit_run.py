@@ -61,7 +61,15 @@ from iam_guard.analysis.account import (
     Traversal,
     analyze_unit,
 )
-from lambda_support import Deadline, LambdaContext, OutOfTime, Settings, call_within, log
+from lambda_support import (
+    Deadline,
+    LambdaContext,
+    OutOfTime,
+    Settings,
+    analysis_budget_seconds,
+    call_within,
+    log,
+)
 from run_store import RunItem, RunStore, now_ms
 
 PAGE_SIZE = 1000  # GetAccountAuthorizationDetails MaxItems maximum
@@ -247,7 +255,7 @@ class AuditRun:
 
     def _audit(self, unit: AuditUnit) -> list[str]:
         """Analyze one unit, count it, and return its finding records."""
-        findings = analyze_unit(unit)
+        findings = analyze_unit(unit, analysis_budget_seconds(self.work_deadline, 0))
         if isinstance(unit, PolicyToAudit):
             self.state.policies_audited += 1
         else:

@@ -214,6 +214,19 @@ class Deadline:
             raise OutOfTime(f"{what}: {max(left, 0)} ms left, {needed_ms} ms needed")
 
 
+# H-6: the most one policy document may take to analyze. A document that needs longer (or that the
+# invocation has no time left for) is itself a HIGH finding (IAMG019, "could not be analyzed within N s"),
+# never a retry loop an attacker could use to push the event into the dead-letter queue unseen.
+ANALYSIS_BUDGET_SECONDS = 5.0
+
+
+def analysis_budget_seconds(deadline: Deadline, keep_ms: int) -> float:
+    """The time budget for analyzing one document now: ANALYSIS_BUDGET_SECONDS, less when the invocation
+    must keep `keep_ms` for what comes after the analysis (records, the alert); never negative."""
+    available_ms = deadline.remaining_ms() - keep_ms
+    return max(0.0, min(ANALYSIS_BUDGET_SECONDS, available_ms / 1000))
+
+
 def is_retryable(error: Exception) -> bool:
     """True for throttling, a 5xx answer, or a connection that failed or timed out."""
     if isinstance(error, ClientError):

@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from iam_guard.analysis import Finding, analyze_policy
-from lambda_support import Deadline, call_within
+from lambda_support import Deadline, analysis_budget_seconds, call_within
 from policy_events import (
     RECORDED_EVENTS,
     REMOVAL_EVENTS,
@@ -54,7 +54,7 @@ def find_and_analyze(change: PolicyChange, iam: Any, deadline: Deadline) -> Anal
             return Analysis(
                 "document-unavailable", reason=f"CloudTrail omitted requestParameters.{parameter}"
             )
-        return Analysis("analyzed", analyze_policy(document, policy_type), policy_type=policy_type)
+        return Analysis("analyzed", _analyze(document, policy_type, deadline), policy_type=policy_type)
     return _fetch_and_analyze(change, iam, deadline)
 
 
@@ -93,7 +93,19 @@ def _fetch_and_analyze(change: PolicyChange, iam: Any, deadline: Deadline) -> An
         return Analysis(
             "document-unavailable", reason=f"{arn} no longer exists (deleted before it was fetched)"
         )
-    return Analysis("analyzed", analyze_policy(document, "identity"), version_id=str(version))
+    return Analysis("analyzed", _analyze(document, "identity", deadline), version_id=str(version))
+
+
+# Kept for what follows the analysis: the mark, the records, the alert and quarantine, each a bounded call.
+REPORTING_MS = 8_000
+
+
+def _analyze(document: Any, policy_type: str, deadline: Deadline) -> list[Finding]:
+    """H-6: the analysis within its budget; a document that cannot be analyzed in time is a HIGH finding
+    (IAMG019) that is recorded and alerted like any other, with the time to report it kept back."""
+    return analyze_policy(
+        document, policy_type, budget_seconds=analysis_budget_seconds(deadline, REPORTING_MS)
+    )
 
 
 def _policy_version_document(iam: Any, deadline: Deadline, arn: str, version: str) -> Any:

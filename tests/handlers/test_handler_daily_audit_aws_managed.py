@@ -13,6 +13,7 @@ from handler_helpers import (
     monitoring_with_aws_managed_policies_fixture,  # noqa: F401 (pytest fixture)
 )
 
+import audit_run
 import daily_audit
 
 pytestmark = pytest.mark.integration
@@ -45,8 +46,7 @@ LOUD = {AWS + "AdministratorAccess": ("IAMG001", "critical"), AWS + "IAMFullAcce
 @pytest.fixture(autouse=True)
 def cold_container() -> None:
     """A fresh Lambda container: no phase-1 documents, no AWS managed memo from another test."""
-    daily_audit._reference = daily_audit.Reference()
-    daily_audit._aws_managed_documents.clear()
+    audit_run.set_container_memory(audit_run.ContainerMemory())
 
 
 def test_ana_13_daily_audit_is_quiet_on_aws_service_roles_and_loud_on_admin(

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from iam_guard.analysis.codes import MALFORMED
+from iam_guard.analysis.codes import ANALYSIS_ERROR
 from iam_guard.analysis.engine import analyze_policy, analyze_principal
 from iam_guard.analysis.model import Finding, Severity
 
@@ -137,18 +137,21 @@ class PrincipalToAudit:
 AuditUnit = PolicyToAudit | PrincipalToAudit
 
 
-def analyze_unit(unit: AuditUnit) -> list[Finding]:
-    """The findings of one unit. Never raises: an analysis failure is itself a HIGH finding."""
+def analyze_unit(unit: AuditUnit, budget_seconds: float | None = None) -> list[Finding]:
+    """The findings of one unit, within `budget_seconds` (H-6: past it, a HIGH IAMG019 finding). Never
+    raises: an analysis failure is itself a HIGH finding."""
     try:
         if isinstance(unit, PolicyToAudit):
-            return analyze_policy(unit.document, unit.policy_type)
-        return analyze_principal(list(unit.documents)) if len(unit.documents) > 1 else []
+            return analyze_policy(unit.document, unit.policy_type, budget_seconds=budget_seconds)
+        if len(unit.documents) < 2:
+            return []
+        return analyze_principal(list(unit.documents), budget_seconds=budget_seconds)
     except Exception as error:  # the analyzer's contract says never; a run must not die if it ever does
         return [
             Finding(
-                code=MALFORMED,
+                code=ANALYSIS_ERROR,
                 severity=Severity.HIGH,
-                message=f"could not be analyzed: {type(error).__name__}: {str(error)[:200]}",
+                message=f"could not be analyzed: internal error {type(error).__name__}: {str(error)[:200]}",
                 statement_index=None,
                 sid=None,
                 actions=(),
