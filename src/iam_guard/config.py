@@ -31,6 +31,7 @@ _REGION = re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-[a-z]+-\d$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _PRINCIPAL_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)$")
+_ROLE_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+@-]{1,128}$")
 _TRAIL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$")
 
@@ -158,6 +159,16 @@ class MonitoringConfig:
                 re.compile(r"^arn:aws(-[a-z]+)*:cloudtrail:[a-z0-9-]+:\d{12}:trail/[A-Za-z0-9._-]{3,128}$"),
                 "a CloudTrail trail ARN",
             ),
+        ),
+    )
+    deploy_role_arns: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "Roles that deploy iam-guard (MON-12). Calls CloudFormation makes for a session of one of them, "
+            "and change sets they execute on iam-guard's stacks, raise no tamper alert. Empty: every call "
+            "CloudFormation makes is taken for a deploy (whoever asked for it) and change sets are not "
+            "alerted; deleting a stack or lifting its termination protection always alerts.",
+            item=_pattern(_ROLE_ARN, "an IAM role ARN (arn:aws:iam::123456789012:role/Name)"),
         ),
     )
     remediation_exempt_principals: tuple[str, ...] = field(

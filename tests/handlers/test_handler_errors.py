@@ -22,6 +22,7 @@ from fault_injection import FaultProxy, FaultRule
 
 pytestmark = pytest.mark.integration
 
+
 @pytest.mark.parametrize(
     "event",
     [

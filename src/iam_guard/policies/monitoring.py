@@ -153,9 +153,10 @@ def alarms_use_key_statement(alarm_arn_pattern: Any) -> Statement:
 
 
 def events_use_key_statement(rule_arns: Sequence[Any]) -> Statement:
-    """EventBridge delivers failed events to the KMS-encrypted dead-letter queue, for these rules only."""
+    """EventBridge delivers failed events to the KMS-encrypted dead-letter queue and tamper alerts to the
+    KMS-encrypted topic (MON-12), for these rules only."""
     return Statement(
-        Sid="AllowEventBridgeRulesToWriteEncryptedDeadLetterQueue",
+        Sid="AllowEventBridgeRulesToWriteEncryptedQueueAndTopic",
         Effect=Allow,
         Principal=Principal("Service", [service_principal("events")]),
         Action=actions(*MESSAGE_KEY_ACTIONS),
@@ -457,9 +458,10 @@ def deny_everything_but_audit_reads_statement() -> Statement:
 
 
 def topic_publishers_statements(
-    topic_arn: Any, role_arns: Sequence[Any], alarm_arn_pattern: Any
+    topic_arn: Any, role_arns: Sequence[Any], alarm_arn_pattern: Any, rule_arns: Sequence[Any] = ()
 ) -> list[Statement]:
-    """MON-7: only this account's alarms and, when given, the functions' roles publish to the topic."""
+    """MON-7: only this account's alarms and, when given, the functions' roles and the tamper rules
+    (MON-12, EventBridge for the named rules only) publish to the topic."""
     statements = [
         Statement(
             Sid="AllowThisAccountsAlarmsToPublish",
@@ -472,6 +474,19 @@ def topic_publishers_statements(
             ),
         ),
     ]
+    if rule_arns:
+        statements.append(
+            Statement(
+                Sid="AllowTamperRulesToPublish",
+                Effect=Allow,
+                Principal=Principal("Service", [service_principal("events")]),
+                Action=actions("sns:Publish"),
+                Resource=[topic_arn],
+                Condition=Condition(
+                    [StringEquals({SOURCE_ACCOUNT: this_account()}), ArnEquals({SOURCE_ARN: list(rule_arns)})]
+                ),
+            )
+        )
     if role_arns:
         statements.append(
             Statement(

@@ -27,6 +27,7 @@ from iam_guard.policies.kms import (
     use_through_service_statement,
 )
 from iam_guard.stacks.monitoring.plan import (
+    CONTINUATION_QUEUE_BASE,
     DAILY_AUDITOR,
     DEAD_LETTER_QUEUES,
     FUNCTION_ROLE_IDS,
@@ -105,7 +106,7 @@ def add_topic(parts: Parts, plan: Plan) -> None:
     topic = parts.add(
         encrypted_topic(
             "AlertTopic",
-            name=plan.names.resource("security-alerts"),
+            name=plan.topic_name,
             display_name=f"iam-guard {plan.config.environment} security alerts",
             key=parts.key,
         )
@@ -117,7 +118,9 @@ def add_topic(parts: Parts, plan: Plan) -> None:
     policy = tls_only_topic_policy(
         "AlertTopicPolicy",
         topic=topic,
-        statements=mon.topic_publishers_statements(Ref(topic), plan.function_role_arns, plan.alarm_arns),
+        statements=mon.topic_publishers_statements(
+            Ref(topic), plan.function_role_arns, plan.alarm_arns, plan.tamper_rule_arns
+        ),
     )
     # SNS rejects a policy whose principal does not exist yet (PrincipalNotFound): the roles come first.
     policy.DependsOn = list(FUNCTION_ROLE_IDS)
@@ -135,7 +138,7 @@ def add_queues(parts: Parts, plan: Plan) -> None:
     parts.queues["AuditContinuationQueue"] = parts.add(
         encrypted_queue(
             "AuditContinuationQueue",
-            name=plan.names.resource("audit-continuation"),
+            name=plan.names.resource(CONTINUATION_QUEUE_BASE),
             key=parts.key,
             visibility_timeout_seconds=VISIBILITY_TIMEOUT_FACTOR * DAILY_AUDITOR.timeout_seconds,
             dead_letter_queue=parts.queues["AuditContinuationDlq"],
