@@ -13,7 +13,7 @@ from support import REPO_ROOT, SHARED
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 ID_PATTERN = re.compile(r"\b(MON|CON|EDGE|DS|ANA|H|CLI|DEP|CI)-(\d+)\b")
 KNOWN_IDS = (
-    [f"MON-{n}" for n in range(1, 13)]
+    [f"MON-{n}" for n in range(1, 14)]
     + [f"CON-{n}" for n in range(1, 6)]
     + [f"EDGE-{n}" for n in range(1, 6)]
     + [f"DS-{n}" for n in range(1, 10)]

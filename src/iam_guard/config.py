@@ -150,6 +150,14 @@ class MonitoringConfig:
             _in_range(1, 10000),
         ),
     )
+    canary_interval_minutes: int = field(
+        default=60,
+        metadata=_doc(
+            "MON-13 heartbeat: minutes between two canary calls (a tag on the stack's quarantine policy). "
+            "The heartbeat alarm fires when no canary arrived within two intervals.",
+            _in_range(15, 720),
+        ),
+    )
     existing_trail_arn: str | None = field(
         default=None,
         metadata=_doc(

@@ -64,7 +64,8 @@ MOTO_GAPS: dict[str, str] = {
     "unsupported-resource-types": (
         "moto's CloudFormation skips (with a warning) AWS::S3::BucketPolicy, AWS::SNS::TopicPolicy, "
         "AWS::SNS::Subscription, AWS::SQS::QueuePolicy, AWS::CloudWatch::Alarm, "
-        "AWS::Lambda::EventInvokeConfig and AWS::CloudTrail::Trail (unsupported_resources() lists them "
+        "AWS::Lambda::EventInvokeConfig, AWS::CloudTrail::Trail and AWS::Scheduler::Schedule (the MON-13 "
+        "canary; unsupported_resources() lists them "
         "per template); an output that refers to one (TrailArn) breaks DescribeStacks with HTTP 500, so "
         "the adapter drops such outputs from the body it deploys. Their properties are proven by the unit "
         "tests over the JSON."

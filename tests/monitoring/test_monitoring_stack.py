@@ -227,7 +227,7 @@ def test_mon_4_other_region_gets_a_forwarder_in_us_east_1() -> None:
 
 def test_mon_5_every_role_has_a_one_hour_maximum_session(tpl: dict[str, Any]) -> None:
     roles = resources(tpl, "AWS::IAM::Role")
-    assert set(roles) == {"PolicyAnalyzerRole", "DailyAuditorRole", "CrossAccountAuditRole"}
+    assert set(roles) == {"PolicyAnalyzerRole", "DailyAuditorRole", "CrossAccountAuditRole", "CanaryRole"}
     for name, role in roles.items():
         assert role["Properties"]["MaxSessionDuration"] == 3600, name
 
@@ -300,7 +300,7 @@ def test_mon_6_change_alarm_counts_matched_events_of_the_rule(tpl: dict[str, Any
 
 def test_mon_6_every_alarm_notifies_the_topic_when_it_fires_and_clears(tpl: dict[str, Any]) -> None:
     found = alarms(tpl)
-    assert len(found) == 12
+    assert len(found) == 13
     for name, alarm in found.items():
         assert alarm["AlarmActions"] == [ref("AlertTopic")], name
         assert alarm["OKActions"] == [ref("AlertTopic")], name
@@ -751,7 +751,7 @@ def test_edge_2_functions_get_exactly_the_contract_variables(tpl: dict[str, Any]
         contract.ENV_QUARANTINE_POLICY_ARN,
         contract.ENV_EXEMPT_PRINCIPAL_ARNS,
     }
-    assert set(auditor) == SHARED_ENV | {contract.ENV_AUDIT_CONTINUATION_QUEUE_URL}
+    assert set(auditor) == SHARED_ENV | {contract.ENV_AUDIT_CONTINUATION_QUEUE_URL, contract.ENV_TRAIL_ARN}
     for variables in (analyzer, auditor):
         assert variables["ALERT_TOPIC_ARN"] == ref("AlertTopic")
         assert variables["SECURITY_LOG_GROUP"] == ref("SecurityEventsLogGroup")

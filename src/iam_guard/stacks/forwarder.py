@@ -28,6 +28,7 @@ from iam_guard.policies import monitoring as mon
 from iam_guard.policies.common import deny_outside_regions_statement, deny_sensitive_actions_statement
 from iam_guard.policies.trust import service_trust
 from iam_guard.stacks.monitoring import forwarder_role_name
+from iam_guard.stacks.monitoring.canary import canary_arrival_pattern
 from iam_guard.stacks.monitoring.plan import Plan
 from iam_guard.stacks.monitoring.tamper import forwarded_tamper_patterns
 
@@ -55,6 +56,7 @@ def forwarder_names(config: Config) -> dict[str, str]:
 FAILED_INVOCATION_ALARMS = {
     "IamEventForwardRule": ("ForwarderFailedInvocationsAlarm", "iam-events-fwd-failed-invocations"),
     "IamTamperForwardRule": ("TamperForwardFailedInvocationsAlarm", "iam-tamper-fwd-failed-invocations"),
+    "CanaryForwardRule": ("CanaryForwardFailedInvocationsAlarm", "canary-fwd-failed-invocations"),
 }
 
 
@@ -68,12 +70,18 @@ def forwarded_rules(config: Config) -> dict[str, tuple[str, str, dict[str, Any]]
             events.iam_policy_change_pattern(),
         ),
     }
-    for pattern in forwarded_tamper_patterns(Plan.of(config)).values():
+    plan = Plan.of(config)
+    for pattern in forwarded_tamper_patterns(plan).values():
         rules["IamTamperForwardRule"] = (
             naming.name(config, "iam-tamper-fwd"),
             f"MON-12 tamper calls on iam-guard's roles -> default event bus of {config.region}",
             pattern,
         )
+    rules["CanaryForwardRule"] = (
+        naming.name(config, "canary-fwd"),
+        f"MON-13 heartbeat canary (TagPolicy on the quarantine policy) -> event bus of {config.region}",
+        canary_arrival_pattern(plan),
+    )
     return rules
 
 

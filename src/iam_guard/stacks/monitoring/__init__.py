@@ -17,6 +17,7 @@ from troposphere import Template
 from iam_guard.blocks.kms import key_alias
 from iam_guard.config import Config
 from iam_guard.stacks.monitoring.alarms import add_alarms
+from iam_guard.stacks.monitoring.canary import add_canary
 from iam_guard.stacks.monitoring.foundation import (
     add_log_groups,
     add_parameters,
@@ -63,6 +64,7 @@ def build(config: Config) -> Template:
         add_audit_role(parts, plan)
     add_functions(parts, plan)
     add_rules(parts, plan)
+    add_canary(parts, plan)
     add_tamper_rules(parts, plan)
     add_alarms(parts, plan)
     if plan.creates_trail:

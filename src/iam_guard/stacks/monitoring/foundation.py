@@ -75,6 +75,12 @@ def stack_key(plan: Plan) -> kms.Key:
             "AllowFunctionRolesThroughDynamoDb", plan.function_role_arns, "dynamodb", state.TABLE_KEY_ACTIONS
         ),
         *state.table_creation_key_statements(),
+        use_through_service_statement(
+            "AllowCanaryRoleThroughSqs",
+            [arns.role(plan.canary_role_name)],
+            "sqs",
+            mon.ROLE_MESSAGE_KEY_ACTIONS,
+        ),
     ]
     if plan.creates_trail:
         usage.extend(mon.cloudtrail_use_key_statements(trail_arn(plan.trail_name)))

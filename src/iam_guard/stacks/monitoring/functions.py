@@ -49,6 +49,7 @@ def add_functions(parts: Parts, plan: Plan) -> None:
         },
         "DailyAuditor": {
             contract.ENV_AUDIT_CONTINUATION_QUEUE_URL: Ref(parts.queues["AuditContinuationQueue"]),
+            contract.ENV_TRAIL_ARN: plan.trail_arn,
         },
     }
     functions = (

@@ -108,6 +108,9 @@ class Plan:
     state_table_name: str
     log_group_names: dict[str, str]
     tamper_rule_names: dict[str, str]
+    canary_role_name: str
+    canary_schedule_name: str
+    canary_rule_name: str
 
     @classmethod
     def of(cls, config: Config) -> Plan:
@@ -127,6 +130,9 @@ class Plan:
                 "PolicyAnalyzerLogGroup": names.log_group("policy-analyzer"),
                 "DailyAuditorLogGroup": names.log_group("daily-auditor"),
             },
+            canary_role_name=names.iam("Canary"),
+            canary_schedule_name=names.resource("canary"),
+            canary_rule_name=names.resource("canary-arrivals"),
             tamper_rule_names={
                 rule.logical_id: names.resource(f"tamper-{rule.base}")
                 for rule in TAMPER_RULES
@@ -146,7 +152,7 @@ class Plan:
     def own_role_names(self) -> list[str]:
         """Every role of this deployment: the functions', the audit role (when created) and the
         forwarder's (when the stack runs outside the global-services region)."""
-        own = [self.analyzer_role_name, self.auditor_role_name]
+        own = [self.analyzer_role_name, self.auditor_role_name, self.canary_role_name]
         if self.settings.trusted_audit_account_ids:
             own.append(self.audit_role_name)
         if self.config.region != mon.global_services_region(self.config.region):
@@ -164,8 +170,13 @@ class Plan:
 
     @property
     def rule_names(self) -> list[str]:
-        """Every EventBridge rule of the stack, the tamper rules included."""
-        return [self.change_rule_name, self.schedule_rule_name, *self.tamper_rule_names.values()]
+        """Every EventBridge rule of the stack, the canary's and the tamper rules included."""
+        return [
+            self.change_rule_name,
+            self.schedule_rule_name,
+            self.canary_rule_name,
+            *self.tamper_rule_names.values(),
+        ]
 
     @property
     def rule_arns(self) -> list[Sub]:
@@ -195,6 +206,16 @@ class Plan:
     def stack_names(self) -> list[str]:
         """This deployment's stacks in the monitoring stack's region."""
         return [f"{naming.PROJECT}-{stack}-{self.config.environment}" for stack in ("data-store", STACK)]
+
+    @property
+    def quarantine_policy_arn(self) -> Sub:
+        return arns.iam_resource("policy", self.names.iam("Quarantine"))
+
+    @property
+    def trail_arn(self) -> Any:
+        """The trail the stack relies on: its own, or the configured existing one."""
+        existing = self.settings.existing_trail_arn
+        return existing if existing is not None else arns.regional("cloudtrail", f"trail/{self.trail_name}")
 
     @property
     def alarm_arns(self) -> Sub:

@@ -14,7 +14,7 @@ from troposphere import (
 
 from iam_guard import arns
 from iam_guard.blocks.roles import inline_policy, role
-from iam_guard.policies import document
+from iam_guard.policies import document, heartbeat
 from iam_guard.policies import monitoring as mon
 from iam_guard.policies import state_table as state
 from iam_guard.policies.common import deny_outside_regions_statement, deny_sensitive_actions_statement
@@ -102,6 +102,7 @@ def _auditor_statements(parts: Parts, plan: Plan) -> list[Any]:
         mon.send_to_dead_letter_queue_statement(GetAtt(parts.queues["DailyAuditorDlq"], "Arn")),
         mon.use_continuation_queue_statement(GetAtt(parts.queues["AuditContinuationQueue"], "Arn")),
         state.auditor_runs_statement(GetAtt(parts.table, "Arn")),
+        *heartbeat.read_trail_status_statements(plan.trail_arn),
         *_common_function_statements(parts, plan),
         deny_sensitive_actions_statement(),
     ]
