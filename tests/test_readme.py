@@ -16,7 +16,7 @@ KNOWN_IDS = (
     [f"MON-{n}" for n in range(1, 14)]
     + [f"CON-{n}" for n in range(1, 6)]
     + [f"EDGE-{n}" for n in range(1, 6)]
-    + [f"DS-{n}" for n in range(1, 10)]
+    + [f"DS-{n}" for n in range(1, 12)]
     + [f"ANA-{n}" for n in range(1, 11)]
     + [f"H-{n}" for n in range(1, 6)]
     + ["CLI-1", "DEP-1", "DEP-2", "CI-1"]

@@ -161,7 +161,7 @@ def test_mon_2_trail_is_encrypted_with_the_stack_key(tpl: dict[str, Any]) -> Non
 # MON-3, CON-4 ----------------------------------------------------------------------------------------
 
 
-def test_mon_3_security_and_function_log_groups_keep_90_days(tpl: dict[str, Any], cfg_name: str) -> None:
+def test_mon_3_security_and_function_log_groups_are_retained(tpl: dict[str, Any], cfg_name: str) -> None:
     groups = resources(tpl, "AWS::Logs::LogGroup")
     suffix = config(cfg_name).name_suffix
     assert {name: g["Properties"]["LogGroupName"] for name, g in groups.items()} == {
@@ -170,7 +170,9 @@ def test_mon_3_security_and_function_log_groups_keep_90_days(tpl: dict[str, Any]
         "DailyAuditorLogGroup": f"/iam-guard/{suffix}/daily-auditor",
     }
     for name, group in groups.items():
-        assert group["Properties"]["RetentionInDays"] == 90, name
+        # DS-11: prod keeps the security findings a year (PCI DSS 10.7); function logs stay at 90 days.
+        expected = 365 if (cfg_name, name) == ("prod", "SecurityEventsLogGroup") else 90
+        assert group["Properties"]["RetentionInDays"] == expected, name
         assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain", name
 
 

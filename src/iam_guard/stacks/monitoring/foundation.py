@@ -100,10 +100,11 @@ def stack_key(plan: Plan) -> kms.Key:
 def add_log_groups(parts: Parts, plan: Plan) -> None:
     """MON-3, CON-4: the security-events group and one per function, encrypted, retained."""
     for logical_id, name in plan.log_group_names.items():
+        retention = plan.settings.log_retention_days
+        if logical_id == "SecurityEventsLogGroup":
+            retention = plan.settings.security_log_retention_days  # DS-11: the findings' history
         parts.groups[logical_id] = parts.add(
-            encrypted_log_group(
-                logical_id, name=name, key=parts.key, retention_days=plan.settings.log_retention_days
-            )
+            encrypted_log_group(logical_id, name=name, key=parts.key, retention_days=retention)
         )
 
 
