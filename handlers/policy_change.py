@@ -32,7 +32,7 @@ from alerts import SecurityLog, log_stream_name, publish_alert
 from emf import COUNT, emit_metrics, findings_metrics
 from event_marks import Claim, EventInProgress, EventMarks
 from iam_guard.analysis import Severity
-from iam_guard.contract import HEARTBEAT_METRIC_NAME
+from iam_guard.contract import CANARY_METRIC_NAME
 from lambda_support import (
     Deadline,
     LambdaContext,
@@ -126,7 +126,7 @@ def _heartbeat(change: PolicyChange, settings: Settings) -> dict[str, Any]:
     emit_metrics(
         settings.metrics_namespace,
         {"Environment": settings.environment},
-        {HEARTBEAT_METRIC_NAME: (1.0, COUNT)},
+        {CANARY_METRIC_NAME: (1.0, COUNT)},
     )
     log("INFO", "canary heartbeat", eventId=change.event_id, eventTime=change.event_time)
     return {"status": "heartbeat"}

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from iam_guard.contract import CANARY_TAG_KEY
+from iam_guard.contract import CANARY_EVENT_NAME, CANARY_TAG_KEY
 from remediation import Principal
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
@@ -59,7 +59,7 @@ RECORDED_EVENTS: dict[str, tuple[str, str]] = {
     "DeleteUserPermissionsBoundary": ("user", _BOUNDARY_REMOVED),
 }
 # MON-13: the stack's canary tags the quarantine policy; that TagPolicy event is the heartbeat.
-CANARY_EVENT = "TagPolicy"
+CANARY_EVENT = CANARY_EVENT_NAME
 # The policy changes the IAM rule sends (tests/monitoring: the rule names exactly these). The canary's event
 # is parsed too; whether it arrives through that rule or a rule of its own is the stack's choice.
 HANDLED_EVENTS = (

@@ -13,10 +13,10 @@ from support import REPO_ROOT, SHARED
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 ID_PATTERN = re.compile(r"\b(MON|CON|EDGE|DS|ANA|H|CLI|DEP|CI)-(\d+)\b")
 KNOWN_IDS = (
-    [f"MON-{n}" for n in range(1, 12)]
+    [f"MON-{n}" for n in range(1, 14)]
     + [f"CON-{n}" for n in range(1, 6)]
     + [f"EDGE-{n}" for n in range(1, 6)]
-    + [f"DS-{n}" for n in range(1, 10)]
+    + [f"DS-{n}" for n in range(1, 12)]
     + [f"ANA-{n}" for n in range(1, 11)]
     + [f"H-{n}" for n in range(1, 8)]
     + ["CLI-1", "CLI-2", "CLI-3", "DEP-1", "DEP-2", "CI-1"]

@@ -31,6 +31,7 @@ _REGION = re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-[a-z]+-\d$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _PRINCIPAL_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)$")
+_ROLE_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+@-]{1,128}$")
 _TRAIL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$")
 
@@ -140,13 +141,44 @@ class MonitoringConfig:
     )
     log_retention_days: RetentionDays = field(
         default=90,
-        metadata=_doc("Retention of the security-event and function log groups (CloudWatch allowed values)."),
+        metadata=_doc("Retention of the functions' own log groups (CloudWatch allowed values)."),
+    )
+    security_log_retention_days: RetentionDays = field(
+        default=90,
+        metadata=_doc(
+            "Retention of the security-events log group, the findings' audit history (DS-11; CloudWatch "
+            "allowed values). PCI DSS 10.7 asks for a year of audit history: prod sets 365."
+        ),
+    )
+    data_bucket_data_events: bool = field(
+        default=False,
+        metadata=_doc(
+            "DS-10: the stack's trail also records CloudTrail data events (object reads and writes) of the "
+            "data store's bucket, and no other bucket. Costs $0.10 per 100,000 events. Needs the stack's "
+            "own trail (no existing_trail_arn)."
+        ),
+    )
+    trail_object_lock_days: int = field(
+        default=90,
+        metadata=_doc(
+            "DS-11: S3 Object Lock retention (governance mode) of every log file in the trail's bucket, in "
+            "days.",
+            _in_range(1, 3650),
+        ),
     )
     policy_change_alarm_threshold: int = field(
         default=5,
         metadata=_doc(
             "The change alarm fires on more than this many IAM policy changes in 10 minutes.",
             _in_range(1, 10000),
+        ),
+    )
+    canary_interval_minutes: int = field(
+        default=60,
+        metadata=_doc(
+            "MON-13 heartbeat: minutes between two canary calls (a tag on the stack's quarantine policy). "
+            "The heartbeat alarm fires when no canary arrived within two intervals.",
+            _in_range(15, 720),
         ),
     )
     existing_trail_arn: str | None = field(
@@ -158,6 +190,16 @@ class MonitoringConfig:
                 re.compile(r"^arn:aws(-[a-z]+)*:cloudtrail:[a-z0-9-]+:\d{12}:trail/[A-Za-z0-9._-]{3,128}$"),
                 "a CloudTrail trail ARN",
             ),
+        ),
+    )
+    deploy_role_arns: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "Roles that deploy iam-guard (MON-12). Calls CloudFormation makes for a session of one of them, "
+            "and change sets they execute on iam-guard's stacks, raise no tamper alert. Empty: every call "
+            "CloudFormation makes is taken for a deploy (whoever asked for it) and change sets are not "
+            "alerted; deleting a stack or lifting its termination protection always alerts.",
+            item=_pattern(_ROLE_ARN, "an IAM role ARN (arn:aws:iam::123456789012:role/Name)"),
         ),
     )
     remediation_exempt_principals: tuple[str, ...] = field(
@@ -258,7 +300,15 @@ def load_config(path: str | Path) -> Config:
 
 def parse_config(raw: Any, source: str = "<config>") -> Config:
     """Build a Config from already-parsed YAML/JSON data."""
-    return _build(Config, raw, source, "")
+    config: Config = _build(Config, raw, source, "")
+    monitoring = config.monitoring
+    if monitoring.data_bucket_data_events and monitoring.existing_trail_arn is not None:
+        raise ConfigError(
+            f"{source}: monitoring.data_bucket_data_events: true needs the stack's own trail, but "
+            f"monitoring.existing_trail_arn is set ({monitoring.existing_trail_arn}): add the data bucket's "
+            "data events to that trail instead, or drop existing_trail_arn"
+        )
+    return config
 
 
 def _build(cls: type[Any], raw: Any, source: str, prefix: str) -> Any:
@@ -313,8 +363,9 @@ def _coerce(hint: Any, value: Any, source: str, dotted: str, meta: Mapping[str, 
 
 
 def _scalar(hint: Any, value: Any, source: str, dotted: str, validate: Validator | None) -> Any:
-    expected = {str: "a string", int: "an integer"}[hint]
-    if not isinstance(value, hint) or isinstance(value, bool):
+    expected = {str: "a string", int: "an integer", bool: "true or false"}[hint]
+    wrong_type = not isinstance(value, bool) if hint is bool else not isinstance(value, hint)
+    if wrong_type or (hint is not bool and isinstance(value, bool)):
         raise ConfigError(f"{source}: {dotted}: expected {expected}, got {_show(value)}")
     _validate(validate, value, source, dotted)
     return value
@@ -367,6 +418,8 @@ def describe_fields(cls: type[Any] = Config, prefix: str = "") -> list[tuple[str
 
 
 def _default_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, tuple):
         return "[" + ", ".join(str(item) for item in value) + "]"
     return "null" if value is None else str(value)

@@ -42,9 +42,14 @@ QUARANTINE_TAG_KEY = "iam-guard:quarantined"
 # When the principal's managed-policy quota is full, quarantine puts an inline explicit deny of this name.
 QUARANTINE_INLINE_POLICY_NAME = "iam-guard-quarantine"
 
-# -- the canary (MON-13) -----------------------------------------------------------------------------------
-# The stack's scheduled canary tags the quarantine policy (iam:TagPolicy) with this key every interval; the
-# policy-change handler recognises that CloudTrail event as the heartbeat and emits this metric (EMF, in
-# the stack's metrics namespace, dimension Environment), which the "no heartbeat" alarm watches.
+# -- heartbeat (MON-13) ------------------------------------------------------------------------------------
+# A schedule tags the stack's quarantine policy (QUARANTINE_POLICY_ARN) with this key, the value being the
+# scheduled time; the TagPolicy event reaches the policy-change function through its own rule, which
+# records it and emits CANARY_METRIC_NAME (count 1, dimension Environment) in METRICS_NAMESPACE. An alarm
+# fires when no canary arrived within two intervals.
 CANARY_TAG_KEY = "iam-guard:canary"
-HEARTBEAT_METRIC_NAME = "CanaryHeartbeat"
+CANARY_EVENT_NAME = "TagPolicy"
+CANARY_METRIC_NAME = "CanaryReceived"
+# The daily audit checks this trail with GetTrailStatus/GetEventSelectors (IsLogging, multi-region,
+# management events included) and reports what it finds.
+ENV_TRAIL_ARN = "TRAIL_ARN"

@@ -47,8 +47,8 @@ def test_mon_13_the_canary_emits_the_heartbeat_metric_and_no_alert_or_record(
     [directive] = metrics["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == "IamGuard"
     assert directive["Dimensions"] == [["Environment"]]
-    assert directive["Metrics"] == [{"Name": contract.HEARTBEAT_METRIC_NAME, "Unit": "Count"}]
-    assert (metrics["Environment"], metrics[contract.HEARTBEAT_METRIC_NAME]) == ("dev", 1.0)
+    assert directive["Metrics"] == [{"Name": contract.CANARY_METRIC_NAME, "Unit": "Count"}]
+    assert (metrics["Environment"], metrics[contract.CANARY_METRIC_NAME]) == ("dev", 1.0)
     [line] = log_lines(out)
     assert line["message"] == "canary heartbeat"
     assert monitoring.alerts() == []

@@ -64,7 +64,8 @@ MOTO_GAPS: dict[str, str] = {
     "unsupported-resource-types": (
         "moto's CloudFormation skips (with a warning) AWS::S3::BucketPolicy, AWS::SNS::TopicPolicy, "
         "AWS::SNS::Subscription, AWS::SQS::QueuePolicy, AWS::CloudWatch::Alarm, "
-        "AWS::Lambda::EventInvokeConfig and AWS::CloudTrail::Trail (unsupported_resources() lists them "
+        "AWS::Lambda::EventInvokeConfig, AWS::CloudTrail::Trail and AWS::Scheduler::Schedule (the MON-13 "
+        "canary; unsupported_resources() lists them "
         "per template); an output that refers to one (TrailArn) breaks DescribeStacks with HTTP 500, so "
         "the adapter drops such outputs from the body it deploys. Their properties are proven by the unit "
         "tests over the JSON."
@@ -87,6 +88,23 @@ MOTO_GAPS: dict[str, str] = {
         "PointInTimeRecoverySpecification and TimeToLiveSpecification. The adapter maps the three "
         "CloudFormation properties onto moto's table model when the stack creates the table, so "
         "DescribeTable, DescribeContinuousBackups and DescribeTimeToLive read back what the template says."
+    ),
+    "events-sns-targets": (
+        "moto's EventBridge delivers to Lambda, SQS, log groups, archives and buses, and raises "
+        "NotImplementedError for an SNS topic target (the MON-12 tamper rules'). The adapter delivers to "
+        "SNS on the in-process server: moto's own pattern matcher and input transformer "
+        "(EventTemplateParser) make the message, moto's SNS publishes it to the topic's subscribers. "
+        "moto also lets a schedule rule (no pattern) match every PutEvents event and then fails on its "
+        "Lambda target; the adapter leaves schedules to their schedule, as EventBridge does."
+    ),
+    "events-test-event-pattern": (
+        "TestEventPattern is not implemented (moto answers nothing): the MON-12 tests run moto's matcher "
+        "through PutEvents and a probe rule instead (tests/monitoring/event_matching.py)."
+    ),
+    "events-from-api-calls": (
+        "moto records no CloudTrail events and sends none to EventBridge: an API call such as DisableRule "
+        "produces no 'AWS API Call via CloudTrail' event. The integration test puts the CloudTrail event "
+        "of that call on the bus itself (PutEvents), from the recorded fixture with the deployment's names."
     ),
     "lambda-settings": (
         "moto's CloudFormation Lambda drops DeadLetterConfig, KmsKeyArn and LoggingConfig (the function's "
@@ -180,9 +198,13 @@ def install_emulator_patches() -> None:
     from moto.cloudformation.exceptions import ValidationError
     from moto.core.responses import ActionResult
     from moto.dynamodb.models.table import Table
+    from moto.events import models as events_models
+    from moto.events.utils import EventTemplateParser
     from moto.iam.access_control import IAMPolicy, PermissionResult
     from moto.kms import models as kms_models
     from moto.s3 import models as s3_models
+    from moto.sns.models import sns_backends
+    from moto.utilities.arns import parse_arn
 
     def update_termination_protection(self: Any) -> Any:
         stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
@@ -252,6 +274,33 @@ def install_emulator_patches() -> None:
         return table
 
     Table.create_from_cloudformation_json = classmethod(create_table)
+
+    original_send_to_targets = events_models.Rule.send_to_targets
+
+    def send_to_targets(self: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
+        if self.scheduled_expression and not self.event_pattern.get_pattern():
+            return  # a schedule is never triggered by a put event (moto's empty pattern matches them all)
+        topics = [target for target in self.targets if parse_arn(target["Arn"]).service == "sns"]
+        others = [target for target in self.targets if target not in topics]
+        saved, self.targets = self.targets, others
+        try:
+            original_send_to_targets(self, original_event, transform_input)
+        finally:
+            self.targets = saved
+        if not topics or not self.event_pattern.matches_event(original_event):
+            return
+        for target in topics:
+            transformer = target.get("InputTransformer", {})
+            message = EventTemplateParser.parse(
+                input_template=transformer.get("InputTemplate"),
+                input_paths_map=transformer.get("InputPathsMap", {}),
+                event=original_event,
+            )
+            arn = parse_arn(target["Arn"])
+            body = message if isinstance(message, str) else json.dumps(message)
+            sns_backends[arn.account][arn.region].publish(message=body, arn=target["Arn"])
+
+    events_models.Rule.send_to_targets = send_to_targets
     s3_models.FakeBucket.get_permission = get_permission
     responses.CloudFormationResponse.update_termination_protection = update_termination_protection
     models.CloudFormationBackend.delete_stack = delete_stack

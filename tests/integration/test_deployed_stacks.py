@@ -16,7 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
-from integration_support import CLOUDTRAIL_FIXTURES, HANDLERS_DIR, Transcript
+from integration_support import CLOUDTRAIL_FIXTURES, HANDLERS_DIR, REPO_ROOT, Transcript
 from moto_adapter import for_moto, outputs_moto_cannot_resolve
 
 from iam_guard import contract, packaging
@@ -428,6 +428,59 @@ def test_dep_2_mon_1_permissive_policy_alert_reaches_the_topic_and_the_log(
     assert record["finding"]["actions"] == ["*"] and record["finding"]["resources"] == ["*"]
 
 
+def test_dep_2_mon_12_disabling_the_iam_rule_alerts_through_the_tamper_rule(deployment: Deployment) -> None:
+    """Deploy, disable the IAM change rule through the API, put that call's CloudTrail event on the bus
+    (moto records none: MOTO_GAPS["events-from-api-calls"]): the deployed tamper rule matches it, its input
+    transformer writes the message, and the topic delivers it to an SQS subscriber. No function runs."""
+    events = boto3.client("events")
+    rule_name = output(deployment, "IamChangeRuleName")
+    events.disable_rule(Name=rule_name)
+    try:
+        assert events.describe_rule(Name=rule_name)["State"] == "DISABLED"
+        recorded = json.loads((REPO_ROOT / "tests/fixtures/tamper/rules.json").read_text())["tamper"][0]
+        assert recorded["detail"]["eventName"] == "DisableRule"
+        assert recorded["detail"]["requestParameters"] == {"name": rule_name}
+        reader = subscribe_queue(output(deployment, "AlertTopicArn"), "e2e-tamper-reader")
+
+        reply = events.put_events(
+            Entries=[
+                {
+                    "Source": recorded["source"],
+                    "DetailType": recorded["detail-type"],
+                    "Detail": json.dumps(recorded["detail"]),
+                }
+            ]
+        )
+
+        assert reply["FailedEntryCount"] == 0
+        (alert,) = receive_notifications(reader)
+        assert alert["TopicArn"] == output(deployment, "AlertTopicArn")
+        lines = alert["Message"].split("\n")
+        assert lines[0] == "iam-guard TAMPER ALERT (dev, us-east-1)"
+        assert lines[2] == "DisableRule on an iam-guard EventBridge rule"
+        assert lines[3] == "by arn:aws:sts::123456789012:assumed-role/PlatformAdmin/alice from 203.0.113.17"
+        assert recorded["detail"]["eventID"] in lines[4]
+    finally:
+        events.enable_rule(Name=rule_name)
+
+
+def test_dep_2_mon_12_an_own_deploy_call_raises_no_tamper_alert(deployment: Deployment) -> None:
+    events = boto3.client("events")
+    recorded = json.loads((REPO_ROOT / "tests/fixtures/tamper/rules.json").read_text())["own_deploy"][0]
+    assert recorded["detail"]["sourceIPAddress"] == "cloudformation.amazonaws.com"
+    reader = subscribe_queue(output(deployment, "AlertTopicArn"), "e2e-own-deploy-reader")
+    events.put_events(
+        Entries=[
+            {
+                "Source": recorded["source"],
+                "DetailType": recorded["detail-type"],
+                "Detail": json.dumps(recorded["detail"]),
+            }
+        ]
+    )
+    assert receive_notifications(reader) == []
+
+
 @dataclass
 class LambdaContext:
     """The parts of the Lambda context the handler reads."""
@@ -448,9 +501,9 @@ def import_handler(name: str) -> Any:
     return importlib.import_module(name)
 
 
-def subscribe_queue(topic_arn: str) -> str:
+def subscribe_queue(topic_arn: str, name: str = "e2e-alert-reader") -> str:
     sqs = boto3.client("sqs")
-    url = sqs.create_queue(QueueName="e2e-alert-reader")["QueueUrl"]
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     boto3.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
     return url

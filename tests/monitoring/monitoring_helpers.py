@@ -26,7 +26,7 @@ def _variant_bodies(name: str) -> dict[str, str]:
 
 def variant_config(name: str) -> Config:
     """dev with one setting changed: 'existing-trail', 'off' (remediation off, no audit accounts),
-    'quarantine' (dev in quarantine mode)."""
+    'quarantine' (dev in quarantine mode), 'deploy-roles' (a deploy role named, MON-12)."""
     base = config("dev")
     monitoring = base.monitoring
     if name == "existing-trail":
@@ -37,6 +37,10 @@ def variant_config(name: str) -> Config:
         monitoring = dataclasses.replace(monitoring, remediation_mode="off", trusted_audit_account_ids=())
     elif name == "quarantine":
         monitoring = dataclasses.replace(monitoring, remediation_mode="quarantine")
+    elif name == "deploy-roles":
+        monitoring = dataclasses.replace(
+            monitoring, deploy_role_arns=("arn:aws:iam::123456789012:role/IamGuardDeployer",)
+        )
     else:
         raise ValueError(name)
     return dataclasses.replace(base, monitoring=monitoring)

@@ -22,6 +22,15 @@ def tpl() -> dict[str, Any]:
     return template("prod", FORWARDER)
 
 
+def forward_rule_arns(tpl: dict[str, Any]) -> list[str]:
+    """Every forward rule of the stack, by ARN, sorted (policies list them in the stack's own order)."""
+    names = [rule["Properties"]["Name"] for rule in resources(tpl, "AWS::Events::Rule").values()]
+    assert len(names) == 3
+    return sorted(
+        f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{n}" for n in names
+    )
+
+
 def test_mon_4_forwarder_rule_has_the_monitoring_rule_pattern(tpl: dict[str, Any]) -> None:
     forward = props(tpl, "IamEventForwardRule")["EventPattern"]
     main = props(template("prod", STACK), "IamPolicyChangeRule")["EventPattern"]
@@ -63,32 +72,40 @@ def test_mon_5_forwarder_role_trusts_events_for_its_rule_only_for_an_hour(tpl: d
     trust = statement(role["AssumeRolePolicyDocument"], "ServiceAssumesForThisAccountOnly")
     assert trust["Principal"] == {"Service": ["events.amazonaws.com"]}
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
-    rule_name = props(tpl, "IamEventForwardRule")["Name"]
-    assert [sub_text(a) for a in trust["Condition"]["ArnLike"]["aws:SourceArn"]] == [
-        f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{rule_name}"
-    ]
+    assert sorted(sub_text(a) for a in trust["Condition"]["ArnLike"]["aws:SourceArn"]) == forward_rule_arns(
+        tpl
+    )
 
 
 def test_con_3_forwarder_key_admits_eventbridge_for_the_forward_rule_only(tpl: dict[str, Any]) -> None:
     assert props(tpl, "ForwarderDlq")["KmsMasterKeyId"] == getatt("ForwarderKey")
-    stmt = key_statement(tpl, "ForwarderKey", "AllowEventBridgeRulesToWriteEncryptedDeadLetterQueue")
-    rule_name = props(tpl, "IamEventForwardRule")["Name"]
-    assert [sub_text(a) for a in stmt["Condition"]["ArnEquals"]["aws:SourceArn"]] == [
-        f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{rule_name}"
-    ]
+    stmt = key_statement(tpl, "ForwarderKey", "AllowEventBridgeRulesToWriteEncryptedQueueAndTopic")
+    assert sorted(sub_text(a) for a in stmt["Condition"]["ArnEquals"]["aws:SourceArn"]) == forward_rule_arns(
+        tpl
+    )
     queue_policy = props(tpl, "ForwarderDlqPolicy")["PolicyDocument"]
     allow = statement(queue_policy, "AllowEventBridgeRulesToSendFailedEvents")
-    assert [sub_text(a) for a in allow["Condition"]["ArnEquals"]["aws:SourceArn"]] == [
-        f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{rule_name}"
-    ]
+    assert sorted(sub_text(a) for a in allow["Condition"]["ArnEquals"]["aws:SourceArn"]) == forward_rule_arns(
+        tpl
+    )
 
 
 def test_mon_6_forwarder_failures_notify_a_topic_in_us_east_1(tpl: dict[str, Any]) -> None:
     found = alarms(tpl)
-    assert set(found) == {"ForwarderFailedInvocationsAlarm", "ForwarderDlqDepthAlarm"}
-    failed = found["ForwarderFailedInvocationsAlarm"]
-    assert (failed["Namespace"], failed["MetricName"]) == ("AWS/Events", "FailedInvocations")
-    assert dimension(failed, "RuleName") == props(tpl, "IamEventForwardRule")["Name"]
+    assert set(found) == {
+        "ForwarderFailedInvocationsAlarm",
+        "TamperForwardFailedInvocationsAlarm",
+        "CanaryForwardFailedInvocationsAlarm",
+        "ForwarderDlqDepthAlarm",
+    }
+    for alarm_id, rule in (
+        ("ForwarderFailedInvocationsAlarm", "IamEventForwardRule"),
+        ("TamperForwardFailedInvocationsAlarm", "IamTamperForwardRule"),
+        ("CanaryForwardFailedInvocationsAlarm", "CanaryForwardRule"),
+    ):
+        failed = found[alarm_id]
+        assert (failed["Namespace"], failed["MetricName"]) == ("AWS/Events", "FailedInvocations")
+        assert dimension(failed, "RuleName") == props(tpl, rule)["Name"]
     depth = found["ForwarderDlqDepthAlarm"]
     assert dimension(depth, "QueueName") == getatt("ForwarderDlq", "QueueName")
     allowed = statement(

@@ -10,7 +10,7 @@ import pytest
 from monitoring_helpers import STACK, getatt, key_statement, ref, role_statement, variant
 
 from iam_guard.policies.kms import KEY_ADMIN_ACTIONS
-from template_helpers import config, props, statements, sub_text, template
+from template_helpers import config, props, resources, statements, sub_text, template
 
 KEY = "MonitoringKey"
 USE_ACTIONS = {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKey*", "kms:ReEncrypt*"}
@@ -70,17 +70,20 @@ def test_con_3_cloudwatch_alarms_may_publish_to_the_encrypted_topic(
 
 
 def test_con_3_eventbridge_may_write_the_encrypted_dead_letter_queue(tpl: dict[str, Any]) -> None:
-    stmt = key_statement(tpl, KEY, "AllowEventBridgeRulesToWriteEncryptedDeadLetterQueue")
+    stmt = key_statement(tpl, KEY, "AllowEventBridgeRulesToWriteEncryptedQueueAndTopic")
     assert stmt["Principal"] == {"Service": ["events.amazonaws.com"]}
     assert set(stmt["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
     assert stmt["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
-    rule_names = [props(tpl, rule)["Name"] for rule in ("IamPolicyChangeRule", "DailyAuditSchedule")]
-    assert [sub_text(a) for a in stmt["Condition"]["ArnEquals"]["aws:SourceArn"]] == [
-        f"{arn_prefix('events')}rule/{name}" for name in rule_names
-    ]
-    # The DLQ it admits EventBridge to is the one the targets name, encrypted with this key.
-    for rule in ("IamPolicyChangeRule", "DailyAuditSchedule"):
-        assert props(tpl, rule)["Targets"][0]["DeadLetterConfig"]["Arn"] == getatt("EventDeliveryDlq")
+    rules = resources(tpl, "AWS::Events::Rule")
+    assert {"IamPolicyChangeRule", "DailyAuditSchedule", "TamperTrailRule"} <= set(rules)
+    assert sorted(sub_text(a) for a in stmt["Condition"]["ArnEquals"]["aws:SourceArn"]) == sorted(
+        f"{arn_prefix('events')}rule/{rule['Properties']['Name']}" for rule in rules.values()
+    )
+    # The DLQ it admits EventBridge to is the one the targets name, encrypted with this key; the tamper
+    # rules' topic is encrypted with it too (MON-12).
+    for name, rule in rules.items():
+        assert rule["Properties"]["Targets"][0]["DeadLetterConfig"]["Arn"] == getatt("EventDeliveryDlq"), name
+    assert props(tpl, "AlertTopic")["KmsMasterKeyId"] == getatt(KEY)
     assert props(tpl, "EventDeliveryDlq")["KmsMasterKeyId"] == getatt(KEY)
 
 

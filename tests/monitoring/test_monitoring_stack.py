@@ -161,7 +161,7 @@ def test_mon_2_trail_is_encrypted_with_the_stack_key(tpl: dict[str, Any]) -> Non
 # MON-3, CON-4 ----------------------------------------------------------------------------------------
 
 
-def test_mon_3_security_and_function_log_groups_keep_90_days(tpl: dict[str, Any], cfg_name: str) -> None:
+def test_mon_3_security_and_function_log_groups_are_retained(tpl: dict[str, Any], cfg_name: str) -> None:
     groups = resources(tpl, "AWS::Logs::LogGroup")
     suffix = config(cfg_name).name_suffix
     assert {name: g["Properties"]["LogGroupName"] for name, g in groups.items()} == {
@@ -170,7 +170,9 @@ def test_mon_3_security_and_function_log_groups_keep_90_days(tpl: dict[str, Any]
         "DailyAuditorLogGroup": f"/iam-guard/{suffix}/daily-auditor",
     }
     for name, group in groups.items():
-        assert group["Properties"]["RetentionInDays"] == 90, name
+        # DS-11: prod keeps the security findings a year (PCI DSS 10.7); function logs stay at 90 days.
+        expected = 365 if (cfg_name, name) == ("prod", "SecurityEventsLogGroup") else 90
+        assert group["Properties"]["RetentionInDays"] == expected, name
         assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain", name
 
 
@@ -227,7 +229,7 @@ def test_mon_4_other_region_gets_a_forwarder_in_us_east_1() -> None:
 
 def test_mon_5_every_role_has_a_one_hour_maximum_session(tpl: dict[str, Any]) -> None:
     roles = resources(tpl, "AWS::IAM::Role")
-    assert set(roles) == {"PolicyAnalyzerRole", "DailyAuditorRole", "CrossAccountAuditRole"}
+    assert set(roles) == {"PolicyAnalyzerRole", "DailyAuditorRole", "CrossAccountAuditRole", "CanaryRole"}
     for name, role in roles.items():
         assert role["Properties"]["MaxSessionDuration"] == 3600, name
 
@@ -300,7 +302,7 @@ def test_mon_6_change_alarm_counts_matched_events_of_the_rule(tpl: dict[str, Any
 
 def test_mon_6_every_alarm_notifies_the_topic_when_it_fires_and_clears(tpl: dict[str, Any]) -> None:
     found = alarms(tpl)
-    assert len(found) == 12
+    assert len(found) == 13
     for name, alarm in found.items():
         assert alarm["AlarmActions"] == [ref("AlertTopic")], name
         assert alarm["OKActions"] == [ref("AlertTopic")], name
@@ -374,7 +376,11 @@ def test_mon_7_only_this_accounts_alarms_and_function_roles_publish(
 ) -> None:
     document = props(tpl, "AlertTopicPolicy")["PolicyDocument"]
     allows = [s for s in statements(document) if s["Effect"] == "Allow"]
-    assert {s["Sid"] for s in allows} == {"AllowThisAccountsAlarmsToPublish", "AllowStackFunctionsToPublish"}
+    assert {s["Sid"] for s in allows} == {
+        "AllowThisAccountsAlarmsToPublish",
+        "AllowStackFunctionsToPublish",
+        "AllowTamperRulesToPublish",  # MON-12, tested in test_monitoring_tamper.py
+    }
     alarms_allow = statement(document, "AllowThisAccountsAlarmsToPublish")
     assert alarms_allow["Principal"] == {"Service": ["cloudwatch.amazonaws.com"]}
     assert alarms_allow["Condition"]["StringEquals"] == {"aws:SourceAccount": ref("AWS::AccountId")}
@@ -699,10 +705,11 @@ def test_con_5_event_dlq_admits_only_the_stack_rules_over_tls(tpl: dict[str, Any
     assert allow["Principal"] == {"Service": ["events.amazonaws.com"]}
     assert allow["Action"] == ["sqs:SendMessage"]
     assert allow["Resource"] == [getatt("EventDeliveryDlq")]
-    names = [props(tpl, r)["Name"] for r in ("IamPolicyChangeRule", "DailyAuditSchedule")]
-    assert [sub_text(a) for a in allow["Condition"]["ArnEquals"]["aws:SourceArn"]] == [
+    names = [r["Properties"]["Name"] for r in resources(tpl, "AWS::Events::Rule").values()]
+    assert len(names) > 2
+    assert sorted(sub_text(a) for a in allow["Condition"]["ArnEquals"]["aws:SourceArn"]) == sorted(
         f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{n}" for n in names
-    ]
+    )
     for queue in (*DLQS, "AuditContinuationQueue"):
         policy = props(tpl, f"{queue}Policy")
         assert policy["Queues"] == [ref(queue)]
@@ -746,7 +753,7 @@ def test_edge_2_functions_get_exactly_the_contract_variables(tpl: dict[str, Any]
         contract.ENV_QUARANTINE_POLICY_ARN,
         contract.ENV_EXEMPT_PRINCIPAL_ARNS,
     }
-    assert set(auditor) == SHARED_ENV | {contract.ENV_AUDIT_CONTINUATION_QUEUE_URL}
+    assert set(auditor) == SHARED_ENV | {contract.ENV_AUDIT_CONTINUATION_QUEUE_URL, contract.ENV_TRAIL_ARN}
     for variables in (analyzer, auditor):
         assert variables["ALERT_TOPIC_ARN"] == ref("AlertTopic")
         assert variables["SECURITY_LOG_GROUP"] == ref("SecurityEventsLogGroup")

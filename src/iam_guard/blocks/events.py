@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from troposphere import GetAtt, Sub, events, sqs
@@ -53,6 +53,57 @@ def iam_policy_change_pattern() -> dict[str, Any]:
     }
 
 
+CLOUDTRAIL_API_CALL = "AWS API Call via CloudTrail"
+CLOUDFORMATION_SERVICE = "cloudformation.amazonaws.com"
+
+
+def cloudtrail_call_pattern(
+    *,
+    source: str,
+    event_source: str,
+    event_names: Sequence[Any],
+    detail: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """CloudTrail management events of one service, narrowed by `event_names` and by `detail` (fields of
+    the CloudTrail record, e.g. requestParameters naming a resource, or an "$or" of alternatives)."""
+    return {
+        "source": [source],
+        "detail-type": [CLOUDTRAIL_API_CALL],
+        "detail": {"eventSource": [event_source], "eventName": list(event_names), **dict(detail or {})},
+    }
+
+
+def not_cloudformation_for(deploy_role_arns: Sequence[Any]) -> list[dict[str, Any]]:
+    """The alternatives of an "$or" that drop the calls CloudFormation makes for a deploy.
+
+    Without deploy roles every call CloudFormation makes (sourceIPAddress cloudformation.amazonaws.com)
+    is dropped, whoever asked for it. With deploy roles only the calls CloudFormation makes for a session
+    of one of those roles are dropped: a call kept is one not made by CloudFormation, or made for another
+    principal (a session of another role, or an IAM user, whose record has no sessionIssuer)."""
+    not_cloudformation = {"sourceIPAddress": [{"anything-but": [CLOUDFORMATION_SERVICE]}]}
+    if not deploy_role_arns:
+        return [not_cloudformation]
+    issuer = ("userIdentity", "sessionContext", "sessionIssuer", "arn")
+    return [
+        not_cloudformation,
+        _nested(issuer, [{"anything-but": list(deploy_role_arns)}]),
+        _nested(issuer, [{"exists": False}]),
+    ]
+
+
+def not_called_by(role_arns: Sequence[Any]) -> list[dict[str, Any]]:
+    """The alternatives of an "$or" that drop direct calls by sessions of `role_arns`."""
+    issuer = ("userIdentity", "sessionContext", "sessionIssuer", "arn")
+    return [_nested(issuer, [{"anything-but": list(role_arns)}]), _nested(issuer, [{"exists": False}])]
+
+
+def _nested(path: Sequence[str], leaf: Any) -> dict[str, Any]:
+    node: Any = leaf
+    for key in reversed(path):
+        node = {key: node}
+    return dict(node)
+
+
 def rule_arn(name: str) -> Sub:
     """A rule of this account and region on the default bus, by name: usable in key and queue policies
     without a reference cycle (the rule depends on its target, which depends on the key)."""
@@ -70,11 +121,14 @@ def target(
     arn: Any,
     dead_letter_queue: sqs.Queue,
     role_arn: Any | None = None,
+    input_transformer: events.InputTransformer | None = None,
     max_retry_attempts: int = MAX_RETRY_ATTEMPTS,
     max_event_age_seconds: int = MAX_EVENT_AGE_SECONDS,
 ) -> events.Target:
     """A target that cannot lose an event silently: retries for at most an hour, then the DLQ (CON-5)."""
-    extra = {"RoleArn": role_arn} if role_arn is not None else {}
+    extra: dict[str, Any] = {"RoleArn": role_arn} if role_arn is not None else {}
+    if input_transformer is not None:
+        extra["InputTransformer"] = input_transformer
     return events.Target(
         Id=target_id,
         Arn=arn,

@@ -94,9 +94,21 @@ def kms_encrypted_bucket(
     access_log_bucket: s3.Bucket,
     log_prefix: str,
     lifecycle: Lifecycle,
+    object_lock_days: int | None = None,
 ) -> s3.Bucket:
     """A data bucket: SSE-KMS with the customer key and an S3 Bucket Key (fewer KMS calls), versioning,
-    all public access blocked, ACLs disabled, server access logs to `access_log_bucket`, Retain."""
+    all public access blocked, ACLs disabled, server access logs to `access_log_bucket`, Retain. With
+    `object_lock_days`, every new object version is locked in governance mode for that many days: only a
+    principal granted s3:BypassGovernanceRetention can delete or overwrite it earlier."""
+    extra: dict[str, Any] = {}
+    if object_lock_days is not None:
+        extra["ObjectLockEnabled"] = True
+        extra["ObjectLockConfiguration"] = s3.ObjectLockConfiguration(
+            ObjectLockEnabled="Enabled",
+            Rule=s3.ObjectLockRule(
+                DefaultRetention=s3.DefaultRetention(Mode="GOVERNANCE", Days=object_lock_days)
+            ),
+        )
     return s3.Bucket(
         logical_id,
         BucketName=name,
@@ -119,6 +131,7 @@ def kms_encrypted_bucket(
         LifecycleConfiguration=_lifecycle_rules(lifecycle),
         DeletionPolicy=RETAIN,
         UpdateReplacePolicy=RETAIN,
+        **extra,
     )
 
 

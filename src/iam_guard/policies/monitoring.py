@@ -1,4 +1,5 @@
-"""Statement builders of the monitoring stack (MON-2, MON-5, MON-7, MON-10, MON-11, CON-2, CON-3).
+"""Statement builders of the monitoring stack (MON-2, MON-5, MON-7, MON-11, CON-3); quarantine's are in
+policies/quarantine.py, the audit role's in policies/audit_role.py.
 
 Key-policy statements name the service principal, the actions and the source conditions of every path
 that writes to something the stack key encrypts, so none of them fails silently. Identity statements
@@ -12,23 +13,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from awacs.aws import (
-    Action,
     Allow,
     ArnEquals,
     ArnLike,
     Bool,
     Condition,
-    Deny,
-    ForAllValuesStringEquals,
     Principal,
     Statement,
     StringEquals,
-    StringNotEquals,
 )
 from troposphere import Ref, Sub
 
 from iam_guard import arns
-from iam_guard.contract import QUARANTINE_TAG_KEY
 from iam_guard.policies.common import actions
 from iam_guard.policies.kms import CALLER_ACCOUNT, VIA_SERVICE, account_id, via_service
 
@@ -44,84 +40,6 @@ GOVCLOUD_GLOBAL_SERVICES_REGION = "us-gov-west-1"
 # with the key: a data key to encrypt the message, Decrypt to use a cached data key.
 MESSAGE_KEY_ACTIONS: tuple[str, ...] = ("kms:Decrypt", "kms:GenerateDataKey*")
 ROLE_MESSAGE_KEY_ACTIONS: tuple[str, ...] = ("kms:Decrypt", "kms:GenerateDataKey")
-
-# MON-10: what the cross-account auditor may read. Every other action is denied by a NotAction deny.
-AUDIT_READ_ACTIONS: tuple[str, ...] = (
-    "iam:GenerateCredentialReport",
-    "iam:GetAccountAuthorizationDetails",
-    "iam:GetAccountPasswordPolicy",
-    "iam:GetAccountSummary",
-    "iam:GetCredentialReport",
-    "iam:GetGroup",
-    "iam:GetGroupPolicy",
-    "iam:GetPolicy",
-    "iam:GetPolicyVersion",
-    "iam:GetRole",
-    "iam:GetRolePolicy",
-    "iam:GetUser",
-    "iam:GetUserPolicy",
-    "iam:ListAttachedGroupPolicies",
-    "iam:ListAttachedRolePolicies",
-    "iam:ListAttachedUserPolicies",
-    "iam:ListEntitiesForPolicy",
-    "iam:ListGroupPolicies",
-    "iam:ListGroups",
-    "iam:ListPolicies",
-    "iam:ListPolicyVersions",
-    "iam:ListRolePolicies",
-    "iam:ListRoles",
-    "iam:ListUserPolicies",
-    "iam:ListUsers",
-)
-# Account-wide reads that support no resource-level permission.
-AUDIT_ACCOUNT_ACTIONS: tuple[str, ...] = (
-    "iam:GenerateCredentialReport",
-    "iam:GetAccountAuthorizationDetails",
-    "iam:GetAccountPasswordPolicy",
-    "iam:GetAccountSummary",
-    "iam:GetCredentialReport",
-    "iam:ListGroups",
-    "iam:ListPolicies",
-    "iam:ListRoles",
-    "iam:ListUsers",
-)
-# Data reads the auditor must never make, denied explicitly even if a managed policy is attached later.
-DATA_READ_ACTIONS: tuple[str, ...] = (
-    "dynamodb:BatchGetItem",
-    "dynamodb:GetItem",
-    "dynamodb:Query",
-    "dynamodb:Scan",
-    "kms:Decrypt",
-    "s3:GetObject",
-    "s3:GetObjectVersion",
-    "secretsmanager:GetSecretValue",
-    "ssm:GetParameter",
-    "ssm:GetParameterHistory",
-    "ssm:GetParameters",
-    "ssm:GetParametersByPath",
-)
-QUARANTINE_ATTACH_ACTIONS: tuple[str, ...] = (
-    "iam:AttachGroupPolicy",
-    "iam:AttachRolePolicy",
-    "iam:AttachUserPolicy",
-)
-# When the principal's managed-policy quota is full, quarantine puts an inline explicit deny instead
-# (contract.QUARANTINE_INLINE_POLICY_NAME).
-QUARANTINE_INLINE_ACTIONS: tuple[str, ...] = (
-    "iam:PutGroupPolicy",
-    "iam:PutRolePolicy",
-    "iam:PutUserPolicy",
-)
-QUARANTINE_READ_ACTIONS: tuple[str, ...] = (
-    "iam:ListAttachedGroupPolicies",
-    "iam:ListAttachedRolePolicies",
-    "iam:ListAttachedUserPolicies",
-)
-QUARANTINE_TAG_ACTIONS: tuple[str, ...] = ("iam:TagRole", "iam:TagUser")
-# A role may attach the quarantine policy only while it carries this tag (aws:PrincipalTag, MON-5): the
-# same policy copied to another role grants nothing.
-REMEDIATOR_TAG_KEY = "iam-guard-remediator"
-REMEDIATOR_TAG_VALUE = "quarantine"
 
 
 def this_account() -> Ref:
@@ -153,9 +71,10 @@ def alarms_use_key_statement(alarm_arn_pattern: Any) -> Statement:
 
 
 def events_use_key_statement(rule_arns: Sequence[Any]) -> Statement:
-    """EventBridge delivers failed events to the KMS-encrypted dead-letter queue, for these rules only."""
+    """EventBridge delivers failed events to the KMS-encrypted dead-letter queue and tamper alerts to the
+    KMS-encrypted topic (MON-12), for these rules only."""
     return Statement(
-        Sid="AllowEventBridgeRulesToWriteEncryptedDeadLetterQueue",
+        Sid="AllowEventBridgeRulesToWriteEncryptedQueueAndTopic",
         Effect=Allow,
         Principal=Principal("Service", [service_principal("events")]),
         Action=actions(*MESSAGE_KEY_ACTIONS),
@@ -328,77 +247,6 @@ def use_key_through_messaging_statement(key_arn: Any) -> Statement:
     )
 
 
-def quarantine_statements(quarantine_policy_arn: Any) -> list[Statement]:
-    """H-3 quarantine: attach exactly the stack's deny-all policy (iam:PolicyARN), only while the role
-    carries the remediator tag; when the principal's managed-policy quota is full, put the inline deny
-    (IAM has no condition key on an inline policy's name or content, so only the remediator tag and the
-    exempt-principal deny fence it); tag the principal; list what is attached (idempotence)."""
-    return [
-        Statement(
-            Sid="AttachOnlyTheQuarantinePolicy",
-            Effect=Allow,
-            Action=actions(*QUARANTINE_ATTACH_ACTIONS),
-            Resource=[arns.iam_resource("role"), arns.iam_resource("user"), arns.iam_resource("group")],
-            Condition=Condition(
-                [
-                    ArnEquals({"iam:PolicyARN": quarantine_policy_arn}),
-                    StringEquals({f"aws:PrincipalTag/{REMEDIATOR_TAG_KEY}": REMEDIATOR_TAG_VALUE}),
-                ]
-            ),
-        ),
-        Statement(
-            Sid="PutTheQuarantineInlinePolicyWhenTheQuotaIsFull",
-            Effect=Allow,
-            Action=actions(*QUARANTINE_INLINE_ACTIONS),
-            Resource=[arns.iam_resource("role"), arns.iam_resource("user"), arns.iam_resource("group")],
-            Condition=Condition(
-                StringEquals({f"aws:PrincipalTag/{REMEDIATOR_TAG_KEY}": REMEDIATOR_TAG_VALUE})
-            ),
-        ),
-        Statement(
-            Sid="TagQuarantinedPrincipals",
-            Effect=Allow,
-            Action=actions(*QUARANTINE_TAG_ACTIONS),
-            Resource=[arns.iam_resource("role"), arns.iam_resource("user")],
-            Condition=Condition(ForAllValuesStringEquals({"aws:TagKeys": [QUARANTINE_TAG_KEY]})),
-        ),
-        Statement(
-            Sid="ListAttachedPoliciesOfPrincipals",
-            Effect=Allow,
-            Action=actions(*QUARANTINE_READ_ACTIONS),
-            Resource=[arns.iam_resource("role"), arns.iam_resource("user"), arns.iam_resource("group")],
-        ),
-    ]
-
-
-def deny_attach_other_policies_statement(quarantine_policy_arn: Any) -> Statement:
-    """Belt and braces for quarantine: attaching any policy other than the quarantine policy is denied,
-    whatever else is ever granted to the role."""
-    return Statement(
-        Sid="DenyAttachingAnyOtherPolicy",
-        Effect=Deny,
-        Action=actions(*QUARANTINE_ATTACH_ACTIONS),
-        Resource=["*"],
-        Condition=Condition(StringNotEquals({"iam:PolicyARN": quarantine_policy_arn})),
-    )
-
-
-def deny_quarantining_exempt_principals_statement(exempt_arns: Sequence[Any]) -> Statement:
-    """Quarantine may never attach to or put a policy on the stack's own roles or the configured exempt
-    principals: IAM enforces what the handler's exemption list says, even if the handler is subverted."""
-    return Statement(
-        Sid="DenyQuarantiningExemptPrincipals",
-        Effect=Deny,
-        Action=actions(*QUARANTINE_ATTACH_ACTIONS, *QUARANTINE_INLINE_ACTIONS),
-        Resource=list(exempt_arns),
-    )
-
-
-def quarantine_deny_all_statement() -> Statement:
-    """The quarantine policy: an explicit deny of every action on every resource (H-3)."""
-    return Statement(Sid="QuarantineDenyEverything", Effect=Deny, Action=[Action("*")], Resource=["*"])
-
-
 def global_services_region(region: str) -> str:
     """Where IAM's API calls are requested and its CloudTrail events reach EventBridge, for a stack in
     `region`: the partition's global-services region."""
@@ -410,56 +258,14 @@ def stack_regions(region: str) -> list[str]:
     return sorted({region, global_services_region(region)})
 
 
-# Cross-account audit role (MON-10) ---------------------------------------------------------------------
-
-
-def audit_read_statements() -> list[Statement]:
-    """Read-only IAM metadata: account-wide reads on "*", the rest on this account's IAM resources and
-    AWS managed policies."""
-    scoped = [name for name in AUDIT_READ_ACTIONS if name not in AUDIT_ACCOUNT_ACTIONS]
-    return [
-        Statement(
-            Sid="ReadAccountWideIamMetadata",
-            Effect=Allow,
-            Action=actions(*AUDIT_ACCOUNT_ACTIONS),
-            Resource=["*"],
-        ),
-        Statement(
-            Sid="ReadIamEntitiesAndPolicies",
-            Effect=Allow,
-            Action=actions(*scoped),
-            Resource=[
-                arns.iam_resource("role"),
-                arns.iam_resource("user"),
-                arns.iam_resource("group"),
-                arns.iam_resource("policy"),
-                Sub("arn:${AWS::Partition}:iam::aws:policy/*"),
-            ],
-        ),
-    ]
-
-
-def deny_data_reads_statement() -> Statement:
-    return Statement(Sid="DenyDataReads", Effect=Deny, Action=actions(*DATA_READ_ACTIONS), Resource=["*"])
-
-
-def deny_everything_but_audit_reads_statement() -> Statement:
-    """Every write, and every read not on the list, is denied, even if a broader policy is attached."""
-    return Statement(
-        Sid="DenyEverythingButAuditReads",
-        Effect=Deny,
-        NotAction=actions(*AUDIT_READ_ACTIONS),
-        Resource=["*"],
-    )
-
-
 # Resource policies -------------------------------------------------------------------------------------
 
 
 def topic_publishers_statements(
-    topic_arn: Any, role_arns: Sequence[Any], alarm_arn_pattern: Any
+    topic_arn: Any, role_arns: Sequence[Any], alarm_arn_pattern: Any, rule_arns: Sequence[Any] = ()
 ) -> list[Statement]:
-    """MON-7: only this account's alarms and, when given, the functions' roles publish to the topic."""
+    """MON-7: only this account's alarms and, when given, the functions' roles and the tamper rules
+    (MON-12, EventBridge for the named rules only) publish to the topic."""
     statements = [
         Statement(
             Sid="AllowThisAccountsAlarmsToPublish",
@@ -472,6 +278,19 @@ def topic_publishers_statements(
             ),
         ),
     ]
+    if rule_arns:
+        statements.append(
+            Statement(
+                Sid="AllowTamperRulesToPublish",
+                Effect=Allow,
+                Principal=Principal("Service", [service_principal("events")]),
+                Action=actions("sns:Publish"),
+                Resource=[topic_arn],
+                Condition=Condition(
+                    [StringEquals({SOURCE_ACCOUNT: this_account()}), ArnEquals({SOURCE_ARN: list(rule_arns)})]
+                ),
+            )
+        )
     if role_arns:
         statements.append(
             Statement(

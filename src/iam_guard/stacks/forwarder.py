@@ -28,6 +28,9 @@ from iam_guard.policies import monitoring as mon
 from iam_guard.policies.common import deny_outside_regions_statement, deny_sensitive_actions_statement
 from iam_guard.policies.trust import service_trust
 from iam_guard.stacks.monitoring import forwarder_role_name
+from iam_guard.stacks.monitoring.canary import canary_arrival_pattern
+from iam_guard.stacks.monitoring.plan import Plan
+from iam_guard.stacks.monitoring.tamper import forwarded_tamper_patterns
 
 STACK = "monitoring-forwarder"
 
@@ -49,6 +52,39 @@ def forwarder_names(config: Config) -> dict[str, str]:
     }
 
 
+# The failed-invocations alarm of each forward rule: logical ID and the base of its name.
+FAILED_INVOCATION_ALARMS = {
+    "IamEventForwardRule": ("ForwarderFailedInvocationsAlarm", "iam-events-fwd-failed-invocations"),
+    "IamTamperForwardRule": ("TamperForwardFailedInvocationsAlarm", "iam-tamper-fwd-failed-invocations"),
+    "CanaryForwardRule": ("CanaryForwardFailedInvocationsAlarm", "canary-fwd-failed-invocations"),
+}
+
+
+def forwarded_rules(config: Config) -> dict[str, tuple[str, str, dict[str, Any]]]:
+    """logical ID -> (name, description, pattern) of every IAM event the monitoring stack needs: the
+    policy changes (MON-4) and the tamper calls on its roles and quarantine policy (MON-12)."""
+    rules: dict[str, tuple[str, str, dict[str, Any]]] = {
+        "IamEventForwardRule": (
+            forwarder_names(config)["rule"],
+            f"IAM policy changes recorded by CloudTrail -> default event bus of {config.region}",
+            events.iam_policy_change_pattern(),
+        ),
+    }
+    plan = Plan.of(config)
+    for pattern in forwarded_tamper_patterns(plan).values():
+        rules["IamTamperForwardRule"] = (
+            naming.name(config, "iam-tamper-fwd"),
+            f"MON-12 tamper calls on iam-guard's roles -> default event bus of {config.region}",
+            pattern,
+        )
+    rules["CanaryForwardRule"] = (
+        naming.name(config, "canary-fwd"),
+        f"MON-13 heartbeat canary (TagPolicy on the quarantine policy) -> event bus of {config.region}",
+        canary_arrival_pattern(plan),
+    )
+    return rules
+
+
 def build(config: Config) -> Template:
     names = forwarder_names(config)
     template = Template(
@@ -58,14 +94,15 @@ def build(config: Config) -> Template:
             "where the monitoring stack runs."
         )
     )
-    rule_arn = events.rule_arn(names["rule"])
+    forwarded = forwarded_rules(config)
+    rule_arns = [events.rule_arn(name) for name, _, _ in forwarded.values()]
     alarm_pattern = alarms.alarm_arn_pattern(config.name_suffix)
     key = template.add_resource(
         customer_managed_key(
             "ForwarderKey",
             description=f"iam-guard forwarder key ({config.environment}): dead-letter queue and alert topic",
             usage=[
-                mon.events_use_key_statement([rule_arn]),
+                mon.events_use_key_statement(rule_arns),
                 mon.alarms_use_key_statement(alarm_pattern),
                 mon.account_messaging_use_key_statement(),
             ],
@@ -78,7 +115,7 @@ def build(config: Config) -> Template:
         tls_only_queue_policy(
             "ForwarderDlqPolicy",
             queue=dlq,
-            statements=[mon.events_send_to_queue_statement(GetAtt(dlq, "Arn"), [rule_arn])],
+            statements=[mon.events_send_to_queue_statement(GetAtt(dlq, "Arn"), rule_arns)],
         )
     )
 
@@ -88,7 +125,7 @@ def build(config: Config) -> Template:
             "ForwarderRole",
             name=forwarder_role_name(config),
             description=f"EventBridge puts IAM events on the default bus of {config.region}, nothing else.",
-            trust=service_trust("events.amazonaws.com", [rule_arn]),
+            trust=service_trust("events.amazonaws.com", rule_arns),
             policies=[
                 inline_policy(
                     "ForwardIamEvents",
@@ -103,17 +140,20 @@ def build(config: Config) -> Template:
             ],
         )
     )
-    rule = template.add_resource(
-        events.pattern_rule(
-            "IamEventForwardRule",
-            name=names["rule"],
-            description=f"IAM policy changes recorded by CloudTrail -> default event bus of {config.region}",
-            pattern=events.iam_policy_change_pattern(),
-            rule_target=events.target(
-                "MainRegionBus", arn=bus_arn, dead_letter_queue=dlq, role_arn=GetAtt(forward_role, "Arn")
-            ),
+    rules = {}
+    for logical_id, (name, description, pattern) in forwarded.items():
+        rules[logical_id] = template.add_resource(
+            events.pattern_rule(
+                logical_id,
+                name=name,
+                description=description,
+                pattern=pattern,
+                rule_target=events.target(
+                    "MainRegionBus", arn=bus_arn, dead_letter_queue=dlq, role_arn=GetAtt(forward_role, "Arn")
+                ),
+            )
         )
-    )
+    rule = rules["IamEventForwardRule"]
 
     topic = template.add_resource(
         encrypted_topic(
@@ -132,16 +172,18 @@ def build(config: Config) -> Template:
             statements=mon.topic_publishers_statements(Ref(topic), [], alarm_pattern),
         )
     )
-    template.add_resource(
-        alarms.notifying_alarm(
-            "ForwarderFailedInvocationsAlarm",
-            name=naming.name(config, "iam-events-fwd-failed-invocations"),
-            description=f"IAM events could not be forwarded to {config.region}: the monitoring sees nothing",
-            metric=alarms.rule_metric("FailedInvocations", names["rule"]),
-            topic=topic,
-            threshold=0,
+    for logical_id, (name, _, _) in forwarded.items():
+        alarm_id, alarm_base = FAILED_INVOCATION_ALARMS[logical_id]
+        template.add_resource(
+            alarms.notifying_alarm(
+                alarm_id,
+                name=naming.name(config, alarm_base),
+                description=f"{name}: IAM events could not be forwarded to {config.region}",
+                metric=alarms.rule_metric("FailedInvocations", name),
+                topic=topic,
+                threshold=0,
+            )
         )
-    )
     template.add_resource(
         alarms.notifying_alarm(
             "ForwarderDlqDepthAlarm",

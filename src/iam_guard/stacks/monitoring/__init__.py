@@ -17,6 +17,7 @@ from troposphere import Template
 from iam_guard.blocks.kms import key_alias
 from iam_guard.config import Config
 from iam_guard.stacks.monitoring.alarms import add_alarms
+from iam_guard.stacks.monitoring.canary import add_canary
 from iam_guard.stacks.monitoring.foundation import (
     add_log_groups,
     add_parameters,
@@ -26,9 +27,16 @@ from iam_guard.stacks.monitoring.foundation import (
 )
 from iam_guard.stacks.monitoring.functions import add_functions, add_rules
 from iam_guard.stacks.monitoring.outputs import add_outputs
-from iam_guard.stacks.monitoring.plan import Parts, Plan, forwarder_role_name, security_log_group_name
+from iam_guard.stacks.monitoring.plan import (
+    KEY_ALIAS_BASE,
+    Parts,
+    Plan,
+    forwarder_role_name,
+    security_log_group_name,
+)
 from iam_guard.stacks.monitoring.roles import add_audit_role, add_function_roles, add_quarantine_policy
 from iam_guard.stacks.monitoring.state import add_state_table
+from iam_guard.stacks.monitoring.tamper import add_tamper_rules
 from iam_guard.stacks.monitoring.trail import add_trail, existing_trail_metadata
 
 __all__ = ["build", "forwarder_role_name", "security_log_group_name"]
@@ -45,7 +53,7 @@ def build(config: Config) -> Template:
     )
     parts = Parts(template=template, key=template.add_resource(stack_key(plan)))
     add_parameters(parts)
-    parts.add(key_alias("MonitoringKeyAlias", alias=plan.names.resource("monitoring"), key=parts.key))
+    parts.add(key_alias("MonitoringKeyAlias", alias=plan.names.resource(KEY_ALIAS_BASE), key=parts.key))
     add_log_groups(parts, plan)
     add_topic(parts, plan)
     add_queues(parts, plan)
@@ -56,6 +64,8 @@ def build(config: Config) -> Template:
         add_audit_role(parts, plan)
     add_functions(parts, plan)
     add_rules(parts, plan)
+    add_canary(parts, plan)
+    add_tamper_rules(parts, plan)
     add_alarms(parts, plan)
     if plan.creates_trail:
         parts.trail = add_trail(template, config, plan.names, parts.key, plan.trail_name)

@@ -27,6 +27,7 @@ from iam_guard.policies.kms import (
     use_through_service_statement,
 )
 from iam_guard.stacks.monitoring.plan import (
+    CONTINUATION_QUEUE_BASE,
     DAILY_AUDITOR,
     DEAD_LETTER_QUEUES,
     FUNCTION_ROLE_IDS,
@@ -74,6 +75,12 @@ def stack_key(plan: Plan) -> kms.Key:
             "AllowFunctionRolesThroughDynamoDb", plan.function_role_arns, "dynamodb", state.TABLE_KEY_ACTIONS
         ),
         *state.table_creation_key_statements(),
+        use_through_service_statement(
+            "AllowCanaryRoleThroughSqs",
+            [arns.role(plan.canary_role_name)],
+            "sqs",
+            mon.ROLE_MESSAGE_KEY_ACTIONS,
+        ),
     ]
     if plan.creates_trail:
         usage.extend(mon.cloudtrail_use_key_statements(trail_arn(plan.trail_name)))
@@ -93,10 +100,11 @@ def stack_key(plan: Plan) -> kms.Key:
 def add_log_groups(parts: Parts, plan: Plan) -> None:
     """MON-3, CON-4: the security-events group and one per function, encrypted, retained."""
     for logical_id, name in plan.log_group_names.items():
+        retention = plan.settings.log_retention_days
+        if logical_id == "SecurityEventsLogGroup":
+            retention = plan.settings.security_log_retention_days  # DS-11: the findings' history
         parts.groups[logical_id] = parts.add(
-            encrypted_log_group(
-                logical_id, name=name, key=parts.key, retention_days=plan.settings.log_retention_days
-            )
+            encrypted_log_group(logical_id, name=name, key=parts.key, retention_days=retention)
         )
 
 
@@ -105,7 +113,7 @@ def add_topic(parts: Parts, plan: Plan) -> None:
     topic = parts.add(
         encrypted_topic(
             "AlertTopic",
-            name=plan.names.resource("security-alerts"),
+            name=plan.topic_name,
             display_name=f"iam-guard {plan.config.environment} security alerts",
             key=parts.key,
         )
@@ -117,7 +125,9 @@ def add_topic(parts: Parts, plan: Plan) -> None:
     policy = tls_only_topic_policy(
         "AlertTopicPolicy",
         topic=topic,
-        statements=mon.topic_publishers_statements(Ref(topic), plan.function_role_arns, plan.alarm_arns),
+        statements=mon.topic_publishers_statements(
+            Ref(topic), plan.function_role_arns, plan.alarm_arns, plan.tamper_rule_arns
+        ),
     )
     # SNS rejects a policy whose principal does not exist yet (PrincipalNotFound): the roles come first.
     policy.DependsOn = list(FUNCTION_ROLE_IDS)
@@ -135,7 +145,7 @@ def add_queues(parts: Parts, plan: Plan) -> None:
     parts.queues["AuditContinuationQueue"] = parts.add(
         encrypted_queue(
             "AuditContinuationQueue",
-            name=plan.names.resource("audit-continuation"),
+            name=plan.names.resource(CONTINUATION_QUEUE_BASE),
             key=parts.key,
             visibility_timeout_seconds=VISIBILITY_TIMEOUT_FACTOR * DAILY_AUDITOR.timeout_seconds,
             dead_letter_queue=parts.queues["AuditContinuationDlq"],

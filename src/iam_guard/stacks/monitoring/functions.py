@@ -20,6 +20,7 @@ from iam_guard.stacks.monitoring.plan import (
     ASYNC_MAX_EVENT_AGE_SECONDS,
     ASYNC_RETRY_ATTEMPTS,
     DAILY_AUDITOR,
+    FUNCTIONS,
     LOG_LEVEL,
     METRICS_NAMESPACE,
     POLICY_ANALYZER,
@@ -48,11 +49,12 @@ def add_functions(parts: Parts, plan: Plan) -> None:
         },
         "DailyAuditor": {
             contract.ENV_AUDIT_CONTINUATION_QUEUE_URL: Ref(parts.queues["AuditContinuationQueue"]),
+            contract.ENV_TRAIL_ARN: plan.trail_arn,
         },
     }
     functions = (
-        ("PolicyAnalyzer", "policy-analyzer", POLICY_ANALYZER, "PolicyChangeCodeKey"),
-        ("DailyAuditor", "daily-auditor", DAILY_AUDITOR, "DailyAuditCodeKey"),
+        ("PolicyAnalyzer", FUNCTIONS["PolicyAnalyzer"], POLICY_ANALYZER, "PolicyChangeCodeKey"),
+        ("DailyAuditor", FUNCTIONS["DailyAuditor"], DAILY_AUDITOR, "DailyAuditCodeKey"),
     )
     for base, physical, spec, code_key in functions:
         function = parts.add(

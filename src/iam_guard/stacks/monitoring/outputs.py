@@ -10,6 +10,7 @@ from troposphere import (
 )
 
 from iam_guard.outputs import add_exported_outputs
+from iam_guard.stacks.monitoring.canary import CANARY_ALARM_BASE
 from iam_guard.stacks.monitoring.plan import CHANGE_ALARM_BASE, STACK, Parts, Plan
 
 
@@ -65,6 +66,15 @@ def add_outputs(parts: Parts, plan: Plan) -> None:
         ),
         "StateTableName": ("State table of the handlers (audit runs, handled events)", Ref(parts.table)),
         "StateTableArn": ("State table ARN", GetAtt(parts.table, "Arn")),
+        "CanaryScheduleName": (
+            "MON-13 heartbeat schedule (tags the quarantine policy)",
+            plan.canary_schedule_name,
+        ),
+        "CanaryArrivalRuleName": ("Rule bringing the canary's event to the analyzer", plan.canary_rule_name),
+        "HeartbeatAlarmName": (
+            "Alarm when no canary arrived in two intervals",
+            plan.names.resource(CANARY_ALARM_BASE),
+        ),
         "QuarantinePolicyArn": (
             "Explicit deny-all policy attached in quarantine mode",
             Ref(parts.quarantine),

@@ -25,6 +25,7 @@ from iam_guard.blocks.functions import (
 )
 from iam_guard.config import Config, MonitoringConfig
 from iam_guard.policies import monitoring as mon
+from iam_guard.stacks.monitoring.tamper_rules import TAMPER_RULES
 
 STACK = "monitoring"
 METRICS_NAMESPACE = "IamGuard"
@@ -44,6 +45,11 @@ DEAD_LETTER_QUEUES = {
     "EventDeliveryDlq": "event-delivery-dlq",
     "AuditContinuationDlq": "audit-continuation-dlq",
 }
+CONTINUATION_QUEUE_BASE = "audit-continuation"
+TOPIC_BASE = "security-alerts"
+KEY_ALIAS_BASE = "monitoring"
+# The functions by logical base, with the base of their physical names.
+FUNCTIONS = {"PolicyAnalyzer": "policy-analyzer", "DailyAuditor": "daily-auditor"}
 
 POLICY_ANALYZER = FunctionSpec(
     handler="policy_change.handler",
@@ -101,6 +107,10 @@ class Plan:
     trail_name: str
     state_table_name: str
     log_group_names: dict[str, str]
+    tamper_rule_names: dict[str, str]
+    canary_role_name: str
+    canary_schedule_name: str
+    canary_rule_name: str
 
     @classmethod
     def of(cls, config: Config) -> Plan:
@@ -120,6 +130,14 @@ class Plan:
                 "PolicyAnalyzerLogGroup": names.log_group("policy-analyzer"),
                 "DailyAuditorLogGroup": names.log_group("daily-auditor"),
             },
+            canary_role_name=names.iam("Canary"),
+            canary_schedule_name=names.resource("canary"),
+            canary_rule_name=names.resource("canary-arrivals"),
+            tamper_rule_names={
+                rule.logical_id: names.resource(f"tamper-{rule.base}")
+                for rule in TAMPER_RULES
+                if rule.applies(config)
+            },
         )
 
     @property
@@ -131,15 +149,19 @@ class Plan:
         return [arns.role(self.analyzer_role_name), arns.role(self.auditor_role_name)]
 
     @property
-    def own_role_arns(self) -> list[Sub]:
+    def own_role_names(self) -> list[str]:
         """Every role of this deployment: the functions', the audit role (when created) and the
         forwarder's (when the stack runs outside the global-services region)."""
-        own = list(self.function_role_arns)
+        own = [self.analyzer_role_name, self.auditor_role_name, self.canary_role_name]
         if self.settings.trusted_audit_account_ids:
-            own.append(arns.role(self.audit_role_name))
+            own.append(self.audit_role_name)
         if self.config.region != mon.global_services_region(self.config.region):
-            own.append(arns.role(forwarder_role_name(self.config)))
+            own.append(forwarder_role_name(self.config))
         return own
+
+    @property
+    def own_role_arns(self) -> list[Sub]:
+        return [arns.role(name) for name in self.own_role_names]
 
     @property
     def exempt_principal_arns(self) -> list[Any]:
@@ -147,8 +169,53 @@ class Plan:
         return [*self.own_role_arns, *self.settings.remediation_exempt_principals]
 
     @property
+    def rule_names(self) -> list[str]:
+        """Every EventBridge rule of the stack, the canary's and the tamper rules included."""
+        return [
+            self.change_rule_name,
+            self.schedule_rule_name,
+            self.canary_rule_name,
+            *self.tamper_rule_names.values(),
+        ]
+
+    @property
     def rule_arns(self) -> list[Sub]:
-        return [events.rule_arn(self.change_rule_name), events.rule_arn(self.schedule_rule_name)]
+        return [events.rule_arn(name) for name in self.rule_names]
+
+    @property
+    def tamper_rule_arns(self) -> list[Sub]:
+        return [events.rule_arn(name) for name in self.tamper_rule_names.values()]
+
+    @property
+    def topic_name(self) -> str:
+        return self.names.resource(TOPIC_BASE)
+
+    @property
+    def function_names(self) -> list[str]:
+        return [self.names.resource(base) for base in FUNCTIONS.values()]
+
+    @property
+    def queue_names(self) -> list[str]:
+        return [self.names.resource(base) for base in (*DEAD_LETTER_QUEUES.values(), CONTINUATION_QUEUE_BASE)]
+
+    @property
+    def key_alias_name(self) -> str:
+        return f"alias/{self.names.resource(KEY_ALIAS_BASE)}"
+
+    @property
+    def stack_names(self) -> list[str]:
+        """This deployment's stacks in the monitoring stack's region."""
+        return [f"{naming.PROJECT}-{stack}-{self.config.environment}" for stack in ("data-store", STACK)]
+
+    @property
+    def quarantine_policy_arn(self) -> Sub:
+        return arns.iam_resource("policy", self.names.iam("Quarantine"))
+
+    @property
+    def trail_arn(self) -> Any:
+        """The trail the stack relies on: its own, or the configured existing one."""
+        existing = self.settings.existing_trail_arn
+        return existing if existing is not None else arns.regional("cloudtrail", f"trail/{self.trail_name}")
 
     @property
     def alarm_arns(self) -> Sub:
@@ -185,3 +252,8 @@ class Parts:
 
     def add(self, resource: Any) -> Any:
         return self.template.add_resource(resource)
+
+    @classmethod
+    def detached(cls) -> Parts:
+        """No resources: for patterns that name resources by name only (the forwarder's copies)."""
+        return cls(template=Template(), key=kms.Key("Detached"))

@@ -14,7 +14,8 @@ from troposphere import (
 
 from iam_guard import arns
 from iam_guard.blocks.roles import inline_policy, role
-from iam_guard.policies import document
+from iam_guard.policies import audit_role as audit_policies
+from iam_guard.policies import document, heartbeat, quarantine
 from iam_guard.policies import monitoring as mon
 from iam_guard.policies import state_table as state
 from iam_guard.policies.common import deny_outside_regions_statement, deny_sensitive_actions_statement
@@ -55,7 +56,7 @@ def add_quarantine_policy(parts: Parts, plan: Plan) -> None:
             "QuarantinePolicy",
             ManagedPolicyName=plan.names.iam("Quarantine"),
             Description="iam-guard quarantine: explicit deny of every action, for offending principals",
-            PolicyDocument=document([mon.quarantine_deny_all_statement()]),
+            PolicyDocument=document([quarantine.quarantine_deny_all_statement()]),
             Metadata={"iam-guard": {"notes": [QUARANTINE_POLICY_NOTE]}},
         )
     )
@@ -72,7 +73,7 @@ def _common_function_statements(parts: Parts, plan: Plan) -> list[Any]:
 
 def _analyzer_statements(parts: Parts, plan: Plan) -> list[Any]:
     """The handlers contract for policy_change; Attach*Policy only in quarantine mode, tightly scoped."""
-    quarantine = Ref(parts.quarantine)
+    quarantine_arn = Ref(parts.quarantine)
     statements = [
         mon.read_policies_statement(),
         mon.write_logs_statement(
@@ -83,10 +84,16 @@ def _analyzer_statements(parts: Parts, plan: Plan) -> list[Any]:
         *_common_function_statements(parts, plan),
     ]
     if plan.quarantining:
-        statements.extend(mon.quarantine_statements(quarantine))
-        statements.append(mon.deny_attach_other_policies_statement(quarantine))
-        statements.append(mon.deny_quarantining_exempt_principals_statement(plan.exempt_principal_arns))
-    exempt = (*mon.QUARANTINE_ATTACH_ACTIONS, *mon.QUARANTINE_INLINE_ACTIONS) if plan.quarantining else ()
+        statements.extend(quarantine.quarantine_statements(quarantine_arn))
+        statements.append(quarantine.deny_attach_other_policies_statement(quarantine_arn))
+        statements.append(
+            quarantine.deny_quarantining_exempt_principals_statement(plan.exempt_principal_arns)
+        )
+    exempt = (
+        (*quarantine.QUARANTINE_ATTACH_ACTIONS, *quarantine.QUARANTINE_INLINE_ACTIONS)
+        if plan.quarantining
+        else ()
+    )
     statements.append(deny_sensitive_actions_statement(exempt=exempt))
     return statements
 
@@ -102,6 +109,7 @@ def _auditor_statements(parts: Parts, plan: Plan) -> list[Any]:
         mon.send_to_dead_letter_queue_statement(GetAtt(parts.queues["DailyAuditorDlq"], "Arn")),
         mon.use_continuation_queue_statement(GetAtt(parts.queues["AuditContinuationQueue"], "Arn")),
         state.auditor_runs_statement(GetAtt(parts.table, "Arn")),
+        *heartbeat.read_trail_status_statements(plan.trail_arn),
         *_common_function_statements(parts, plan),
         deny_sensitive_actions_statement(),
     ]
@@ -120,7 +128,7 @@ def add_function_roles(parts: Parts, plan: Plan) -> None:
         analyzer_role.Metadata = {
             "iam-guard": {"suppressions": [{"code": "IAMG006", "reason": QUARANTINE_ATTACH_REASON}]}
         }
-        analyzer_role.Tags = Tags({mon.REMEDIATOR_TAG_KEY: mon.REMEDIATOR_TAG_VALUE})
+        analyzer_role.Tags = Tags({quarantine.REMEDIATOR_TAG_KEY: quarantine.REMEDIATOR_TAG_VALUE})
     parts.roles["PolicyAnalyzerRole"] = parts.add(analyzer_role)
     parts.roles["DailyAuditorRole"] = parts.add(
         role(
@@ -160,9 +168,9 @@ def add_audit_role(parts: Parts, plan: Plan) -> None:
                 "ReadOnlyIamAudit",
                 document(
                     [
-                        *mon.audit_read_statements(),
-                        mon.deny_data_reads_statement(),
-                        mon.deny_everything_but_audit_reads_statement(),
+                        *audit_policies.audit_read_statements(),
+                        audit_policies.deny_data_reads_statement(),
+                        audit_policies.deny_everything_but_audit_reads_statement(),
                         deny_outside_regions_statement(mon.stack_regions(plan.config.region)),
                         deny_sensitive_actions_statement(),
                     ]
