@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -89,12 +88,8 @@ def run_destroy(args: argparse.Namespace) -> int:
 
 
 def _reporting_aws_errors(command: str, action: Callable[[], int]) -> int:
-    """Run the action; an AWS error it did not handle (no credentials, access denied, throttling beyond
-    retries) becomes one line on stderr and exit code 1, not a traceback."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    """deploy_all and destroy_all report AWS errors per stack themselves; one raised outside any stack
+    still becomes the same readable block on stderr and exit code 1, not a traceback."""
+    from iam_guard.deploy.aws_errors import reporting_aws_errors
 
-    try:
-        return action()
-    except (BotoCoreError, ClientError) as error:
-        print(f"iam-guard {command}: AWS error: {error}", file=sys.stderr)
-        return 1
+    return reporting_aws_errors(command, "stack", "(none)", action)

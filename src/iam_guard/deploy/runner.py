@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from iam_guard.deploy.artifacts import (
     upload_template,
     upload_zips,
 )
+from iam_guard.deploy.aws_errors import AwsCallFailed, CallLog, aws_step
 from iam_guard.deploy.changes import format_failure
 from iam_guard.deploy.stacks import Confirm, Say, StackDeployer, StackRequest, StackResult
 from iam_guard.errors import UsageError
@@ -79,38 +81,38 @@ def retained_resources(body: str) -> dict[str, str]:
     }
 
 
+def print_to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
 def deploy_all(
     artifacts: Sequence[Artifact],
     options: DeployOptions,
     clients: ClientFactory = boto3_clients,
     say: Say = print,
+    warn: Say = print_to_stderr,
 ) -> int:
     """Deploy the stacks in order; stop at the first failure. 0 on success (including "no changes"),
-    1 on a failed or aborted stack. Writes out/flat-outputs.json after a successful run."""
-    _check_external_id(artifacts, options, clients)
+    1 on a failed or aborted stack, or on an AWS error (one block through `warn`, naming the stack, the
+    operation and AWS's code and message). Writes out/flat-outputs.json after a successful run."""
+    calls = CallLog()
+    try:
+        return _deploy_all(artifacts, options, calls.watching(clients), calls, say)
+    except AwsCallFailed as failure:
+        warn(failure.block("deploy"))
+        return 1
+
+
+def _deploy_all(
+    artifacts: Sequence[Artifact], options: DeployOptions, clients: ClientFactory, calls: CallLog, say: Say
+) -> int:
+    _check_external_id(artifacts, options, clients, calls)
     bucket_per_region: dict[str, str] = {}
     code_keys_per_region: dict[str, dict[str, str]] = {}
     results: list[StackResult] = []
     for artifact in artifacts:
-        declared = template_parameters(artifact.body)
-        region = artifact.region
-        needs_bucket = ARTIFACT_BUCKET_PARAMETER in declared or len(artifact.body) > MAX_INLINE_TEMPLATE_BYTES
-        if needs_bucket and region not in bucket_per_region:
-            named = options.artifact_bucket not in bucket_per_region.values()
-            bucket_per_region[region] = _prepare_bucket(region, options, clients, say, named)
-        if set(CODE_KEY_PARAMETERS) & set(declared) and region not in code_keys_per_region:
-            code_keys_per_region[region] = _upload_handler_zips(
-                bucket_per_region[region], region, options, clients, say
-            )
-        code_keys = code_keys_per_region.get(region, {})
-        request = _stack_request(
-            artifact, declared, bucket_per_region.get(artifact.region), code_keys, options, clients
-        )
-        say(f"stack {artifact.stack_name} ({artifact.name}) in {artifact.region}: deploying")
-        deployer = StackDeployer(
-            clients("cloudformation", artifact.region), say=say, poll_seconds=options.poll_seconds
-        )
-        result = deployer.deploy(request, options.confirm)
+        with aws_step(artifact.stack_name, artifact.region, calls):
+            result = _deploy_one(artifact, options, clients, say, bucket_per_region, code_keys_per_region)
         results.append(result)
         say(f"stack {artifact.stack_name}: {result.outcome}: {result.message}")
         if not result.succeeded:
@@ -120,11 +122,42 @@ def deploy_all(
     return 0
 
 
+def _deploy_one(
+    artifact: Artifact,
+    options: DeployOptions,
+    clients: ClientFactory,
+    say: Say,
+    bucket_per_region: dict[str, str],
+    code_keys_per_region: dict[str, dict[str, str]],
+) -> StackResult:
+    declared = template_parameters(artifact.body)
+    region = artifact.region
+    needs_bucket = ARTIFACT_BUCKET_PARAMETER in declared or len(artifact.body) > MAX_INLINE_TEMPLATE_BYTES
+    if needs_bucket and region not in bucket_per_region:
+        named = options.artifact_bucket not in bucket_per_region.values()
+        bucket_per_region[region] = _prepare_bucket(region, options, clients, say, named)
+    if set(CODE_KEY_PARAMETERS) & set(declared) and region not in code_keys_per_region:
+        code_keys_per_region[region] = _upload_handler_zips(
+            bucket_per_region[region], region, options, clients, say
+        )
+    code_keys = code_keys_per_region.get(region, {})
+    request = _stack_request(
+        artifact, declared, bucket_per_region.get(artifact.region), code_keys, options, clients
+    )
+    say(f"stack {artifact.stack_name} ({artifact.name}) in {artifact.region}: deploying")
+    deployer = StackDeployer(
+        clients("cloudformation", artifact.region), say=say, poll_seconds=options.poll_seconds
+    )
+    return deployer.deploy(request, options.confirm)
+
+
 def _external_id(options: DeployOptions) -> str | None:
     return options.audit_external_id or os.environ.get(EXTERNAL_ID_ENV) or None
 
 
-def _check_external_id(artifacts: Sequence[Artifact], options: DeployOptions, clients: ClientFactory) -> None:
+def _check_external_id(
+    artifacts: Sequence[Artifact], options: DeployOptions, clients: ClientFactory, calls: CallLog
+) -> None:
     """Before anything is deployed: a stack that needs the audit external ID gets it now, or already has
     it from an earlier deploy (then it keeps its previous value)."""
     if _external_id(options):
@@ -133,7 +166,10 @@ def _check_external_id(artifacts: Sequence[Artifact], options: DeployOptions, cl
         spec = template_parameters(artifact.body).get(EXTERNAL_ID_PARAMETER)
         if spec is None or "Default" in spec:
             continue
-        stack = StackDeployer(clients("cloudformation", artifact.region)).describe_stack(artifact.stack_name)
+        with aws_step(artifact.stack_name, artifact.region, calls):
+            stack = StackDeployer(clients("cloudformation", artifact.region)).describe_stack(
+                artifact.stack_name
+            )
         if not stack or EXTERNAL_ID_PARAMETER not in {p["ParameterKey"] for p in stack.get("Parameters", [])}:
             raise UsageError(
                 f"{EXTERNAL_ID_PARAMETER}: stack {artifact.stack_name} needs the audit role's external ID: "
@@ -224,17 +260,25 @@ def destroy_all(
     clients: ClientFactory = boto3_clients,
     say: Say = print,
     poll_seconds: float = 5.0,
+    warn: Say = print_to_stderr,
 ) -> int:
     """Delete the stacks in reverse order: termination protection off, DeleteStack, wait. Then say
     which retained resources remain (DeletionPolicy Retain: data, keys, audit logs). 0 when every stack
-    is gone, 1 otherwise."""
+    is gone, 1 otherwise (an AWS error is one block through `warn`)."""
+    calls = CallLog()
+    watched = calls.watching(clients)
     failed = False
-    for artifact in reversed(artifacts):
-        deployer = StackDeployer(
-            clients("cloudformation", artifact.region), say=say, poll_seconds=poll_seconds
-        )
-        status = _destroy_one(deployer, artifact, say)
-        failed = failed or status not in ("DELETE_COMPLETE", "not deployed")
+    try:
+        for artifact in reversed(artifacts):
+            with aws_step(artifact.stack_name, artifact.region, calls):
+                deployer = StackDeployer(
+                    watched("cloudformation", artifact.region), say=say, poll_seconds=poll_seconds
+                )
+                status = _destroy_one(deployer, artifact, say)
+            failed = failed or status not in ("DELETE_COMPLETE", "not deployed")
+    except AwsCallFailed as failure:
+        warn(failure.block("destroy"))
+        return 1
     return 1 if failed else 0
 
 
