@@ -42,6 +42,13 @@ MOTO_GAPS: dict[str, str] = {
         "policy, can come first. The adapter orders the Resources of the body it deploys so that every "
         "DependsOn target comes first (order carries no meaning in CloudFormation)."
     ),
+    "resource-events": (
+        "moto records only the stack's own events (User Initiated, *_COMPLETE), none per resource, and its "
+        "change sets execute synchronously, so a deploy's events all exist by the first poll. The adapter "
+        "records each resource's *_IN_PROGRESS/*_COMPLETE events (DELETE_SKIPPED for a retained one) "
+        "before the stack's closing event, as CloudFormation would; moto-skipped types get none. That "
+        "events stream across polls, each once, is unit-tested on CloudFormation's event shape."
+    ),
     "change-set-diff": (
         "DescribeChangeSet compares template text only: a parameter-only update lists no resource change, "
         "and no change carries Replacement (the review table's Replacement column is unit-tested)."
@@ -193,6 +200,7 @@ def install_emulator_patches() -> None:
                 )
         original_delete_stack(self, name_or_stack_id)
         for stack in matching:
+            _record_deletion_events(stack)
             # A deleted stack keeps no outputs (moto would re-create resources to resolve them).
             stack.template_dict = {k: v for k, v in stack.template_dict.items() if k != "Outputs"}
             stack.output_map = stack._create_output_map()
@@ -203,6 +211,7 @@ def install_emulator_patches() -> None:
         original_execute(self, change_set_name, stack_name)
         change_set = self.describe_change_set(change_set_name)
         stack = self.stacks[change_set.stack_id]
+        _record_change_events(stack, change_set)
         stack.template_dict = change_set.template_dict
         stack.output_map = stack._create_output_map()
         for export in stack.exports:
@@ -229,3 +238,62 @@ def install_emulator_patches() -> None:
     models.CloudFormationBackend.delete_stack = delete_stack
     models.CloudFormationBackend.execute_change_set = execute_change_set
     _installed = True
+
+
+_ACTION_STATUS = {"Add": "CREATE", "Modify": "UPDATE", "Remove": "DELETE"}
+
+
+def _resource_event(stack: Any, logical_id: str, resource_type: str, status: str, reason: str = "") -> Any:
+    from moto.cloudformation.models import Event
+
+    resource = stack.resource_map._parsed_resources.get(logical_id)
+    return Event(
+        stack_id=stack.stack_id,
+        stack_name=stack.name,
+        logical_resource_id=logical_id,
+        physical_resource_id=str(getattr(resource, "physical_resource_id", "") or ""),
+        resource_type=resource_type,
+        resource_status=status,
+        resource_status_reason=reason or None,
+        resource_properties=None,
+    )
+
+
+def _insert_before_closing_event(stack: Any, events: list[Any]) -> None:
+    stack.events[-1:-1] = events
+
+
+def _record_change_events(stack: Any, change_set: Any) -> None:
+    """MOTO_GAPS['resource-events']: each changed resource's events, before the stack's closing event."""
+    events = []
+    for change in change_set.changes:
+        prefix = _ACTION_STATUS.get(change.action)
+        created = stack.resource_map._parsed_resources.get(change.logical_resource_id) is not None
+        if prefix is None or (prefix != "DELETE" and not created):
+            continue
+        reason = "Resource creation Initiated" if prefix == "CREATE" else ""
+        events.append(
+            _resource_event(
+                stack, change.logical_resource_id, change.resource_type, f"{prefix}_IN_PROGRESS", reason
+            )
+        )
+        events.append(
+            _resource_event(stack, change.logical_resource_id, change.resource_type, f"{prefix}_COMPLETE")
+        )
+    _insert_before_closing_event(stack, events)
+
+
+def _record_deletion_events(stack: Any) -> None:
+    """MOTO_GAPS['resource-events'] for DeleteStack: DELETE_SKIPPED for a retained resource. Once per
+    stack: moto's DeleteStack by name calls itself again by stack id."""
+    if getattr(stack, "_deletion_events_recorded", False) or stack.status != "DELETE_COMPLETE":
+        return
+    stack._deletion_events_recorded = True
+    events = []
+    for logical_id, spec in stack.template_dict.get("Resources", {}).items():
+        if spec.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate"):
+            events.append(_resource_event(stack, logical_id, spec["Type"], "DELETE_SKIPPED"))
+        else:
+            events.append(_resource_event(stack, logical_id, spec["Type"], "DELETE_IN_PROGRESS"))
+            events.append(_resource_event(stack, logical_id, spec["Type"], "DELETE_COMPLETE"))
+    _insert_before_closing_event(stack, events)

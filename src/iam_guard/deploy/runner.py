@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from iam_guard.deploy.artifacts import (
 )
 from iam_guard.deploy.aws_errors import AwsCallFailed, CallLog, aws_step
 from iam_guard.deploy.changes import format_failure
+from iam_guard.deploy.events import Activity, EventStream, newest_event_id
 from iam_guard.deploy.stacks import Confirm, Say, StackDeployer, StackRequest, StackResult
 from iam_guard.errors import UsageError
 from iam_guard.files import write_atomic
@@ -110,16 +112,32 @@ def _deploy_all(
     bucket_per_region: dict[str, str] = {}
     code_keys_per_region: dict[str, dict[str, str]] = {}
     results: list[StackResult] = []
+    started = time.monotonic()
     for artifact in artifacts:
         with aws_step(artifact.stack_name, artifact.region, calls):
             result = _deploy_one(artifact, options, clients, say, bucket_per_region, code_keys_per_region)
         results.append(result)
         say(f"stack {artifact.stack_name}: {result.outcome}: {result.message}")
         if not result.succeeded:
+            say(deploy_summary(results, time.monotonic() - started, len(artifacts)))
             return 1
     path = write_flat_outputs(options.out_dir, results)
     say(f"wrote {path} ({sum(len(r.outputs) for r in results)} outputs)")
+    say(deploy_summary(results, time.monotonic() - started, len(artifacts)))
     return 0
+
+
+def deploy_summary(results: Sequence[StackResult], seconds: float, planned: int) -> str:
+    """The closing line: how it ended, how long it took, each stack's outcome and the resource counts."""
+    total = Activity()
+    for result in results:
+        total.add(result.activity)
+    ok = len(results) == planned and all(result.succeeded for result in results)
+    head = f"deploy {'complete' if ok else 'FAILED'} in {seconds:.1f} s"
+    stacks = ", ".join(f"{result.stack_name} {result.outcome}" for result in results)
+    skipped = planned - len(results)
+    tail = f"; {skipped} stack(s) not attempted" if skipped else ""
+    return f"{head}: {stacks}{tail}; resources: {total.describe()}"
 
 
 def _deploy_one(
@@ -293,14 +311,16 @@ def _destroy_one(deployer: StackDeployer, artifact: Artifact, say: Say) -> str:
     cloudformation.update_termination_protection(
         StackName=artifact.stack_name, EnableTerminationProtection=False
     )
+    stream = EventStream(artifact.stack_name, newest_event_id(cloudformation, artifact.stack_name))
+    started = deployer.clock()
     cloudformation.delete_stack(StackName=artifact.stack_name)
     say(f"stack {artifact.stack_name} ({artifact.region}): termination protection off, deleting")
-    status = deployer.wait_for_delete(stack["StackId"])
+    status = deployer.wait_for_delete(stack["StackId"], stream)
+    say(deployer.closing_line(artifact.stack_name, status, started, stream))
     if status != "DELETE_COMPLETE":
-        events = deployer.events_since(stack["StackId"], None)
+        events = list(reversed(stream.events))
         say(format_failure(artifact.stack_name, status, "DeleteStack did not complete", events))
         return status
-    say(f"stack {artifact.stack_name}: DELETE_COMPLETE")
     if retained:
         say(
             f"  retained by DeletionPolicy, these remain ({len(retained)}); "

@@ -10,12 +10,13 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from iam_guard.deploy.changes import format_change_set, format_failure
+from iam_guard.deploy.events import Activity, EventStream, format_event, newest_event_id, read_new_events
 from iam_guard.errors import UsageError
 
 # Asks the operator whether to apply the change set whose summary it is given.
@@ -28,7 +29,6 @@ _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 _CHANGE_SET_PENDING = ("CREATE_PENDING", "CREATE_IN_PROGRESS")
 _STACK_OK = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 _STACK_BUSY_SUFFIX = "_IN_PROGRESS"
-_CLOCK_SKEW = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class StackResult:
     outcome: str
     message: str
     outputs: dict[str, str] = field(default_factory=dict)
+    activity: Activity = field(default_factory=Activity)
 
     @property
     def succeeded(self) -> bool:
@@ -110,23 +111,48 @@ class StackDeployer:
             self._delete_review_stack(stack_name)
 
     def _execute(self, request: StackRequest, change_set_name: str, creating: bool) -> StackResult:
-        # Events of this execution carry the token; the clock margin only matters without one.
-        token = change_set_name
-        started = datetime.now(UTC) - _CLOCK_SKEW
+        stream = EventStream(request.stack_name, newest_event_id(self.cloudformation, request.stack_name))
+        started = self.clock()
         try:
             self.cloudformation.execute_change_set(
-                StackName=request.stack_name, ChangeSetName=change_set_name, ClientRequestToken=token
+                StackName=request.stack_name,
+                ChangeSetName=change_set_name,
+                ClientRequestToken=change_set_name,
             )
         except ClientError as error:
-            return self._failure(request, "ExecuteChangeSet failed", _message(error), started, token)
-        stack = self._wait_for_stack(request.stack_name)
+            self._stream(stream)
+            return self._failure(request, "ExecuteChangeSet failed", _message(error), stream)
+        stack = self._wait_for_stack(request.stack_name, stream)
         status = stack["StackStatus"] if stack else "DELETED"
+        self.say(self.closing_line(request.stack_name, status, started, stream))
         if status not in _STACK_OK:
             reason = stack.get("StackStatusReason", "") if stack else ""
-            return self._failure(request, status, reason, started, token)
+            return self._failure(request, status, reason, stream)
         self.enable_termination_protection(request.stack_name)
         outcome = "created" if creating else "updated"
-        return self._result(request, outcome, f"{status}; termination protection on", outputs=_outputs(stack))
+        return self._result(
+            request,
+            outcome,
+            f"{status}; termination protection on",
+            outputs=_outputs(stack),
+            activity=stream.activity(),
+        )
+
+    def closing_line(self, stack_name: str, status: str, started: float, stream: EventStream) -> str:
+        seconds = self.clock() - started
+        return f"  {stack_name}: {status} in {seconds:.1f} s ({stream.activity().describe()})"
+
+    def _stream(self, stream: EventStream, stack_id: str | None = None) -> None:
+        """Say every event of the operation that appeared since the last poll (a deleted stack's events
+        are found by its id only)."""
+        try:
+            fresh = read_new_events(self.cloudformation, stack_id or stream.stack_name, stream)
+        except ClientError as error:
+            if "does not exist" in _message(error):
+                return
+            raise
+        for event in fresh:
+            self.say(format_event(event))
 
     def enable_termination_protection(self, stack_name: str) -> None:
         """DS-9: a deployed stack cannot be deleted by accident (destroy turns it off on purpose)."""
@@ -216,18 +242,21 @@ class StackDeployer:
             return None
         return dict(stacks[0])
 
-    def _wait_for_stack(self, stack_name: str) -> dict[str, Any] | None:
+    def _wait_for_stack(self, stack_name: str, stream: EventStream) -> dict[str, Any] | None:
+        """Poll until the stack settles, saying its new events on every poll."""
         deadline = self.clock() + MAX_WAIT_SECONDS
         while True:
             stack = self.describe_stack(stack_name)
+            self._stream(stream)
             if stack is None or not stack["StackStatus"].endswith(_STACK_BUSY_SUFFIX):
                 return stack
             if self.clock() > deadline:
                 return stack
             self.sleep(self.poll_seconds)
 
-    def wait_for_delete(self, stack_id: str) -> str:
-        """Wait until the stack (by id, so a deleted stack is still found) is deleted; its last status."""
+    def wait_for_delete(self, stack_id: str, stream: EventStream) -> str:
+        """Wait until the stack (by id, so a deleted stack is still found) is deleted, saying its events
+        as they happen; its last status."""
         deadline = self.clock() + MAX_WAIT_SECONDS
         while True:
             try:
@@ -236,42 +265,21 @@ class StackDeployer:
                 if "does not exist" in _message(error):
                     return "DELETE_COMPLETE"
                 raise
+            self._stream(stream, stack_id)
             status = str(stack["StackStatus"])
             if not status.endswith(_STACK_BUSY_SUFFIX) or self.clock() > deadline:
                 return status
             self.sleep(self.poll_seconds)
 
-    def events_since(
-        self, stack_name: str, since: datetime | None, token: str | None = None
-    ) -> list[dict[str, Any]]:
-        """The stack's events (newest first): those of the execution with `token` when events carry
-        tokens, else those from `since` on; every event when both are None."""
-        events: list[dict[str, Any]] = []
-        try:
-            for page in self.cloudformation.get_paginator("describe_stack_events").paginate(
-                StackName=stack_name
-            ):
-                events.extend(page["StackEvents"])
-        except ClientError:
-            return []
-        if token is not None and any(event.get("ClientRequestToken") for event in events):
-            return [event for event in events if event.get("ClientRequestToken") == token]
-        if since is None:
-            return events
-        return [event for event in events if event.get("Timestamp") is None or event["Timestamp"] >= since]
-
     # -- results --------------------------------------------------------------------------------------
 
     def _failure(
-        self,
-        request: StackRequest,
-        status: str,
-        reason: str,
-        since: datetime | None = None,
-        token: str | None = None,
+        self, request: StackRequest, status: str, reason: str, stream: EventStream | None = None
     ) -> StackResult:
-        events = self.events_since(request.stack_name, since, token) if since is not None else []
-        return self._result(request, "failed", format_failure(request.stack_name, status, reason, events))
+        events = list(reversed(stream.events)) if stream is not None else []
+        activity = stream.activity() if stream is not None else Activity()
+        block = format_failure(request.stack_name, status, reason, events)
+        return self._result(request, "failed", block, activity=activity)
 
     def _unchanged(self, request: StackRequest) -> StackResult:
         self.enable_termination_protection(request.stack_name)
@@ -284,9 +292,15 @@ class StackDeployer:
 
     @staticmethod
     def _result(
-        request: StackRequest, outcome: str, message: str, outputs: dict[str, str] | None = None
+        request: StackRequest,
+        outcome: str,
+        message: str,
+        outputs: dict[str, str] | None = None,
+        activity: Activity | None = None,
     ) -> StackResult:
-        return StackResult(request.stack_name, request.region, outcome, message, outputs or {})
+        return StackResult(
+            request.stack_name, request.region, outcome, message, outputs or {}, activity or Activity()
+        )
 
 
 def _blocking_status(stack: Mapping[str, Any] | None) -> str | None:
