@@ -16,7 +16,8 @@ from integration_support import DEPLOY_FIXTURES, FixtureArtifact, Transcript
 
 from fault_injection import FaultProxy, FaultRule
 from iam_guard.cli import main
-from iam_guard.deploy.runner import DeployOptions, deploy_all, destroy_all
+from iam_guard.deploy.destroy import destroy_all
+from iam_guard.deploy.runner import DeployOptions, deploy_all
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from integration_support import DEPLOY_FIXTURES, FixtureArtifact, Transcript
 
+from iam_guard.deploy.destroy import destroy_all
 from iam_guard.deploy.events import EventStream, format_event
-from iam_guard.deploy.runner import DeployOptions, deploy_all, destroy_all
+from iam_guard.deploy.runner import DeployOptions, deploy_all
 
 pytestmark = pytest.mark.integration
 

@@ -23,7 +23,8 @@ from iam_guard import packaging
 from iam_guard.build import StackArtifact, build_stacks
 from iam_guard.config import Config, load_config
 from iam_guard.deploy.artifacts import default_bucket_name
-from iam_guard.deploy.runner import FLAT_OUTPUTS_FILE, DeployOptions, deploy_all, destroy_all
+from iam_guard.deploy.destroy import destroy_all
+from iam_guard.deploy.runner import FLAT_OUTPUTS_FILE, DeployOptions, deploy_all
 from iam_guard.naming import PROJECT
 
 pytestmark = [

@@ -2,10 +2,10 @@
 
 deploy: build the templates and handler zips, ensure the hardened artifact bucket, upload the zips under
 their content-hash keys, create or update each stack through a change set (stack tags from the config,
-termination protection on), then write out/flat-outputs.json. destroy: termination protection off,
-delete the stacks, and say which retained resources remain. Credentials and endpoints come from the
-standard AWS environment and profiles; the audit external ID is read from IAM_GUARD_AUDIT_EXTERNAL_ID
-(or --audit-external-id) and never printed.
+termination protection on), then write out/flat-outputs.json. destroy: ask (or --yes), termination
+protection off, delete the stacks, and say which retained resources remain. Credentials and endpoints
+come from the standard AWS environment and profiles; the audit external ID is read from
+IAM_GUARD_AUDIT_EXTERNAL_ID (or --audit-external-id) and never printed.
 """
 
 from __future__ import annotations
@@ -47,8 +47,16 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "IAM_GUARD_AUDIT_EXTERNAL_ID (a command line is visible to other local users)",
     )
     deploy.set_defaults(run=run_deploy)
-    destroy = subcommands.add_parser("destroy", help="delete the stacks; retained data, keys and logs remain")
+    destroy = subcommands.add_parser(
+        "destroy",
+        help="delete the stacks after asking; retained data, keys and logs remain",
+        description="Lists the deployed stacks and asks before deleting them (a production config: type "
+        "each stack's name). Without a terminal it refuses unless --yes is given.",
+    )
     _common(destroy)
+    destroy.add_argument(
+        "--yes", action="store_true", help="delete without asking (automation); nothing else changes"
+    )
     destroy.set_defaults(run=run_destroy)
 
 
@@ -80,11 +88,15 @@ def run_deploy(args: argparse.Namespace) -> int:
 def run_destroy(args: argparse.Namespace) -> int:
     from iam_guard.build import build_stacks
     from iam_guard.config import load_config
-    from iam_guard.deploy.runner import destroy_all
+    from iam_guard.deploy.confirm import DestroyConfirmation, production_reason
+    from iam_guard.deploy.destroy import destroy_all
 
     config = load_config(args.config)
     artifacts = build_stacks(config, args.stack)
-    return _reporting_aws_errors("destroy", lambda: destroy_all(artifacts))
+    approve = DestroyConfirmation(
+        yes=args.yes, production=production_reason(config.environment, config.data_classification)
+    )
+    return _reporting_aws_errors("destroy", lambda: destroy_all(artifacts, approve=approve))
 
 
 def _reporting_aws_errors(command: str, action: Callable[[], int]) -> int:

@@ -21,8 +21,7 @@ from iam_guard.deploy.artifacts import (
     upload_zips,
 )
 from iam_guard.deploy.aws_errors import AwsCallFailed, CallLog, aws_step
-from iam_guard.deploy.changes import format_failure
-from iam_guard.deploy.events import Activity, EventStream, newest_event_id
+from iam_guard.deploy.events import Activity
 from iam_guard.deploy.stacks import Confirm, Say, StackDeployer, StackRequest, StackResult
 from iam_guard.errors import UsageError
 from iam_guard.files import write_atomic
@@ -271,70 +270,3 @@ def write_flat_outputs(out_dir: Path, results: Iterable[StackResult]) -> Path:
     path = Path(out_dir) / FLAT_OUTPUTS_FILE
     write_atomic(path, json.dumps(flat_outputs(results), indent=2, sort_keys=True) + "\n")
     return path
-
-
-def destroy_all(
-    artifacts: Sequence[Artifact],
-    clients: ClientFactory = boto3_clients,
-    say: Say = print,
-    poll_seconds: float = 5.0,
-    warn: Say = print_to_stderr,
-) -> int:
-    """Delete the stacks in reverse order: termination protection off, DeleteStack, wait. Then say
-    which retained resources remain (DeletionPolicy Retain: data, keys, audit logs). 0 when every stack
-    is gone, 1 otherwise (an AWS error is one block through `warn`)."""
-    calls = CallLog()
-    watched = calls.watching(clients)
-    failed = False
-    try:
-        for artifact in reversed(artifacts):
-            with aws_step(artifact.stack_name, artifact.region, calls):
-                deployer = StackDeployer(
-                    watched("cloudformation", artifact.region), say=say, poll_seconds=poll_seconds
-                )
-                status = _destroy_one(deployer, artifact, say)
-            failed = failed or status not in ("DELETE_COMPLETE", "not deployed")
-    except AwsCallFailed as failure:
-        warn(failure.block("destroy"))
-        return 1
-    return 1 if failed else 0
-
-
-def _destroy_one(deployer: StackDeployer, artifact: Artifact, say: Say) -> str:
-    cloudformation = deployer.cloudformation
-    stack = deployer.describe_stack(artifact.stack_name)
-    if stack is None:
-        say(f"stack {artifact.stack_name} ({artifact.region}): not deployed, nothing to delete")
-        return "not deployed"
-    retained = retained_resources(artifact.body)
-    physical = _physical_ids(cloudformation, artifact.stack_name)
-    cloudformation.update_termination_protection(
-        StackName=artifact.stack_name, EnableTerminationProtection=False
-    )
-    stream = EventStream(artifact.stack_name, newest_event_id(cloudformation, artifact.stack_name))
-    started = deployer.clock()
-    cloudformation.delete_stack(StackName=artifact.stack_name)
-    say(f"stack {artifact.stack_name} ({artifact.region}): termination protection off, deleting")
-    status = deployer.wait_for_delete(stack["StackId"], stream)
-    say(deployer.closing_line(artifact.stack_name, status, started, stream))
-    if status != "DELETE_COMPLETE":
-        events = list(reversed(stream.events))
-        say(format_failure(artifact.stack_name, status, "DeleteStack did not complete", events))
-        return status
-    if retained:
-        say(
-            f"  retained by DeletionPolicy, these remain ({len(retained)}); "
-            "delete them by hand only if you mean to:"
-        )
-        for logical_id, resource_type in retained.items():
-            say(f"    {logical_id} ({resource_type}): {physical.get(logical_id) or 'never created'}")
-    return status
-
-
-def _physical_ids(cloudformation: Any, stack_name: str) -> dict[str, str]:
-    ids: dict[str, str] = {}
-    for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name):
-        for summary in page["StackResourceSummaries"]:
-            if summary.get("LogicalResourceId"):
-                ids[summary["LogicalResourceId"]] = summary.get("PhysicalResourceId", "")
-    return ids
