@@ -34,7 +34,7 @@ pytestmark = [
 ]
 
 CONFIG_PATH = Path(__file__).resolve().parents[2] / "templates" / "dev.yaml"
-EXTERNAL_ID = "e2e-external-id-7f3c9a1b"
+EXTERNAL_ID = "e2e-external-id-7f3c9a1b-0c4d2e6f8a"
 ACCOUNT = "123456789012"
 
 

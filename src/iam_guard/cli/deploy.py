@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from iam_guard.cli.generate import DEFAULT_CONFIG, DEFAULT_OUT
+from iam_guard.deploy.external_id import EXTERNAL_ID_ENV, EXTERNAL_ID_FLAG, EXTERNAL_ID_PARAMETER
 from iam_guard.errors import UsageError
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -41,10 +42,12 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         help="folder for the zips and flat-outputs.json (default out/)",
     )
     deploy.add_argument(
-        "--audit-external-id",
+        EXTERNAL_ID_FLAG,
+        dest="audit_external_id",
         default=None,
-        help="external ID of the cross-account audit role; prefer the environment variable "
-        "IAM_GUARD_AUDIT_EXTERNAL_ID (a command line is visible to other local users)",
+        help=f"external ID of the cross-account audit role (checked against the template's "
+        f"{EXTERNAL_ID_PARAMETER} parameter before anything is deployed); prefer the environment variable "
+        f"{EXTERNAL_ID_ENV} (a command line is visible to other local users)",
     )
     deploy.set_defaults(run=run_deploy)
     destroy = subcommands.add_parser(

@@ -22,18 +22,22 @@ from iam_guard.deploy.artifacts import (
 )
 from iam_guard.deploy.aws_errors import AwsCallFailed, CallLog, aws_step
 from iam_guard.deploy.events import Activity
+from iam_guard.deploy.external_id import (
+    EXTERNAL_ID_ENV,
+    EXTERNAL_ID_FLAG,
+    EXTERNAL_ID_PARAMETER,
+    check_against_parameter,
+)
 from iam_guard.deploy.stacks import Confirm, Say, StackDeployer, StackRequest, StackResult
 from iam_guard.errors import UsageError
 from iam_guard.files import write_atomic
 
-EXTERNAL_ID_ENV = "IAM_GUARD_AUDIT_EXTERNAL_ID"
 FLAT_OUTPUTS_FILE = "flat-outputs.json"
 RETAIN_POLICIES = ("Retain", "RetainExceptOnCreate")
 
 # The template parameters deploy fills in, and the packaged handler each code key belongs to.
 ARTIFACT_BUCKET_PARAMETER = "ArtifactBucket"
 CODE_KEY_PARAMETERS = {"PolicyChangeCodeKey": "policy_change", "DailyAuditCodeKey": "daily_audit"}
-EXTERNAL_ID_PARAMETER = "AuditExternalId"
 
 
 class Artifact(Protocol):
@@ -172,12 +176,22 @@ def _external_id(options: DeployOptions) -> str | None:
     return options.audit_external_id or os.environ.get(EXTERNAL_ID_ENV) or None
 
 
+def _external_id_source(options: DeployOptions) -> str:
+    return EXTERNAL_ID_FLAG if options.audit_external_id else EXTERNAL_ID_ENV
+
+
 def _check_external_id(
     artifacts: Sequence[Artifact], options: DeployOptions, clients: ClientFactory, calls: CallLog
 ) -> None:
-    """Before anything is deployed: a stack that needs the audit external ID gets it now, or already has
-    it from an earlier deploy (then it keeps its previous value)."""
-    if _external_id(options):
+    """Before anything is deployed: a stack that needs the audit external ID gets a value that satisfies
+    its template's AuditExternalId parameter now, or already has one from an earlier deploy (then it
+    keeps its previous value)."""
+    value = _external_id(options)
+    if value:
+        for artifact in artifacts:
+            spec = template_parameters(artifact.body).get(EXTERNAL_ID_PARAMETER)
+            if spec is not None:
+                check_against_parameter(value, spec, _external_id_source(options), artifact.stack_name)
         return
     for artifact in artifacts:
         spec = template_parameters(artifact.body).get(EXTERNAL_ID_PARAMETER)
@@ -190,7 +204,7 @@ def _check_external_id(
         if not stack or EXTERNAL_ID_PARAMETER not in {p["ParameterKey"] for p in stack.get("Parameters", [])}:
             raise UsageError(
                 f"{EXTERNAL_ID_PARAMETER}: stack {artifact.stack_name} needs the audit role's external ID: "
-                f"set the environment variable {EXTERNAL_ID_ENV} (or --audit-external-id)"
+                f"set the environment variable {EXTERNAL_ID_ENV} (or {EXTERNAL_ID_FLAG})"
             )
 
 
