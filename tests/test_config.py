@@ -223,7 +223,8 @@ def test_region_outside_botocores_partition_lists_is_rejected(tmp_path: Path, re
 
 
 def test_region_typo_gets_the_closest_real_region() -> None:
-    with pytest.raises(ConfigError, match=r"'il-centrl-1' is not a region .* \(did you mean 'il-central-1'\?\)"):
+    expected = r"'il-centrl-1' is not a region .* \(did you mean 'il-central-1'\?\)"
+    with pytest.raises(ConfigError, match=expected):
         parse_config({**VALID, "region": "il-centrl-1"})
 
 
