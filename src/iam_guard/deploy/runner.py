@@ -4,6 +4,7 @@ saying which retained resources remain."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from iam_guard.deploy.adopt import Place, plan_adoption
 from iam_guard.deploy.artifacts import (
     MAX_INLINE_TEMPLATE_BYTES,
     default_bucket_name,
@@ -169,7 +171,46 @@ def _deploy_one(
     deployer = StackDeployer(
         clients("cloudformation", artifact.region), say=say, poll_seconds=options.poll_seconds
     )
+    existing = deployer.describe_stack(artifact.stack_name)
+    if existing is None or existing["StackStatus"] == "REVIEW_IN_PROGRESS":
+        return _create_adopting_retained(deployer, request, clients, options, say)
     return deployer.deploy(request, options.confirm)
+
+
+def _create_adopting_retained(
+    deployer: StackDeployer, request: StackRequest, clients: ClientFactory, options: DeployOptions, say: Say
+) -> StackResult:
+    """Create the stack; when an earlier deployment's retained resources exist, import them first (or,
+    where that cannot be done, create nothing and say what to do)."""
+    identity = clients("sts", request.region).get_caller_identity()
+    place = Place(
+        account=str(identity["Account"]),
+        region=request.region,
+        partition=str(identity["Arn"]).split(":")[1],
+        parameters=dict(request.parameters),
+    )
+    plan = plan_adoption(request.body, place, clients)
+    if plan.blockers:
+        return StackResult(request.stack_name, request.region, "failed", plan.describe(request.stack_name))
+    if not plan.adoptions:
+        return deployer.deploy(request, options.confirm)
+    say(plan.describe(request.stack_name))
+    resources = [adoption.as_resource_to_import() for adoption in plan.adoptions]
+    imported = deployer.import_resources(
+        request, plan.import_template(request.body), resources, options.confirm
+    )
+    if not imported.succeeded:
+        return imported
+    say(f"stack {request.stack_name}: imported {len(resources)} retained resource(s); now the rest")
+    rest = deployer.deploy(request, options.confirm)
+    activity = Activity()
+    activity.add(imported.activity)
+    activity.add(rest.activity)
+    outcome = "created" if rest.succeeded else rest.outcome
+    message = (
+        f"{rest.message} (adopted {len(resources)} retained resource(s))" if rest.succeeded else rest.message
+    )
+    return dataclasses.replace(rest, outcome=outcome, message=message, activity=activity)
 
 
 def _external_id(options: DeployOptions) -> str | None:

@@ -27,7 +27,7 @@ CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM")
 MAX_WAIT_SECONDS = 60 * 60
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 _CHANGE_SET_PENDING = ("CREATE_PENDING", "CREATE_IN_PROGRESS")
-_STACK_OK = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+_OUTCOME = {"CREATE": "created", "UPDATE": "updated", "IMPORT": "imported"}
 _STACK_BUSY_SUFFIX = "_IN_PROGRESS"
 
 
@@ -59,7 +59,7 @@ class StackResult:
 
     @property
     def succeeded(self) -> bool:
-        return self.outcome in ("created", "updated", "unchanged")
+        return self.outcome in ("created", "updated", "unchanged", "imported")
 
 
 @dataclass
@@ -80,11 +80,40 @@ class StackDeployer:
             return self._result(request, "failed", blocked)
         creating = existing is None or existing["StackStatus"] == "REVIEW_IN_PROGRESS"
         parameters = self._parameter_list(request, existing)
-        change_set_name = _change_set_name(request.body)
+        return self._change_set(request, parameters, "CREATE" if creating else "UPDATE", confirm)
+
+    def import_resources(
+        self,
+        request: StackRequest,
+        import_body: str,
+        resources_to_import: list[dict[str, Any]],
+        confirm: Confirm | None = None,
+    ) -> StackResult:
+        """Create the stack from existing resources with an IMPORT change set (outcome "imported" once
+        the stack is IMPORT_COMPLETE); `import_body` holds only those resources."""
+        parameters = self._parameter_list(request, None)
+        return self._change_set(request, parameters, "IMPORT", confirm, import_body, resources_to_import)
+
+    def _change_set(
+        self,
+        request: StackRequest,
+        parameters: list[dict[str, Any]],
+        kind: str,
+        confirm: Confirm | None,
+        body: str | None = None,
+        resources_to_import: list[dict[str, Any]] | None = None,
+    ) -> StackResult:
+        """Create a change set of `kind` (CREATE, UPDATE or IMPORT), review it, execute it, wait."""
+        fresh_stack = kind != "UPDATE"
+        change_set_name = _change_set_name(body or request.body)
+        args = self._change_set_args(request, parameters, kind, change_set_name)
+        if body is not None:
+            args.pop("TemplateURL", None)
+            args["TemplateBody"] = body
+        if resources_to_import:
+            args["ResourcesToImport"] = resources_to_import
         try:
-            self.cloudformation.create_change_set(
-                **self._change_set_args(request, parameters, creating, change_set_name)
-            )
+            self.cloudformation.create_change_set(**args)
         except ClientError as error:
             if _is_no_changes(_message(error)):
                 return self._unchanged(request)
@@ -92,14 +121,14 @@ class StackDeployer:
         change_set = self._wait_for_change_set(request.stack_name, change_set_name)
         if change_set["Status"] == "FAILED":
             reason = change_set.get("StatusReason", "")
-            self._discard(request.stack_name, change_set_name, creating)
-            if _is_no_changes(reason) and not creating:
+            self._discard(request.stack_name, change_set_name, fresh_stack)
+            if _is_no_changes(reason) and not fresh_stack:
                 return self._unchanged(request)
             return self._failure(request, "change set FAILED", reason)
         if confirm is not None and not confirm(self._summary(request.stack_name, change_set_name)):
-            self._discard(request.stack_name, change_set_name, creating)
+            self._discard(request.stack_name, change_set_name, fresh_stack)
             return self._result(request, "aborted", "not confirmed: nothing was applied")
-        return self._execute(request, change_set_name, creating)
+        return self._execute(request, change_set_name, kind)
 
     def _summary(self, stack_name: str, change_set_name: str) -> str:
         return format_change_set(stack_name, self._all_changes(stack_name, change_set_name))
@@ -110,7 +139,7 @@ class StackDeployer:
         if creating:
             self._delete_review_stack(stack_name)
 
-    def _execute(self, request: StackRequest, change_set_name: str, creating: bool) -> StackResult:
+    def _execute(self, request: StackRequest, change_set_name: str, kind: str) -> StackResult:
         stream = EventStream(request.stack_name, newest_event_id(self.cloudformation, request.stack_name))
         started = self.clock()
         try:
@@ -125,14 +154,13 @@ class StackDeployer:
         stack = self._wait_for_stack(request.stack_name, stream)
         status = stack["StackStatus"] if stack else "DELETED"
         self.say(self.closing_line(request.stack_name, status, started, stream))
-        if status not in _STACK_OK:
+        if status != f"{kind}_COMPLETE":
             reason = stack.get("StackStatusReason", "") if stack else ""
             return self._failure(request, status, reason, stream)
         self.enable_termination_protection(request.stack_name)
-        outcome = "created" if creating else "updated"
         return self._result(
             request,
-            outcome,
+            _OUTCOME[kind],
             f"{status}; termination protection on",
             outputs=_outputs(stack),
             activity=stream.activity(),
@@ -167,12 +195,12 @@ class StackDeployer:
     # -- change sets ---------------------------------------------------------------------------------
 
     def _change_set_args(
-        self, request: StackRequest, parameters: list[dict[str, Any]], creating: bool, name: str
+        self, request: StackRequest, parameters: list[dict[str, Any]], kind: str, name: str
     ) -> dict[str, Any]:
         args: dict[str, Any] = {
             "StackName": request.stack_name,
             "ChangeSetName": name,
-            "ChangeSetType": "CREATE" if creating else "UPDATE",
+            "ChangeSetType": kind,
             "Capabilities": list(CAPABILITIES),
             "Parameters": parameters,
             "Tags": [{"Key": key, "Value": value} for key, value in sorted(request.tags.items())],
@@ -308,10 +336,10 @@ def _blocking_status(stack: Mapping[str, Any] | None) -> str | None:
     status = str(stack["StackStatus"]) if stack else ""
     if status.endswith(_STACK_BUSY_SUFFIX) and status != "REVIEW_IN_PROGRESS":
         return f"stack is busy ({status}); try again when it settles"
-    if status == "ROLLBACK_COMPLETE":
+    if status in ("ROLLBACK_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"):
         return (
-            "stack is in ROLLBACK_COMPLETE after a failed create and cannot be updated: "
-            "run `iam-guard destroy` for it, then deploy again"
+            f"stack is in {status} after a failed create and cannot be updated: run `iam-guard destroy` "
+            "for it, then deploy again (deploy adopts the resources the failed attempt retained)"
         )
     return None
 
