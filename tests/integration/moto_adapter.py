@@ -49,6 +49,17 @@ MOTO_GAPS: dict[str, str] = {
         "before the stack's closing event, as CloudFormation would; moto-skipped types get none. That "
         "events stream across polls, each once, is unit-tested on CloudFormation's event shape."
     ),
+    "resource-import": (
+        "moto treats ChangeSetType=IMPORT like CREATE: it ignores ResourcesToImport and would create the "
+        "resources again (an existing bucket name fails). The adapter implements the import on the "
+        "in-process server: an IMPORT change set binds each listed logical id to the existing bucket, log "
+        "group or KMS key (found by its identifier; a missing one fails as CloudFormation fails) and "
+        "records IMPORT_* events; the stack ends IMPORT_COMPLETE, and updates from there as usual."
+    ),
+    "kms-key-update": (
+        "moto's CloudFormation cannot update an AWS::KMS::Key in place (no update handler: the key drops "
+        "out of the stack); the adapter updates description, policy and rotation on the same key."
+    ),
     "change-set-diff": (
         "DescribeChangeSet compares template text only: a parameter-only update lists no resource change, "
         "and no change carries Replacement (the review table's Replacement column is unit-tested)."
@@ -208,8 +219,11 @@ def install_emulator_patches() -> None:
     original_execute = models.CloudFormationBackend.execute_change_set
 
     def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
-        original_execute(self, change_set_name, stack_name)
         change_set = self.describe_change_set(change_set_name)
+        if change_set.change_set_type == "IMPORT":
+            _execute_import(self, change_set)
+        else:
+            original_execute(self, change_set_name, stack_name)
         stack = self.stacks[change_set.stack_id]
         _record_change_events(stack, change_set)
         stack.template_dict = change_set.template_dict
@@ -233,6 +247,28 @@ def install_emulator_patches() -> None:
             action, resource
         )
 
+    original_create_change_set = responses.CloudFormationResponse.create_change_set
+
+    def create_change_set(self: Any) -> Any:
+        result = original_create_change_set(self)
+        if self._get_param("ChangeSetType") == "IMPORT":
+            change_set = self.cloudformation_backend.describe_change_set(self._get_param("ChangeSetName"))
+            change_set.resources_to_import = self._get_param("ResourcesToImport", [])
+        return result
+
+    def update_key(
+        cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: Any, **_: Any
+    ) -> Any:
+        properties = cloudformation_json.get("Properties", {})
+        original_resource.description = properties.get("Description", original_resource.description)
+        if "KeyPolicy" in properties:
+            original_resource.policy = json.dumps(properties["KeyPolicy"])
+        if "EnableKeyRotation" in properties:
+            original_resource.key_rotation_status = bool(properties["EnableKeyRotation"])
+        return original_resource
+
+    responses.CloudFormationResponse.create_change_set = create_change_set
+    kms_models.Key.update_from_cloudformation_json = classmethod(update_key)
     s3_models.FakeBucket.get_permission = get_permission
     responses.CloudFormationResponse.update_termination_protection = update_termination_protection
     models.CloudFormationBackend.delete_stack = delete_stack
@@ -266,8 +302,9 @@ def _insert_before_closing_event(stack: Any, events: list[Any]) -> None:
 def _record_change_events(stack: Any, change_set: Any) -> None:
     """MOTO_GAPS['resource-events']: each changed resource's events, before the stack's closing event."""
     events = []
+    importing = change_set.change_set_type == "IMPORT"
     for change in change_set.changes:
-        prefix = _ACTION_STATUS.get(change.action)
+        prefix = "IMPORT" if importing else _ACTION_STATUS.get(change.action)
         created = stack.resource_map._parsed_resources.get(change.logical_resource_id) is not None
         if prefix is None or (prefix != "DELETE" and not created):
             continue
@@ -289,11 +326,56 @@ def _record_deletion_events(stack: Any) -> None:
     if getattr(stack, "_deletion_events_recorded", False) or stack.status != "DELETE_COMPLETE":
         return
     stack._deletion_events_recorded = True
+    from moto.cloudformation.parsing import get_model_map
+
+    modelled = get_model_map()
     events = []
     for logical_id, spec in stack.template_dict.get("Resources", {}).items():
+        if spec["Type"] not in modelled:
+            continue
         if spec.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate"):
             events.append(_resource_event(stack, logical_id, spec["Type"], "DELETE_SKIPPED"))
         else:
             events.append(_resource_event(stack, logical_id, spec["Type"], "DELETE_IN_PROGRESS"))
             events.append(_resource_event(stack, logical_id, spec["Type"], "DELETE_COMPLETE"))
     _insert_before_closing_event(stack, events)
+
+
+def _existing_resource(account_id: str, region: str, item: dict[str, Any]) -> Any:
+    """The emulator's object for one entry of ResourcesToImport (MOTO_GAPS['resource-import'])."""
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.kms.models import kms_backends
+    from moto.logs.models import logs_backends
+    from moto.s3.models import s3_backends
+
+    resource_type = item["ResourceType"]
+    identifier = item["ResourceIdentifier"]
+    found: Any = None
+    if resource_type == "AWS::S3::Bucket":
+        found = s3_backends[account_id]["aws"].buckets.get(identifier["BucketName"])
+    elif resource_type == "AWS::KMS::Key":
+        found = kms_backends[account_id][region].keys.get(identifier["KeyId"])
+    elif resource_type == "AWS::Logs::LogGroup":
+        found = logs_backends[account_id][region].groups.get(identifier["LogGroupName"])
+    if found is None:
+        raise ValidationError(
+            message=f"Resource {item['LogicalResourceId']} ({resource_type}) with identifier "
+            f"{json.dumps(identifier)} does not exist"
+        )
+    found.logical_resource_id = item["LogicalResourceId"]
+    found.cf_resource_type = resource_type
+    return found
+
+
+def _execute_import(backend: Any, change_set: Any) -> None:
+    """MOTO_GAPS['resource-import']: bind the listed resources to the stack instead of creating them."""
+    stack = backend.stacks[change_set.stack_id]
+    stack._add_stack_event("IMPORT_IN_PROGRESS", resource_status_reason="User Initiated")
+    for item in getattr(change_set, "resources_to_import", []):
+        existing = _existing_resource(backend.account_id, backend.region_name, item)
+        stack.resource_map._parsed_resources[item["LogicalResourceId"]] = existing
+    change_set.apply()
+    stack._add_stack_event("IMPORT_COMPLETE")
+    change_set.execution_status = "EXECUTE_COMPLETE"
+    stack.status = "IMPORT_COMPLETE"
+    stack.template = change_set.template

@@ -72,10 +72,9 @@ class AdoptionPlan:
             for name, spec in template["Resources"].items()
             if name in chosen
         }
-        kept = {
-            key: template[key] for key in ("AWSTemplateFormatVersion", "Parameters", "Conditions", "Mappings")
-        }
-        return json.dumps({**{k: v for k, v in kept.items() if v}, "Resources": resources}, sort_keys=True)
+        sections = ("AWSTemplateFormatVersion", "Parameters", "Conditions", "Mappings")
+        kept = {key: template[key] for key in sections if template.get(key)}
+        return json.dumps({**kept, "Resources": resources}, sort_keys=True)
 
     def describe(self, stack_name: str) -> str:
         lines = [f"stack {stack_name}: an earlier deployment's retained resources exist"]
@@ -144,8 +143,10 @@ def _adopt_key(
 ) -> None:
     """Adopt the key an adopted resource is encrypted with, if its template entry names this key."""
     users = [name for name in sorted(found) if key_name in references(resources[name].get("Properties", {}))]
-    key_ids = {
-        key for user in users if (key := _key_of(resources[user]["Type"], found[user], place, clients))
+    key_ids = {  # key ids, whether AWS reports an ARN or an id
+        key.rsplit("/", 1)[-1]
+        for user in users
+        if (key := _key_of(resources[user]["Type"], found[user], place, clients))
     }
     if not users:
         return

@@ -57,10 +57,14 @@ class CallLog:
         return client
 
     def watching(self, clients: ClientFactory) -> ClientFactory:
-        """The same factory, with every client it makes watched."""
+        """The same factory, with every client it makes watched, and made once per service and region
+        (a boto3 client takes a good part of a second to build)."""
+        made: dict[tuple[str, str], Any] = {}
 
         def make(service: str, region: str) -> Any:
-            return self.watch(clients(service, region))
+            if (service, region) not in made:
+                made[(service, region)] = self.watch(clients(service, region))
+            return made[(service, region)]
 
         return make
 
