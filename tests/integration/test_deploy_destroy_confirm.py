@@ -1,6 +1,6 @@
-"""DS-9: `iam-guard destroy` asks before deleting. On a terminal (a real pseudo-terminal here) it deletes
-only on y/yes, a production config (prod.yaml: environment prod, data classification restricted) only
-once each stack's name is typed; without a terminal it refuses with one line and exit 2 unless --yes."""
+"""OPS-2 (DS-9): `iam-guard destroy` asks before deleting. On a terminal (a real pseudo-terminal here) it
+deletes only on y/yes, a production config (prod.yaml: environment prod, data classification restricted)
+only once each stack's name is typed; without a terminal it refuses with one line and exit 2 unless --yes."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def destroy_on_a_terminal(config: str, typed: str) -> tuple[int, str]:
     return result.returncode, result.stdout + result.stderr
 
 
-def test_ds_9_destroy_without_a_terminal_or_yes_refuses_with_one_line_and_exit_2(
+def test_ops_2_destroy_without_a_terminal_or_yes_refuses_with_one_line_and_exit_2(
     aws: str, tmp_path: Path
 ) -> None:
     deploy_stand_in(*DEV_STACK, tmp_path)
@@ -85,7 +85,7 @@ def test_ds_9_destroy_without_a_terminal_or_yes_refuses_with_one_line_and_exit_2
     assert exists(*DEV_STACK)
 
 
-def test_ds_9_destroy_with_yes_deletes_without_asking(aws: str, tmp_path: Path) -> None:
+def test_ops_2_destroy_with_yes_deletes_without_asking(aws: str, tmp_path: Path) -> None:
     deploy_stand_in(*DEV_STACK, tmp_path)
 
     result = subprocess.run(
@@ -103,7 +103,7 @@ def test_ds_9_destroy_with_yes_deletes_without_asking(aws: str, tmp_path: Path) 
     assert not exists(*DEV_STACK)
 
 
-def test_ds_9_destroy_on_a_terminal_answer_n_keeps_the_stack(aws: str, tmp_path: Path) -> None:
+def test_ops_2_destroy_on_a_terminal_answer_n_keeps_the_stack(aws: str, tmp_path: Path) -> None:
     deploy_stand_in(*DEV_STACK, tmp_path)
 
     code, shown = destroy_on_a_terminal("dev.yaml", "n\n")
@@ -115,7 +115,7 @@ def test_ds_9_destroy_on_a_terminal_answer_n_keeps_the_stack(aws: str, tmp_path:
     assert exists(*DEV_STACK)
 
 
-def test_ds_9_destroy_on_a_terminal_answer_y_deletes(aws: str, tmp_path: Path) -> None:
+def test_ops_2_destroy_on_a_terminal_answer_y_deletes(aws: str, tmp_path: Path) -> None:
     deploy_stand_in(*DEV_STACK, tmp_path)
 
     code, shown = destroy_on_a_terminal("dev.yaml", "y\n")
@@ -125,7 +125,7 @@ def test_ds_9_destroy_on_a_terminal_answer_y_deletes(aws: str, tmp_path: Path) -
     assert "iam-guard-data-store-dev: DELETE_COMPLETE" in shown
 
 
-def test_ds_9_prod_destroy_needs_the_stack_name_typed_and_y_is_not_enough(aws: str, tmp_path: Path) -> None:
+def test_ops_2_prod_destroy_needs_the_stack_name_typed_and_y_is_not_enough(aws: str, tmp_path: Path) -> None:
     deploy_stand_in(*PROD_STACK, tmp_path)
 
     code, shown = destroy_on_a_terminal("prod.yaml", "y\n")
@@ -151,5 +151,5 @@ def test_ds_9_prod_destroy_needs_the_stack_name_typed_and_y_is_not_enough(aws: s
         ("staging", "internal", None),
     ],
 )
-def test_ds_9_what_counts_as_production(environment: str, classification: str, expected: str | None) -> None:
+def test_ops_2_what_counts_as_production(environment: str, classification: str, expected: str | None) -> None:
     assert production_reason(environment, classification) == expected

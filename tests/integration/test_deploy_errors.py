@@ -1,6 +1,6 @@
-"""DEP-1: every AWS or emulator error during deploy or destroy is one readable block naming the stack, the
-AWS operation and AWS's code and message, exit code 1, never a traceback. Faults are injected on the server
-side (tests/fault_injection.py) or come from the environment (no credentials, no endpoint)."""
+"""OPS-2 (DEP-1): every AWS or emulator error during deploy or destroy is one readable block naming the
+stack, the AWS operation and AWS's code and message, exit code 1, never a traceback. Faults are injected
+on the server side (tests/fault_injection.py) or come from the environment (no credentials, no endpoint)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def block_fields(text: str) -> dict[str, str]:
     return fields
 
 
-def test_dep_1_server_error_on_termination_protection_is_one_block_naming_stack_and_operation(
+def test_ops_2_server_error_on_termination_protection_is_one_block_naming_stack_and_operation(
     fault_proxy: FaultProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "2")
@@ -66,7 +66,7 @@ def test_dep_1_server_error_on_termination_protection_is_one_block_naming_stack_
     assert not (tmp_path / "flat-outputs.json").exists()
 
 
-def test_dep_1_rerun_after_the_fault_finishes_the_job(
+def test_ops_2_rerun_after_the_fault_finishes_the_job(
     fault_proxy: FaultProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
@@ -83,7 +83,7 @@ def test_dep_1_rerun_after_the_fault_finishes_the_job(
     assert "unchanged: no changes" in said.text
 
 
-def test_ds_9_destroy_server_error_on_delete_stack_is_one_block(
+def test_ops_2_destroy_server_error_on_delete_stack_is_one_block(
     fault_proxy: FaultProxy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert (
@@ -102,7 +102,7 @@ def test_ds_9_destroy_server_error_on_delete_stack_is_one_block(
     assert fields["error"] == "Throttling: injected throttle (cloudformation)"
 
 
-def test_dep_1_no_credentials_is_one_block_with_exit_1(
+def test_ops_2_no_credentials_is_one_block_with_exit_1(
     aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
@@ -124,7 +124,7 @@ def test_dep_1_no_credentials_is_one_block_with_exit_1(
     assert "Traceback" not in captured.err
 
 
-def test_dep_1_unreachable_endpoint_from_the_console_script_is_a_block_not_a_traceback(
+def test_ops_2_unreachable_endpoint_from_the_console_script_is_a_block_not_a_traceback(
     aws: str, tmp_path: Path
 ) -> None:
     with socket.socket() as probe:  # a port nothing listens on

@@ -1,4 +1,4 @@
-"""DEP-1: stack events stream while deploy and destroy wait (resource, status, reason), each once and
+"""OPS-2 (DEP-1): stack events stream while deploy and destroy wait (resource, status, reason), each once and
 oldest first, with a closing line per stack and a summary of the run (created/updated/deleted/failed,
 duration). moto executes change sets synchronously and records no resource events of its own
 (MOTO_GAPS["resource-events"]), so streaming across polls is also shown on CloudFormation's event shape."""
@@ -50,7 +50,7 @@ def deploy(artifact: FixtureArtifact, out: Path, transcript: Transcript) -> int:
     return deploy_all([artifact], DeployOptions(out_dir=out, poll_seconds=0.05), say=transcript)
 
 
-def test_dep_1_create_streams_each_resource_event_once_before_the_outcome(aws: str, tmp_path: Path) -> None:
+def test_ops_2_create_streams_each_resource_event_once_before_the_outcome(aws: str, tmp_path: Path) -> None:
     transcript = Transcript()
 
     assert deploy(small_stack(), tmp_path, transcript) == 0
@@ -78,7 +78,7 @@ def test_dep_1_create_streams_each_resource_event_once_before_the_outcome(aws: s
     )
 
 
-def test_dep_1_update_streams_only_its_own_events(aws: str, tmp_path: Path) -> None:
+def test_ops_2_update_streams_only_its_own_events(aws: str, tmp_path: Path) -> None:
     assert deploy(small_stack(), tmp_path, Transcript()) == 0
     transcript = Transcript()
 
@@ -94,7 +94,7 @@ def test_dep_1_update_streams_only_its_own_events(aws: str, tmp_path: Path) -> N
     )
 
 
-def test_ds_9_destroy_streams_deletion_events_and_skips_of_retained_resources(
+def test_ops_2_destroy_streams_deletion_events_and_skips_of_retained_resources(
     aws: str, tmp_path: Path
 ) -> None:
     assert deploy(small_stack(), tmp_path, Transcript()) == 0
@@ -127,7 +127,7 @@ def cloudformation_event(number: int, logical_id: str, status: str, reason: str 
     }
 
 
-def test_dep_1_events_are_taken_across_polls_each_once_oldest_first() -> None:
+def test_ops_2_events_are_taken_across_polls_each_once_oldest_first() -> None:
     before = cloudformation_event(0, "iam-guard-monitoring-dev", "UPDATE_COMPLETE")
     started = cloudformation_event(1, "iam-guard-monitoring-dev", "UPDATE_IN_PROGRESS", "User Initiated")
     topic_progress = cloudformation_event(2, "AlertTopic", "UPDATE_IN_PROGRESS")

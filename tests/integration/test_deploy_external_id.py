@@ -1,5 +1,5 @@
-"""MON-10 / DEP-1: the audit role's external ID has one name everywhere (IAM_GUARD_AUDIT_EXTERNAL_ID, or
---audit-external-id on deploy) and is checked against the monitoring template's own AuditExternalId
+"""OPS-2 (MON-10, DEP-1): the audit role's external ID has one name everywhere (IAM_GUARD_AUDIT_EXTERNAL_ID,
+or --audit-external-id on deploy) and is checked against the monitoring template's own AuditExternalId
 parameter before anything is deployed; the value itself is never printed."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def nothing_deployed() -> bool:
     return stacks == [] and boto3.client("s3").list_buckets()["Buckets"] == []
 
 
-def test_mon_10_a_short_external_id_stops_deploy_before_anything_is_deployed(
+def test_ops_2_a_short_external_id_stops_deploy_before_anything_is_deployed(
     aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     minimum = int(monitoring_parameter()["MinLength"])
@@ -51,7 +51,7 @@ def test_mon_10_a_short_external_id_stops_deploy_before_anything_is_deployed(
     assert not (tmp_path / "out").exists()
 
 
-def test_mon_10_the_flag_is_checked_against_the_allowed_pattern(
+def test_ops_2_the_flag_is_checked_against_the_allowed_pattern(
     aws: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(EXTERNAL_ID_ENV, raising=False)
@@ -70,7 +70,7 @@ def test_mon_10_the_flag_is_checked_against_the_allowed_pattern(
     assert nothing_deployed()
 
 
-def test_mon_10_the_check_follows_the_template_not_a_copy_of_it() -> None:
+def test_ops_2_the_check_follows_the_template_not_a_copy_of_it() -> None:
     parameter = monitoring_parameter()
     good = "Ab1+=,.@:/-_" * 3  # every character class the pattern allows, 36 characters
     check_against_parameter(good, parameter, EXTERNAL_ID_ENV, "s")
@@ -83,7 +83,7 @@ def test_mon_10_the_check_follows_the_template_not_a_copy_of_it() -> None:
         check_against_parameter("é" * 40, parameter, EXTERNAL_ID_ENV, "s")  # \w is ASCII in CloudFormation
 
 
-def test_mon_10_audit_account_reads_the_same_variable(
+def test_ops_2_audit_account_reads_the_same_variable(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(EXTERNAL_ID_ENV, raising=False)

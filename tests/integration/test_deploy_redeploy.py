@@ -1,8 +1,8 @@
-"""DEP-1 / DS-9: deploy after destroy adopts what destroy retained. The data store (templates/dev.yaml) is
-deployed, given an object, destroyed (its bucket, log bucket, key and audit log group remain) and deployed
-again: the new stack owns the same data bucket, with the object, encrypted with the same key, imported
-through an IMPORT change set. Where the key cannot be adopted (scheduled for deletion), deploy creates
-nothing and says exactly what to run; after that, the next deploy adopts.
+"""OPS-2 (DEP-1, DS-9): deploy after destroy adopts what destroy retained. The data store
+(templates/dev.yaml) is deployed, given an object, destroyed (its bucket, log bucket, key and audit log
+group remain) and deployed again: the new stack owns the same data bucket, with the object, encrypted with
+the same key, imported through an IMPORT change set. Where the key cannot be adopted (scheduled for
+deletion), deploy creates nothing and says exactly what to run; after that, the next deploy adopts.
 
 moto has no resource import of its own: the adapter implements it on the emulator side
 (MOTO_GAPS["resource-import"]), so these tests prove the deploy code's plan, the IMPORT change set it
@@ -68,7 +68,7 @@ def deploy_write_destroy(out: Path) -> str:
     return key
 
 
-def test_dep_1_redeploy_after_destroy_adopts_the_same_data_bucket_and_key(aws: str, tmp_path: Path) -> None:
+def test_ops_2_redeploy_after_destroy_adopts_the_same_data_bucket_and_key(aws: str, tmp_path: Path) -> None:
     key = deploy_write_destroy(tmp_path)
 
     rc, transcript = deploy(tmp_path)
@@ -99,7 +99,7 @@ def test_dep_1_redeploy_after_destroy_adopts_the_same_data_bucket_and_key(aws: s
     assert len(boto3.client("kms").list_keys()["Keys"]) == 1, "no second key"
 
 
-def test_dep_1_the_import_change_set_holds_only_the_retained_resources(aws: str, tmp_path: Path) -> None:
+def test_ops_2_the_import_change_set_holds_only_the_retained_resources(aws: str, tmp_path: Path) -> None:
     deploy_write_destroy(tmp_path)
     sent: list[dict] = []
     boto3_session = boto3.session.Session()
@@ -129,7 +129,7 @@ def test_dep_1_the_import_change_set_holds_only_the_retained_resources(aws: str,
     } in sent[0]["ResourcesToImport"]
 
 
-def test_dep_1_a_key_scheduled_for_deletion_blocks_adoption_with_the_commands_to_run(
+def test_ops_2_a_key_scheduled_for_deletion_blocks_adoption_with_the_commands_to_run(
     aws: str, tmp_path: Path
 ) -> None:
     key = deploy_write_destroy(tmp_path)
