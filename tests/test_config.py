@@ -192,15 +192,35 @@ def test_generate_exit_2_one_line_nothing_written(tmp_path: Path, content: str) 
     assert not out.exists() or not any(out.iterdir())
 
 
-def test_generate_bad_input_leaves_previous_output_untouched(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "bad_args",
+    [
+        pytest.param(["--config", "{bad_config}"], id="config-rejected-on-load"),
+        # A good config (dev.yaml has no forwarder) that fails later, at the stack choice: a generate that
+        # removed or wrote anything before rendering everything would lose prod's forwarder here.
+        pytest.param(
+            ["--config", str(REPO_ROOT / "templates/dev.yaml"), "--stack", "nope"], id="late-failure"
+        ),
+    ],
+)
+def test_generate_bad_input_leaves_previous_output_untouched(tmp_path: Path, bad_args: list[str]) -> None:
     out = tmp_path / "out"
-    good = run_generate(REPO_ROOT / "templates/dev.yaml", out)
+    good = run_generate(REPO_ROOT / "templates/prod.yaml", out)
     assert good.returncode == 0, good.stderr
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    bad = run_generate(write_config(tmp_path, {**VALID, "region": "nowhere"}), out)
-    assert bad.returncode == 2
+    assert "monitoring-forwarder.json" in before
+    bad_config = write_config(tmp_path, {**VALID, "region": "nowhere"})
+    args = [arg.format(bad_config=bad_config) for arg in bad_args]
+    bad = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "generate.py"), *args, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert bad.returncode == 2, bad.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_generate_missing_config_file(tmp_path: Path) -> None:
