@@ -60,7 +60,7 @@ def test_ops_2_server_error_on_termination_protection_is_one_block_naming_stack_
     assert fields["operation"] == "cloudformation UpdateTerminationProtection"
     assert fields["error"] == "InternalFailure: injected error500 (cloudformation)"
     assert fields["response"] == "HTTP 500, request id fault-proxy, after 2 attempts"
-    assert fields["next"].startswith("run the same command again")
+    assert fields["next"].startswith("run the same command again once the cause is fixed: deploy continues")
     assert fault_proxy.count("cloudformation", "UpdateTerminationProtection") == 2
     assert "Traceback" not in said.text + warned.text
     assert not (tmp_path / "flat-outputs.json").exists()
@@ -100,6 +100,7 @@ def test_ops_2_destroy_server_error_on_delete_stack_is_one_block(
     assert fields["stack"] == "iam-guard-fixture (us-east-1)"
     assert fields["operation"] == "cloudformation DeleteStack"
     assert fields["error"] == "Throttling: injected throttle (cloudformation)"
+    assert "stacks already deleted are reported as not deployed" in fields["next"]
 
 
 def test_ops_2_no_credentials_is_one_block_with_exit_1(
@@ -120,7 +121,7 @@ def test_ops_2_no_credentials_is_one_block_with_exit_1(
     assert fields["stack"] == "iam-guard-data-store-dev (us-east-1)"
     assert fields["operation"] == "cloudformation DescribeStacks"
     assert fields["error"] == "NoCredentialsError: Unable to locate credentials"
-    assert fields["next"].startswith("give deploy credentials: AWS_PROFILE")
+    assert fields["next"].startswith("provide credentials: AWS_PROFILE")
     assert "Traceback" not in captured.err
 
 

@@ -25,7 +25,7 @@ ClientFactory = Callable[[str, str], Any]  # (service, region) -> boto3 client
 
 # What to do next, by error code (or botocore exception class); anything else gets the generic advice.
 _NEXT_STEP = {
-    "NoCredentialsError": "give deploy credentials: AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
+    "NoCredentialsError": "provide credentials: AWS_PROFILE, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
     "(and AWS_SESSION_TOKEN), then run the same command again",
     "PartialCredentialsError": "complete the credentials (key id, secret and, for temporary credentials, "
     "the session token), then run the same command again",
@@ -40,10 +40,12 @@ _NEXT_STEP = {
     "AccessDeniedException": "the caller lacks this permission: grant it (or use a role that has it), then "
     "run the same command again",
 }
-_AGAIN = (
-    "run the same command again once the cause is fixed: deploy continues where it stopped "
-    "(stacks already in place are updated or left unchanged)"
-)
+_AGAIN = {
+    "deploy": "run the same command again once the cause is fixed: deploy continues where it stopped "
+    "(stacks already in place are updated or left unchanged)",
+    "destroy": "run the same command again once the cause is fixed: stacks already deleted are reported "
+    "as not deployed, the rest are deleted",
+}
 
 
 class CallLog:
@@ -104,7 +106,8 @@ class AwsCallFailed(Exception):
         ]
         if self.detail:
             lines.append(f"  response:  {self.detail}")
-        lines.append(f"  next:      {_NEXT_STEP.get(self.code, _AGAIN)}")
+        again = _AGAIN.get(command, "run the same command again once the cause is fixed")
+        lines.append(f"  next:      {_NEXT_STEP.get(self.code, again)}")
         return "\n".join(lines)
 
 
