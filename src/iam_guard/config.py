@@ -331,7 +331,7 @@ def _build(cls: type[Any], raw: Any, source: str, prefix: str) -> Any:
 
 def _coerce(hint: Any, value: Any, source: str, dotted: str, meta: Mapping[str, Any]) -> Any:
     origin = get_origin(hint)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, source, f"{dotted}.")
     if origin in (typing.Union, types.UnionType):
         options = [arg for arg in get_args(hint) if arg is not type(None)]
@@ -422,7 +422,7 @@ def describe_fields(cls: type[Any] = Config, prefix: str = "") -> list[tuple[str
     for spec in dataclasses.fields(cls):
         hint = typing.get_type_hints(cls)[spec.name]
         dotted = f"{prefix}{spec.name}"
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             rows.extend(describe_fields(hint, f"{dotted}."))
             continue
         default = _default_text(spec.default) if spec.default is not dataclasses.MISSING else "required"

@@ -43,12 +43,19 @@ CODE_KEY_PARAMETERS = {"PolicyChangeCodeKey": "policy_change", "DailyAuditCodeKe
 
 
 class Artifact(Protocol):
-    """What deploy needs of iam_guard.build.StackArtifact."""
+    """What deploy needs of iam_guard.build.StackArtifact (read-only)."""
 
-    name: str
-    stack_name: str
-    region: str
-    body: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def stack_name(self) -> str: ...
+
+    @property
+    def region(self) -> str: ...
+
+    @property
+    def body(self) -> str: ...
 
 
 ClientFactory = Callable[[str, str], Any]  # (service, region) -> boto3 client

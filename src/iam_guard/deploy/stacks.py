@@ -162,7 +162,7 @@ class StackDeployer:
             request,
             _OUTCOME[kind],
             f"{status}; termination protection on",
-            outputs=_outputs(stack),
+            outputs=_outputs(stack) if stack else {},
             activity=stream.activity(),
         )
 
