@@ -76,8 +76,10 @@ class AdoptionPlan:
         kept = {key: template[key] for key in sections if template.get(key)}
         return json.dumps({**kept, "Resources": resources}, sort_keys=True)
 
-    def describe(self, stack_name: str) -> str:
-        lines = [f"stack {stack_name}: an earlier deployment's retained resources exist"]
+    def describe(self, stack_name: str | None = None) -> str:
+        """What was found and what happens to it; `stack_name` heads the first line when given."""
+        head = "an earlier deployment's retained resources exist"
+        lines = [f"stack {stack_name}: {head}" if stack_name else head]
         lines += [
             f"  adopt {a.logical_id} ({a.resource_type}): {', '.join(a.identifier.values())}"
             for a in self.adoptions

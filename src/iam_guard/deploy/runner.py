@@ -198,7 +198,7 @@ def _create_adopting_retained(
     )
     plan = plan_adoption(request.body, place, clients)
     if plan.blockers:
-        return StackResult(request.stack_name, request.region, "failed", plan.describe(request.stack_name))
+        return StackResult(request.stack_name, request.region, "failed", plan.describe())
     if not plan.adoptions:
         return deployer.deploy(request, options.confirm)
     say(plan.describe(request.stack_name))
