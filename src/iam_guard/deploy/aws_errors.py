@@ -100,7 +100,7 @@ class AwsCallFailed(Exception):
     def block(self, command: str) -> str:
         lines = [
             f"iam-guard {command}: AWS error, stopped",
-            f"  {self.subject + ':':<10} {self.stack} ({self.region})",
+            f"  {self.subject + ':':<10} {self.stack}" + (f" ({self.region})" if self.region else ""),
             f"  operation: {self.operation or 'unknown (before the first AWS call)'}",
             f"  error:     {self.code}: {self.message}",
         ]
@@ -146,7 +146,7 @@ def reporting_aws_errors(command: str, subject: str, name: str, action: Callable
     except (BotoCoreError, ClientError) as error:
         code, message, detail = describe_error(error)
         operation = str(getattr(error, "operation_name", "") or "")
-        failure = AwsCallFailed(name, "-", operation, code, message, detail, subject=subject)
+        failure = AwsCallFailed(name, "", operation, code, message, detail, subject=subject)
         print(failure.block(command), file=sys.stderr)
         return 1
 
