@@ -53,12 +53,17 @@ MOTO_GAPS: dict[str, str] = {
         "moto treats ChangeSetType=IMPORT like CREATE: it ignores ResourcesToImport and would create the "
         "resources again (an existing bucket name fails). The adapter implements the import on the "
         "in-process server: an IMPORT change set binds each listed logical id to the existing bucket, log "
-        "group or KMS key (found by its identifier; a missing one fails as CloudFormation fails) and "
+        "group, DynamoDB table or KMS key (found by its identifier; a missing one fails as CloudFormation fails) and "
         "records IMPORT_* events; the stack ends IMPORT_COMPLETE, and updates from there as usual."
     ),
     "kms-key-update": (
         "moto's CloudFormation cannot update an AWS::KMS::Key in place (no update handler: the key drops "
         "out of the stack); the adapter updates description, policy and rotation on the same key."
+    ),
+    "iam-managed-policy-delete": (
+        "moto's DeleteStack leaves an AWS::IAM::ManagedPolicy in place (no delete handler), so a redeploy "
+        "after destroy fails on the policy's fixed name; the adapter deletes it with its stack, as "
+        "CloudFormation does."
     ),
     "change-set-diff": (
         "DescribeChangeSet compares template text only: a parameter-only update lists no resource change, "
@@ -190,6 +195,7 @@ def install_emulator_patches() -> None:
     from moto.cloudformation import models, responses
     from moto.cloudformation.exceptions import ValidationError
     from moto.core.responses import ActionResult
+    from moto.iam import models as iam_models
     from moto.iam.access_control import IAMPolicy, PermissionResult
     from moto.kms import models as kms_models
     from moto.s3 import models as s3_models
@@ -267,7 +273,11 @@ def install_emulator_patches() -> None:
             original_resource.key_rotation_status = bool(properties["EnableKeyRotation"])
         return original_resource
 
+    def delete_managed_policy(self: Any, account_id: str, region_name: str) -> None:
+        self.backend.delete_policy(self.arn)
+
     responses.CloudFormationResponse.create_change_set = create_change_set
+    iam_models.ManagedPolicy.delete = delete_managed_policy
     kms_models.Key.update_from_cloudformation_json = classmethod(update_key)
     s3_models.FakeBucket.get_permission = get_permission
     responses.CloudFormationResponse.update_termination_protection = update_termination_protection
@@ -357,6 +367,10 @@ def _existing_resource(account_id: str, region: str, item: dict[str, Any]) -> An
         found = kms_backends[account_id][region].keys.get(identifier["KeyId"])
     elif resource_type == "AWS::Logs::LogGroup":
         found = logs_backends[account_id][region].groups.get(identifier["LogGroupName"])
+    elif resource_type == "AWS::DynamoDB::Table":
+        from moto.dynamodb.models import dynamodb_backends
+
+        found = dynamodb_backends[account_id][region].tables.get(identifier["TableName"])
     if found is None:
         raise ValidationError(
             message=f"Resource {item['LogicalResourceId']} ({resource_type}) with identifier "

@@ -483,3 +483,32 @@ def test_ds_9_destroy_deletes_the_stacks_and_names_the_retained_resources(deploy
     assert not [f for f in functions if f["FunctionName"].startswith(PROJECT)], (
         "non-retained resources are gone"
     )
+
+
+def test_ops_2_deploy_after_destroy_adopts_every_retained_resource_of_both_stacks(
+    deployment: Deployment,
+) -> None:
+    """Runs after the destroy above: the whole config comes back on the same buckets, keys and logs."""
+    transcript = Transcript()
+    options = DeployOptions(
+        out_dir=deployment.out_dir,
+        audit_external_id=EXTERNAL_ID,
+        tags=deployment.config.tags,
+        poll_seconds=0.05,
+    )
+
+    assert deploy_all(deployment.artifacts, options, say=transcript) == 0, transcript.text
+
+    again = json.loads((deployment.out_dir / FLAT_OUTPUTS_FILE).read_text())
+    for name in ("DataBucketName", "DataKeyArn", "TrailBucketName", "SecurityLogGroupName"):
+        assert again[name] == deployment.outputs[name], name
+    for artifact in deployment.artifacts:
+        assert f"stack {artifact.stack_name}: created: UPDATE_COMPLETE" in transcript.text
+    retained = [
+        spec["Type"]
+        for artifact in deployment.artifacts
+        for spec in json.loads(artifact.body)["Resources"].values()
+        if spec.get("DeletionPolicy") == "Retain"
+    ]
+    adoptable = [kind for kind in retained if kind != "AWS::S3::BucketPolicy"]  # a policy is rewritten
+    assert transcript.lines[-1].endswith(f"{len(adoptable)} imported, 0 deleted, 0 failed")
