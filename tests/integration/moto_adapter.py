@@ -53,8 +53,8 @@ MOTO_GAPS: dict[str, str] = {
         "moto treats ChangeSetType=IMPORT like CREATE: it ignores ResourcesToImport and would create the "
         "resources again (an existing bucket name fails). The adapter implements the import on the "
         "in-process server: an IMPORT change set binds each listed logical id to the existing bucket, log "
-        "group, DynamoDB table or KMS key (found by its identifier; a missing one fails as CloudFormation fails) and "
-        "records IMPORT_* events; the stack ends IMPORT_COMPLETE, and updates from there as usual."
+        "group, DynamoDB table or KMS key (found by its identifier; a missing one fails as CloudFormation "
+        "fails) and records IMPORT_* events; the stack ends IMPORT_COMPLETE, and updates from there as usual."
     ),
     "kms-key-update": (
         "moto's CloudFormation cannot update an AWS::KMS::Key in place (no update handler: the key drops "
