@@ -140,7 +140,7 @@ def test_ops_2_a_key_scheduled_for_deletion_blocks_adoption_with_the_commands_to
 
     assert rc == 1
     said = transcript.text
-    assert "they cannot all be adopted, so nothing was created. What to do:" in said
+    assert "they cannot all be adopted, so the stack was not created. What to do:" in said
     assert (
         f"aws kms cancel-key-deletion --key-id {key} --region us-east-1 && "
         f"aws kms enable-key --key-id {key} --region us-east-1, then deploy again."

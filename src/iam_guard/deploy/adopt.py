@@ -86,7 +86,7 @@ class AdoptionPlan:
         ]
         lines += [f"  note: {note}" for note in self.notes]
         if self.blockers:
-            lines.append("  they cannot all be adopted, so nothing was created. What to do:")
+            lines.append("  they cannot all be adopted, so the stack was not created. What to do:")
             lines += [f"  - {blocker}" for blocker in self.blockers]
         return "\n".join(lines)
 
