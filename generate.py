@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from iam_guard.build import write_templates
+from iam_guard.build import generate_templates
 from iam_guard.config import ConfigError, load_config
 from iam_guard.errors import UsageError
 
@@ -25,12 +25,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stack", default=None, help="only this stack (data-store, monitoring, ...)")
     args = parser.parse_args(argv)
     try:
-        written = write_templates(load_config(args.config), args.out, args.stack)
+        generation = generate_templates(load_config(args.config), args.out, args.stack)
     except (ConfigError, UsageError) as error:
         print(f"generate.py: {error}", file=sys.stderr)
         return 2
-    for name, path in written.items():
-        print(f"wrote {path} ({name})")
+    for line in generation.report():
+        print(line)
     return 0
 
 

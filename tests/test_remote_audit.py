@@ -95,7 +95,7 @@ def test_mon_10_audit_through_assumed_role_finds_wildcard_policy(aws: str) -> No
 def test_mon_10_audit_account_cli_exit_codes(aws: str, tmp_path: Path) -> None:
     create_audit_target(boto3.client("iam"))
     cli = Path(sys.executable).parent / "iam-guard"
-    env = {**os.environ, "IAM_GUARD_EXTERNAL_ID": EXTERNAL_ID}
+    env = {**os.environ, "IAM_GUARD_AUDIT_EXTERNAL_ID": EXTERNAL_ID}
     result = subprocess.run(
         [str(cli), "audit-account", "--role-arn", ROLE_ARN, "--format", "json"],
         capture_output=True,
@@ -112,12 +112,12 @@ def test_mon_10_audit_account_cli_exit_codes(aws: str, tmp_path: Path) -> None:
         [str(cli), "audit-account", "--role-arn", ROLE_ARN],
         capture_output=True,
         text=True,
-        env={**env, "IAM_GUARD_EXTERNAL_ID": ""},
+        env={**env, "IAM_GUARD_AUDIT_EXTERNAL_ID": ""},
         timeout=120,
         check=False,
     )
     assert missing.returncode == 2
     assert missing.stderr.strip() == (
         "iam-guard audit-account: --external-id-env: "
-        "environment variable IAM_GUARD_EXTERNAL_ID is empty or unset"
+        "environment variable IAM_GUARD_AUDIT_EXTERNAL_ID is empty or unset"
     )

@@ -8,7 +8,10 @@ so a typo is never silently ignored.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import functools
 import ipaddress
+import math
 import re
 import types
 import typing
@@ -27,7 +30,6 @@ class ConfigError(ValueError):
 Validator = Callable[[Any], str | None]
 
 _ENVIRONMENT = re.compile(r"^[a-z][a-z0-9]{0,11}$")
-_REGION = re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)(-gov)?-[a-z]+-\d$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _PRINCIPAL_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)$")
@@ -51,6 +53,29 @@ def _cidr(value: str) -> str | None:
     if network.prefixlen == 0:
         return "must not be 0.0.0.0/0 or ::/0: that admits every address"
     return None
+
+
+@functools.lru_cache(maxsize=1)
+def partition_regions() -> dict[str, tuple[str, ...]]:
+    """partition -> its regions, from botocore's endpoint data (the list the AWS SDK itself uses)."""
+    from botocore.loaders import create_loader
+
+    endpoints = create_loader().load_data("endpoints")
+    return {
+        str(partition["partition"]): tuple(sorted(partition.get("regions", {})))
+        for partition in endpoints["partitions"]
+    }
+
+
+def _aws_region(value: str) -> str | None:
+    regions = [region for listed in partition_regions().values() for region in listed]
+    if value in regions:
+        return None
+    import botocore
+
+    close = difflib.get_close_matches(value, regions, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"is not a region of any AWS partition in botocore {botocore.__version__}'s endpoint data{hint}"
 
 
 def _in_range(low: int, high: int) -> Validator:
@@ -228,8 +253,9 @@ class Config:
     )
     region: str = field(
         metadata=_doc(
-            "AWS region the stacks deploy to, e.g. us-east-1. Required.",
-            _pattern(_REGION, "an AWS region name such as us-east-1"),
+            "AWS region the stacks deploy to, e.g. us-east-1: one of the regions botocore's endpoint data "
+            "lists for its partition. Required.",
+            _aws_region,
         ),
     )
     owner: str = field(
@@ -289,6 +315,7 @@ def load_config(path: str | Path) -> Config:
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
     try:
+        _reject_duplicate_keys(yaml.compose(text, Loader=yaml.SafeLoader), str(path), "")
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
@@ -298,9 +325,35 @@ def load_config(path: str | Path) -> Config:
     return parse_config(raw, source=str(path))
 
 
-def parse_config(raw: Any, source: str = "<config>") -> Config:
-    """Build a Config from already-parsed YAML/JSON data."""
-    config: Config = _build(Config, raw, source, "")
+def _reject_duplicate_keys(node: yaml.Node | None, source: str, prefix: str) -> None:
+    """YAML keeps the last of two equal keys without a word; here a repeated key is an error that names
+    the field and both lines."""
+    if isinstance(node, yaml.MappingNode):
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in first_line:
+                raise ConfigError(
+                    f"{source}: {prefix}{key}: key appears twice (lines {first_line[key]} and {line}); "
+                    "YAML would silently keep the last value"
+                )
+            first_line[key] = line
+            _reject_duplicate_keys(value_node, source, f"{prefix}{key}.")
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _reject_duplicate_keys(item, source, f"{prefix.rstrip('.')}[{index}].")
+
+
+def parse_config(raw: Any, source: str = "<config>", schema: type[Any] = Config) -> Any:
+    """Build a Config (or another config dataclass `schema`) from already-parsed YAML/JSON data."""
+    built = _build(schema, raw, source, "")
+    if isinstance(built, Config):
+        _check_across_fields(built, source)
+    return built
+
+
+def _check_across_fields(config: Config, source: str) -> None:
     monitoring = config.monitoring
     if monitoring.data_bucket_data_events and monitoring.existing_trail_arn is not None:
         raise ConfigError(
@@ -308,7 +361,6 @@ def parse_config(raw: Any, source: str = "<config>") -> Config:
             f"monitoring.existing_trail_arn is set ({monitoring.existing_trail_arn}): add the data bucket's "
             "data events to that trail instead, or drop existing_trail_arn"
         )
-    return config
 
 
 def _build(cls: type[Any], raw: Any, source: str, prefix: str) -> Any:
@@ -334,7 +386,7 @@ def _build(cls: type[Any], raw: Any, source: str, prefix: str) -> Any:
 
 def _coerce(hint: Any, value: Any, source: str, dotted: str, meta: Mapping[str, Any]) -> Any:
     origin = get_origin(hint)
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, source, f"{dotted}.")
     if origin in (typing.Union, types.UnionType):
         options = [arg for arg in get_args(hint) if arg is not type(None)]
@@ -343,7 +395,8 @@ def _coerce(hint: Any, value: Any, source: str, dotted: str, meta: Mapping[str, 
         return _coerce(options[0], value, source, dotted, meta)
     if origin is Literal:
         allowed = get_args(hint)
-        if value not in allowed or isinstance(value, bool):
+        # Exact types: 90.0 == 90 and True == 1 in Python, but neither is the integer the field wants.
+        if not any(type(value) is type(choice) and value == choice for choice in allowed):
             choices = ", ".join(str(a) for a in allowed)
             raise ConfigError(f"{source}: {dotted}: {_show(value)} is not one of: {choices}")
         return value
@@ -362,11 +415,26 @@ def _coerce(hint: Any, value: Any, source: str, dotted: str, meta: Mapping[str, 
     return _scalar(hint, value, source, dotted, meta.get("validate"))
 
 
+# Scalar type -> (what the message calls it, the YAML values accepted for it). Exact types: YAML reads
+# 90.0 as a float and yes/true as a bool, and neither may stand in for an integer.
+_SCALARS: dict[Any, tuple[str, Callable[[Any], bool]]] = {
+    str: ("a string", lambda value: type(value) is str),
+    int: ("an integer", lambda value: type(value) is int),
+    bool: ("true or false", lambda value: type(value) is bool),
+    float: (
+        "a number",
+        lambda value: type(value) in (int, float) and math.isfinite(value),
+    ),
+}
+
+
 def _scalar(hint: Any, value: Any, source: str, dotted: str, validate: Validator | None) -> Any:
-    expected = {str: "a string", int: "an integer", bool: "true or false"}[hint]
-    wrong_type = not isinstance(value, bool) if hint is bool else not isinstance(value, hint)
-    if wrong_type or (hint is not bool and isinstance(value, bool)):
+    if hint not in _SCALARS:
+        raise TypeError(f"config field {dotted}: no loader rule for type {hint!r}; add one to _SCALARS")
+    expected, accepts = _SCALARS[hint]
+    if not accepts(value):
         raise ConfigError(f"{source}: {dotted}: expected {expected}, got {_show(value)}")
+    value = float(value) if hint is float else value
     _validate(validate, value, source, dotted)
     return value
 
@@ -409,7 +477,7 @@ def describe_fields(cls: type[Any] = Config, prefix: str = "") -> list[tuple[str
     for spec in dataclasses.fields(cls):
         hint = typing.get_type_hints(cls)[spec.name]
         dotted = f"{prefix}{spec.name}"
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             rows.extend(describe_fields(hint, f"{dotted}."))
             continue
         default = _default_text(spec.default) if spec.default is not dataclasses.MISSING else "required"

@@ -42,6 +42,29 @@ MOTO_GAPS: dict[str, str] = {
         "policy, can come first. The adapter orders the Resources of the body it deploys so that every "
         "DependsOn target comes first (order carries no meaning in CloudFormation)."
     ),
+    "resource-events": (
+        "moto records only the stack's own events (User Initiated, *_COMPLETE), none per resource, and its "
+        "change sets execute synchronously, so a deploy's events all exist by the first poll. The adapter "
+        "records each resource's *_IN_PROGRESS/*_COMPLETE events (DELETE_SKIPPED for a retained one) "
+        "before the stack's closing event, as CloudFormation would; moto-skipped types get none. That "
+        "events stream across polls, each once, is unit-tested on CloudFormation's event shape."
+    ),
+    "resource-import": (
+        "moto treats ChangeSetType=IMPORT like CREATE: it ignores ResourcesToImport and would create the "
+        "resources again (an existing bucket name fails). The adapter implements the import on the "
+        "in-process server: an IMPORT change set binds each listed logical id to the existing bucket, log "
+        "group, DynamoDB table or KMS key (found by its identifier; a missing one fails as CloudFormation "
+        "fails) and records IMPORT_* events; the stack ends IMPORT_COMPLETE, and updates from there as usual."
+    ),
+    "kms-key-update": (
+        "moto's CloudFormation cannot update an AWS::KMS::Key in place (no update handler: the key drops "
+        "out of the stack); the adapter updates description, policy and rotation on the same key."
+    ),
+    "iam-managed-policy-delete": (
+        "moto's DeleteStack leaves an AWS::IAM::ManagedPolicy in place (no delete handler), so a redeploy "
+        "after destroy fails on the policy's fixed name; the adapter deletes it with its stack, as "
+        "CloudFormation does."
+    ),
     "change-set-diff": (
         "DescribeChangeSet compares template text only: a parameter-only update lists no resource change, "
         "and no change carries Replacement (the review table's Replacement column is unit-tested)."
@@ -200,6 +223,7 @@ def install_emulator_patches() -> None:
     from moto.dynamodb.models.table import Table
     from moto.events import models as events_models
     from moto.events.utils import EventTemplateParser
+    from moto.iam import models as iam_models
     from moto.iam.access_control import IAMPolicy, PermissionResult
     from moto.kms import models as kms_models
     from moto.s3 import models as s3_models
@@ -223,6 +247,7 @@ def install_emulator_patches() -> None:
                 )
         original_delete_stack(self, name_or_stack_id)
         for stack in matching:
+            _record_deletion_events(stack)
             # A deleted stack keeps no outputs (moto would re-create resources to resolve them).
             stack.template_dict = {k: v for k, v in stack.template_dict.items() if k != "Outputs"}
             stack.output_map = stack._create_output_map()
@@ -230,9 +255,13 @@ def install_emulator_patches() -> None:
     original_execute = models.CloudFormationBackend.execute_change_set
 
     def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
-        original_execute(self, change_set_name, stack_name)
         change_set = self.describe_change_set(change_set_name)
+        if change_set.change_set_type == "IMPORT":
+            _execute_import(self, change_set)
+        else:
+            original_execute(self, change_set_name, stack_name)
         stack = self.stacks[change_set.stack_id]
+        _record_change_events(stack, change_set)
         stack.template_dict = change_set.template_dict
         stack.output_map = stack._create_output_map()
         for export in stack.exports:
@@ -301,8 +330,143 @@ def install_emulator_patches() -> None:
             sns_backends[arn.account][arn.region].publish(message=body, arn=target["Arn"])
 
     events_models.Rule.send_to_targets = send_to_targets
+    original_create_change_set = responses.CloudFormationResponse.create_change_set
+
+    def create_change_set(self: Any) -> Any:
+        result = original_create_change_set(self)
+        if self._get_param("ChangeSetType") == "IMPORT":
+            change_set = self.cloudformation_backend.describe_change_set(self._get_param("ChangeSetName"))
+            change_set.resources_to_import = self._get_param("ResourcesToImport", [])
+        return result
+
+    def update_key(
+        cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: Any, **_: Any
+    ) -> Any:
+        properties = cloudformation_json.get("Properties", {})
+        original_resource.description = properties.get("Description", original_resource.description)
+        if "KeyPolicy" in properties:
+            original_resource.policy = json.dumps(properties["KeyPolicy"])
+        if "EnableKeyRotation" in properties:
+            original_resource.key_rotation_status = bool(properties["EnableKeyRotation"])
+        return original_resource
+
+    def delete_managed_policy(self: Any, account_id: str, region_name: str) -> None:
+        self.backend.delete_policy(self.arn)
+
+    responses.CloudFormationResponse.create_change_set = create_change_set
+    iam_models.ManagedPolicy.delete = delete_managed_policy
+    kms_models.Key.update_from_cloudformation_json = classmethod(update_key)
     s3_models.FakeBucket.get_permission = get_permission
     responses.CloudFormationResponse.update_termination_protection = update_termination_protection
     models.CloudFormationBackend.delete_stack = delete_stack
     models.CloudFormationBackend.execute_change_set = execute_change_set
     _installed = True
+
+
+_ACTION_STATUS = {"Add": "CREATE", "Modify": "UPDATE", "Remove": "DELETE"}
+
+
+def _resource_event(stack: Any, logical_id: str, resource_type: str, status: str, reason: str = "") -> Any:
+    from moto.cloudformation.models import Event
+
+    resource = stack.resource_map._parsed_resources.get(logical_id)
+    return Event(
+        stack_id=stack.stack_id,
+        stack_name=stack.name,
+        logical_resource_id=logical_id,
+        physical_resource_id=str(getattr(resource, "physical_resource_id", "") or ""),
+        resource_type=resource_type,
+        resource_status=status,
+        resource_status_reason=reason or None,
+        resource_properties=None,
+    )
+
+
+def _insert_before_closing_event(stack: Any, events: list[Any]) -> None:
+    stack.events[-1:-1] = events
+
+
+def _record_change_events(stack: Any, change_set: Any) -> None:
+    """MOTO_GAPS['resource-events']: each changed resource's events, before the stack's closing event."""
+    events = []
+    importing = change_set.change_set_type == "IMPORT"
+    for change in change_set.changes:
+        prefix = "IMPORT" if importing else _ACTION_STATUS.get(change.action)
+        created = stack.resource_map._parsed_resources.get(change.logical_resource_id) is not None
+        if prefix is None or (prefix != "DELETE" and not created):
+            continue
+        reason = "Resource creation Initiated" if prefix == "CREATE" else ""
+        events.append(
+            _resource_event(
+                stack, change.logical_resource_id, change.resource_type, f"{prefix}_IN_PROGRESS", reason
+            )
+        )
+        events.append(
+            _resource_event(stack, change.logical_resource_id, change.resource_type, f"{prefix}_COMPLETE")
+        )
+    _insert_before_closing_event(stack, events)
+
+
+def _record_deletion_events(stack: Any) -> None:
+    """MOTO_GAPS['resource-events'] for DeleteStack: DELETE_SKIPPED for a retained resource. Once per
+    stack: moto's DeleteStack by name calls itself again by stack id."""
+    if getattr(stack, "_deletion_events_recorded", False) or stack.status != "DELETE_COMPLETE":
+        return
+    stack._deletion_events_recorded = True
+    from moto.cloudformation.parsing import get_model_map
+
+    modelled = get_model_map()
+    events = []
+    for logical_id, spec in stack.template_dict.get("Resources", {}).items():
+        if spec["Type"] not in modelled:
+            continue
+        if spec.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate"):
+            events.append(_resource_event(stack, logical_id, spec["Type"], "DELETE_SKIPPED"))
+        else:
+            events.append(_resource_event(stack, logical_id, spec["Type"], "DELETE_IN_PROGRESS"))
+            events.append(_resource_event(stack, logical_id, spec["Type"], "DELETE_COMPLETE"))
+    _insert_before_closing_event(stack, events)
+
+
+def _existing_resource(account_id: str, region: str, item: dict[str, Any]) -> Any:
+    """The emulator's object for one entry of ResourcesToImport (MOTO_GAPS['resource-import'])."""
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.kms.models import kms_backends
+    from moto.logs.models import logs_backends
+    from moto.s3.models import s3_backends
+
+    resource_type = item["ResourceType"]
+    identifier = item["ResourceIdentifier"]
+    found: Any = None
+    if resource_type == "AWS::S3::Bucket":
+        found = s3_backends[account_id]["aws"].buckets.get(identifier["BucketName"])
+    elif resource_type == "AWS::KMS::Key":
+        found = kms_backends[account_id][region].keys.get(identifier["KeyId"])
+    elif resource_type == "AWS::Logs::LogGroup":
+        found = logs_backends[account_id][region].groups.get(identifier["LogGroupName"])
+    elif resource_type == "AWS::DynamoDB::Table":
+        from moto.dynamodb.models import dynamodb_backends
+
+        found = dynamodb_backends[account_id][region].tables.get(identifier["TableName"])
+    if found is None:
+        raise ValidationError(
+            message=f"Resource {item['LogicalResourceId']} ({resource_type}) with identifier "
+            f"{json.dumps(identifier)} does not exist"
+        )
+    found.logical_resource_id = item["LogicalResourceId"]
+    found.cf_resource_type = resource_type
+    return found
+
+
+def _execute_import(backend: Any, change_set: Any) -> None:
+    """MOTO_GAPS['resource-import']: bind the listed resources to the stack instead of creating them."""
+    stack = backend.stacks[change_set.stack_id]
+    stack._add_stack_event("IMPORT_IN_PROGRESS", resource_status_reason="User Initiated")
+    for item in getattr(change_set, "resources_to_import", []):
+        existing = _existing_resource(backend.account_id, backend.region_name, item)
+        stack.resource_map._parsed_resources[item["LogicalResourceId"]] = existing
+    change_set.apply()
+    stack._add_stack_event("IMPORT_COMPLETE")
+    change_set.execution_status = "EXECUTE_COMPLETE"
+    stack.status = "IMPORT_COMPLETE"
+    stack.template = change_set.template

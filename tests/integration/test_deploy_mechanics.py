@@ -12,8 +12,9 @@ import pytest
 from botocore.exceptions import ClientError
 from integration_support import DEPLOY_FIXTURES, FixtureArtifact, TerminalInput, Transcript
 
+from iam_guard.deploy.destroy import destroy_all
 from iam_guard.deploy.review import ask_on_terminal
-from iam_guard.deploy.runner import FLAT_OUTPUTS_FILE, DeployOptions, deploy_all, destroy_all
+from iam_guard.deploy.runner import FLAT_OUTPUTS_FILE, DeployOptions, deploy_all
 
 pytestmark = pytest.mark.integration
 

@@ -42,7 +42,10 @@ def test_dep_1_each_stack_goes_to_its_region_and_the_forwarder_to_us_east_1(aws:
     }
     transcript = Transcript()
     options = DeployOptions(
-        out_dir=tmp_path, audit_external_id="prod-external-id-0042", tags=config.tags, poll_seconds=0.05
+        out_dir=tmp_path,
+        audit_external_id="prod-external-id-0042-5a7c9e1b3d5f",
+        tags=config.tags,
+        poll_seconds=0.05,
     )
 
     assert deploy_all(artifacts, options, say=transcript) == 0, transcript.text

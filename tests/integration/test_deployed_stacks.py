@@ -23,7 +23,8 @@ from iam_guard import contract, packaging
 from iam_guard.build import StackArtifact, build_stacks
 from iam_guard.config import Config, load_config
 from iam_guard.deploy.artifacts import default_bucket_name
-from iam_guard.deploy.runner import FLAT_OUTPUTS_FILE, DeployOptions, deploy_all, destroy_all
+from iam_guard.deploy.destroy import destroy_all
+from iam_guard.deploy.runner import FLAT_OUTPUTS_FILE, DeployOptions, deploy_all
 from iam_guard.naming import PROJECT
 
 pytestmark = [
@@ -33,7 +34,7 @@ pytestmark = [
 ]
 
 CONFIG_PATH = Path(__file__).resolve().parents[2] / "templates" / "dev.yaml"
-EXTERNAL_ID = "e2e-external-id-7f3c9a1b"
+EXTERNAL_ID = "e2e-external-id-7f3c9a1b-0c4d2e6f8a"
 ACCOUNT = "123456789012"
 
 
@@ -572,3 +573,32 @@ def test_ds_9_destroy_deletes_the_stacks_and_names_the_retained_resources(deploy
     assert not [f for f in functions if f["FunctionName"].startswith(PROJECT)], (
         "non-retained resources are gone"
     )
+
+
+def test_ops_2_deploy_after_destroy_adopts_every_retained_resource_of_both_stacks(
+    deployment: Deployment,
+) -> None:
+    """Runs after the destroy above: the whole config comes back on the same buckets, keys and logs."""
+    transcript = Transcript()
+    options = DeployOptions(
+        out_dir=deployment.out_dir,
+        audit_external_id=EXTERNAL_ID,
+        tags=deployment.config.tags,
+        poll_seconds=0.05,
+    )
+
+    assert deploy_all(deployment.artifacts, options, say=transcript) == 0, transcript.text
+
+    again = json.loads((deployment.out_dir / FLAT_OUTPUTS_FILE).read_text())
+    for name in ("DataBucketName", "DataKeyArn", "TrailBucketName", "SecurityLogGroupName"):
+        assert again[name] == deployment.outputs[name], name
+    for artifact in deployment.artifacts:
+        assert f"stack {artifact.stack_name}: created: UPDATE_COMPLETE" in transcript.text
+    retained = [
+        spec["Type"]
+        for artifact in deployment.artifacts
+        for spec in json.loads(artifact.body)["Resources"].values()
+        if spec.get("DeletionPolicy") == "Retain"
+    ]
+    adoptable = [kind for kind in retained if kind != "AWS::S3::BucketPolicy"]  # a policy is rewritten
+    assert transcript.lines[-1].endswith(f"{len(adoptable)} imported, 0 deleted, 0 failed")

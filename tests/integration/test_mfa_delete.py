@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
+from fault_injection import FaultProxy, FaultRule
 from iam_guard.cli import main
 from iam_guard.deploy.mfa_delete import enable, read_state
 
@@ -149,3 +150,21 @@ def test_ds_2_status_of_a_missing_bucket_is_a_usage_error(
     assert main(["mfa-delete", "status", "--bucket", "no-such-bucket-here"]) == 2
     err = capsys.readouterr().err
     assert "--bucket" in err and "no-such-bucket-here" in err and "does not exist" in err
+
+
+def test_ds_2_an_s3_server_error_is_one_block_naming_the_bucket(
+    fault_proxy: FaultProxy, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_bucket()
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    fault_proxy.add(FaultRule("s3", "", "error500"))  # S3 is REST: the proxy sees no operation name
+
+    assert main(["mfa-delete", "status", "--bucket", BUCKET]) == 1
+
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line.strip() for line in err.strip().splitlines()]
+    assert lines[0] == "iam-guard mfa-delete status: AWS error, stopped"
+    assert lines[1] == f"bucket:    {BUCKET}"
+    assert lines[2] == "operation: GetBucketVersioning"
+    assert lines[3].startswith("error:     InternalFailure: injected error500")

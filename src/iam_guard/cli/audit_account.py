@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 
+from iam_guard.deploy.external_id import EXTERNAL_ID_ENV
 from iam_guard.errors import UsageError
 
 
@@ -21,7 +22,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument("--role-arn", required=True, help="the audit role's ARN (stack output AuditRoleArn)")
     parser.add_argument(
         "--external-id-env",
-        default="IAM_GUARD_EXTERNAL_ID",
+        default=EXTERNAL_ID_ENV,
         help="environment variable holding the external ID",
     )
     parser.add_argument("--region", default=None, help="STS region (default: the AWS environment's)")

@@ -2,21 +2,21 @@
 
 deploy: build the templates and handler zips, ensure the hardened artifact bucket, upload the zips under
 their content-hash keys, create or update each stack through a change set (stack tags from the config,
-termination protection on), then write out/flat-outputs.json. destroy: termination protection off,
-delete the stacks, and say which retained resources remain. Credentials and endpoints come from the
-standard AWS environment and profiles; the audit external ID is read from IAM_GUARD_AUDIT_EXTERNAL_ID
-(or --audit-external-id) and never printed.
+termination protection on), then write out/flat-outputs.json. destroy: ask (or --yes), termination
+protection off, delete the stacks, and say which retained resources remain. Credentials and endpoints
+come from the standard AWS environment and profiles; the audit external ID is read from
+IAM_GUARD_AUDIT_EXTERNAL_ID (or --audit-external-id) and never printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from iam_guard.cli.generate import DEFAULT_CONFIG, DEFAULT_OUT
+from iam_guard.deploy.external_id import EXTERNAL_ID_ENV, EXTERNAL_ID_FLAG, EXTERNAL_ID_PARAMETER
 from iam_guard.errors import UsageError
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -42,14 +42,24 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         help="folder for the zips and flat-outputs.json (default out/)",
     )
     deploy.add_argument(
-        "--audit-external-id",
+        EXTERNAL_ID_FLAG,
+        dest="audit_external_id",
         default=None,
-        help="external ID of the cross-account audit role; prefer the environment variable "
-        "IAM_GUARD_AUDIT_EXTERNAL_ID (a command line is visible to other local users)",
+        help=f"external ID of the cross-account audit role (checked against the template's "
+        f"{EXTERNAL_ID_PARAMETER} parameter before anything is deployed); prefer the environment variable "
+        f"{EXTERNAL_ID_ENV} (a command line is visible to other local users)",
     )
     deploy.set_defaults(run=run_deploy)
-    destroy = subcommands.add_parser("destroy", help="delete the stacks; retained data, keys and logs remain")
+    destroy = subcommands.add_parser(
+        "destroy",
+        help="delete the stacks after asking; retained data, keys and logs remain",
+        description="Lists the deployed stacks and asks before deleting them (a production config: type "
+        "each stack's name). Without a terminal it refuses unless --yes is given.",
+    )
     _common(destroy)
+    destroy.add_argument(
+        "--yes", action="store_true", help="delete without asking (automation); nothing else changes"
+    )
     destroy.set_defaults(run=run_destroy)
 
 
@@ -81,20 +91,20 @@ def run_deploy(args: argparse.Namespace) -> int:
 def run_destroy(args: argparse.Namespace) -> int:
     from iam_guard.build import build_stacks
     from iam_guard.config import load_config
-    from iam_guard.deploy.runner import destroy_all
+    from iam_guard.deploy.confirm import DestroyConfirmation, production_reason
+    from iam_guard.deploy.destroy import destroy_all
 
     config = load_config(args.config)
     artifacts = build_stacks(config, args.stack)
-    return _reporting_aws_errors("destroy", lambda: destroy_all(artifacts))
+    approve = DestroyConfirmation(
+        yes=args.yes, production=production_reason(config.environment, config.data_classification)
+    )
+    return _reporting_aws_errors("destroy", lambda: destroy_all(artifacts, approve=approve))
 
 
 def _reporting_aws_errors(command: str, action: Callable[[], int]) -> int:
-    """Run the action; an AWS error it did not handle (no credentials, access denied, throttling beyond
-    retries) becomes one line on stderr and exit code 1, not a traceback."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    """deploy_all and destroy_all report AWS errors per stack themselves; one raised outside any stack
+    still becomes the same readable block on stderr and exit code 1, not a traceback."""
+    from iam_guard.deploy.aws_errors import reporting_aws_errors
 
-    try:
-        return action()
-    except (BotoCoreError, ClientError) as error:
-        print(f"iam-guard {command}: AWS error: {error}", file=sys.stderr)
-        return 1
+    return reporting_aws_errors(command, "stack", "(none)", action)

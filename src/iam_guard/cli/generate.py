@@ -22,10 +22,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from iam_guard.build import write_templates
+    from iam_guard.build import generate_templates
     from iam_guard.config import load_config
 
-    config = load_config(args.config)
-    for name, path in write_templates(config, args.out, args.stack).items():
-        print(f"wrote {path} ({name})")
+    for line in generate_templates(load_config(args.config), args.out, args.stack).report():
+        print(line)
     return 0

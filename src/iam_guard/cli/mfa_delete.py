@@ -35,16 +35,28 @@ def _s3() -> object:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    from iam_guard.deploy.aws_errors import reporting_aws_errors
     from iam_guard.deploy.mfa_delete import read_state, validate_bucket
 
-    print(read_state(_s3(), validate_bucket(args.bucket)).describe())
-    return 0
+    bucket = validate_bucket(args.bucket)
+
+    def report() -> int:
+        print(read_state(_s3(), bucket).describe())
+        return 0
+
+    return reporting_aws_errors("mfa-delete status", "bucket", bucket, report)
 
 
 def run_enable(args: argparse.Namespace) -> int:
+    from iam_guard.deploy.aws_errors import reporting_aws_errors
     from iam_guard.deploy.mfa_delete import enable, validate_bucket, validate_code, validate_serial
 
     bucket = validate_bucket(args.bucket)
     serial = validate_serial(args.serial)
     code = validate_code(args.code)
-    return enable(_s3(), bucket, serial, code, args.accept_lifecycle_conflict)
+    return reporting_aws_errors(
+        "mfa-delete enable",
+        "bucket",
+        bucket,
+        lambda: enable(_s3(), bucket, serial, code, args.accept_lifecycle_conflict),
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 FAILED_SUFFIXES = ("_FAILED",)
@@ -30,7 +30,7 @@ def format_change_set(stack_name: str, changes: Iterable[Mapping[str, Any]]) -> 
     """A readable table of a change set: Add/Modify/Remove, and replacements flagged loudly."""
     rows = change_rows(changes)
     lines = [f"Change set for stack {stack_name}: {len(rows)} resource change(s)"]
-    table = [("Action", "LogicalId", "Type", "Replacement")]
+    table: list[tuple[str, ...]] = [("Action", "LogicalId", "Type", "Replacement")]
     for action, logical_id, resource_type, replacement in rows:
         flag = {"True": "True (REPLACED: new physical resource)", "Conditional": "Conditional"}.get(
             replacement, replacement
@@ -54,7 +54,7 @@ def format_failure(stack_name: str, status: str, reason: str, events: Iterable[M
     if reason:
         lines.append(f"  reason: {reason}")
     if failures:
-        table = [("LogicalId", "Type", "Status", "Reason")]
+        table: list[tuple[str, ...]] = [("LogicalId", "Type", "Status", "Reason")]
         table.extend(tuple(str(event.get(column, "")) for column in _EVENT_COLUMNS) for event in failures)
         lines.append("  failing resource events:")
         lines.extend(_table(table))
@@ -63,7 +63,7 @@ def format_failure(stack_name: str, status: str, reason: str, events: Iterable[M
     return "\n".join(lines)
 
 
-def _table(rows: list[tuple[str, ...]]) -> list[str]:
+def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return [
         "    " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()

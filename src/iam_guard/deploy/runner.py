@@ -4,13 +4,17 @@ saying which retained resources remain."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import sys
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from iam_guard.deploy.adopt import Place, plan_adoption
 from iam_guard.deploy.artifacts import (
     MAX_INLINE_TEMPLATE_BYTES,
     default_bucket_name,
@@ -18,28 +22,40 @@ from iam_guard.deploy.artifacts import (
     upload_template,
     upload_zips,
 )
-from iam_guard.deploy.changes import format_failure
+from iam_guard.deploy.aws_errors import AwsCallFailed, CallLog, aws_step
+from iam_guard.deploy.events import Activity
+from iam_guard.deploy.external_id import (
+    EXTERNAL_ID_ENV,
+    EXTERNAL_ID_FLAG,
+    EXTERNAL_ID_PARAMETER,
+    check_against_parameter,
+)
 from iam_guard.deploy.stacks import Confirm, Say, StackDeployer, StackRequest, StackResult
 from iam_guard.errors import UsageError
 from iam_guard.files import write_atomic
 
-EXTERNAL_ID_ENV = "IAM_GUARD_AUDIT_EXTERNAL_ID"
 FLAT_OUTPUTS_FILE = "flat-outputs.json"
 RETAIN_POLICIES = ("Retain", "RetainExceptOnCreate")
 
 # The template parameters deploy fills in, and the packaged handler each code key belongs to.
 ARTIFACT_BUCKET_PARAMETER = "ArtifactBucket"
 CODE_KEY_PARAMETERS = {"PolicyChangeCodeKey": "policy_change", "DailyAuditCodeKey": "daily_audit"}
-EXTERNAL_ID_PARAMETER = "AuditExternalId"
 
 
 class Artifact(Protocol):
-    """What deploy needs of iam_guard.build.StackArtifact."""
+    """What deploy needs of iam_guard.build.StackArtifact (read-only)."""
 
-    name: str
-    stack_name: str
-    region: str
-    body: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def stack_name(self) -> str: ...
+
+    @property
+    def region(self) -> str: ...
+
+    @property
+    def body(self) -> str: ...
 
 
 ClientFactory = Callable[[str, str], Any]  # (service, region) -> boto3 client
@@ -79,65 +95,164 @@ def retained_resources(body: str) -> dict[str, str]:
     }
 
 
+def print_to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
 def deploy_all(
     artifacts: Sequence[Artifact],
     options: DeployOptions,
     clients: ClientFactory = boto3_clients,
     say: Say = print,
+    warn: Say = print_to_stderr,
 ) -> int:
     """Deploy the stacks in order; stop at the first failure. 0 on success (including "no changes"),
-    1 on a failed or aborted stack. Writes out/flat-outputs.json after a successful run."""
-    _check_external_id(artifacts, options, clients)
+    1 on a failed or aborted stack, or on an AWS error (one block through `warn`, naming the stack, the
+    operation and AWS's code and message). Writes out/flat-outputs.json after a successful run."""
+    calls = CallLog()
+    try:
+        return _deploy_all(artifacts, options, calls.watching(clients), calls, say)
+    except AwsCallFailed as failure:
+        warn(failure.block("deploy"))
+        return 1
+
+
+def _deploy_all(
+    artifacts: Sequence[Artifact], options: DeployOptions, clients: ClientFactory, calls: CallLog, say: Say
+) -> int:
+    _check_external_id(artifacts, options, clients, calls)
     bucket_per_region: dict[str, str] = {}
     code_keys_per_region: dict[str, dict[str, str]] = {}
     results: list[StackResult] = []
+    started = time.monotonic()
     for artifact in artifacts:
-        declared = template_parameters(artifact.body)
-        region = artifact.region
-        needs_bucket = ARTIFACT_BUCKET_PARAMETER in declared or len(artifact.body) > MAX_INLINE_TEMPLATE_BYTES
-        if needs_bucket and region not in bucket_per_region:
-            named = options.artifact_bucket not in bucket_per_region.values()
-            bucket_per_region[region] = _prepare_bucket(region, options, clients, say, named)
-        if set(CODE_KEY_PARAMETERS) & set(declared) and region not in code_keys_per_region:
-            code_keys_per_region[region] = _upload_handler_zips(
-                bucket_per_region[region], region, options, clients, say
-            )
-        code_keys = code_keys_per_region.get(region, {})
-        request = _stack_request(
-            artifact, declared, bucket_per_region.get(artifact.region), code_keys, options, clients
-        )
-        say(f"stack {artifact.stack_name} ({artifact.name}) in {artifact.region}: deploying")
-        deployer = StackDeployer(
-            clients("cloudformation", artifact.region), say=say, poll_seconds=options.poll_seconds
-        )
-        result = deployer.deploy(request, options.confirm)
+        with aws_step(artifact.stack_name, artifact.region, calls):
+            result = _deploy_one(artifact, options, clients, say, bucket_per_region, code_keys_per_region)
         results.append(result)
         say(f"stack {artifact.stack_name}: {result.outcome}: {result.message}")
         if not result.succeeded:
+            say(deploy_summary(results, time.monotonic() - started, len(artifacts)))
             return 1
     path = write_flat_outputs(options.out_dir, results)
     say(f"wrote {path} ({sum(len(r.outputs) for r in results)} outputs)")
+    say(deploy_summary(results, time.monotonic() - started, len(artifacts)))
     return 0
+
+
+def deploy_summary(results: Sequence[StackResult], seconds: float, planned: int) -> str:
+    """The closing line: how it ended, how long it took, each stack's outcome and the resource counts."""
+    total = Activity()
+    for result in results:
+        total.add(result.activity)
+    ok = len(results) == planned and all(result.succeeded for result in results)
+    head = f"deploy {'complete' if ok else 'FAILED'} in {seconds:.1f} s"
+    stacks = ", ".join(f"{result.stack_name} {result.outcome}" for result in results)
+    skipped = planned - len(results)
+    tail = f"; {skipped} stack(s) not attempted" if skipped else ""
+    return f"{head}: {stacks}{tail}; resources: {total.describe()}"
+
+
+def _deploy_one(
+    artifact: Artifact,
+    options: DeployOptions,
+    clients: ClientFactory,
+    say: Say,
+    bucket_per_region: dict[str, str],
+    code_keys_per_region: dict[str, dict[str, str]],
+) -> StackResult:
+    declared = template_parameters(artifact.body)
+    region = artifact.region
+    needs_bucket = ARTIFACT_BUCKET_PARAMETER in declared or len(artifact.body) > MAX_INLINE_TEMPLATE_BYTES
+    if needs_bucket and region not in bucket_per_region:
+        named = options.artifact_bucket not in bucket_per_region.values()
+        bucket_per_region[region] = _prepare_bucket(region, options, clients, say, named)
+    if set(CODE_KEY_PARAMETERS) & set(declared) and region not in code_keys_per_region:
+        code_keys_per_region[region] = _upload_handler_zips(
+            bucket_per_region[region], region, options, clients, say
+        )
+    code_keys = code_keys_per_region.get(region, {})
+    request = _stack_request(
+        artifact, declared, bucket_per_region.get(artifact.region), code_keys, options, clients
+    )
+    say(f"stack {artifact.stack_name} ({artifact.name}) in {artifact.region}: deploying")
+    deployer = StackDeployer(
+        clients("cloudformation", artifact.region), say=say, poll_seconds=options.poll_seconds
+    )
+    existing = deployer.describe_stack(artifact.stack_name)
+    if existing is None or existing["StackStatus"] == "REVIEW_IN_PROGRESS":
+        return _create_adopting_retained(deployer, request, clients, options, say)
+    return deployer.deploy(request, options.confirm)
+
+
+def _create_adopting_retained(
+    deployer: StackDeployer, request: StackRequest, clients: ClientFactory, options: DeployOptions, say: Say
+) -> StackResult:
+    """Create the stack; when an earlier deployment's retained resources exist, import them first (or,
+    where that cannot be done, create nothing and say what to do)."""
+    identity = clients("sts", request.region).get_caller_identity()
+    place = Place(
+        account=str(identity["Account"]),
+        region=request.region,
+        partition=str(identity["Arn"]).split(":")[1],
+        parameters=dict(request.parameters),
+    )
+    plan = plan_adoption(request.body, place, clients)
+    if plan.blockers:
+        return StackResult(request.stack_name, request.region, "failed", plan.describe())
+    if not plan.adoptions:
+        return deployer.deploy(request, options.confirm)
+    say(plan.describe(request.stack_name))
+    resources = [adoption.as_resource_to_import() for adoption in plan.adoptions]
+    imported = deployer.import_resources(
+        request, plan.import_template(request.body), resources, options.confirm
+    )
+    if not imported.succeeded:
+        return imported
+    say(f"stack {request.stack_name}: imported {len(resources)} retained resource(s); now the rest")
+    rest = deployer.deploy(request, options.confirm)
+    activity = Activity()
+    activity.add(imported.activity)
+    activity.add(rest.activity)
+    outcome = "created" if rest.succeeded else rest.outcome
+    message = (
+        f"{rest.message} (adopted {len(resources)} retained resource(s))" if rest.succeeded else rest.message
+    )
+    return dataclasses.replace(rest, outcome=outcome, message=message, activity=activity)
 
 
 def _external_id(options: DeployOptions) -> str | None:
     return options.audit_external_id or os.environ.get(EXTERNAL_ID_ENV) or None
 
 
-def _check_external_id(artifacts: Sequence[Artifact], options: DeployOptions, clients: ClientFactory) -> None:
-    """Before anything is deployed: a stack that needs the audit external ID gets it now, or already has
-    it from an earlier deploy (then it keeps its previous value)."""
-    if _external_id(options):
+def _external_id_source(options: DeployOptions) -> str:
+    return EXTERNAL_ID_FLAG if options.audit_external_id else EXTERNAL_ID_ENV
+
+
+def _check_external_id(
+    artifacts: Sequence[Artifact], options: DeployOptions, clients: ClientFactory, calls: CallLog
+) -> None:
+    """Before anything is deployed: a stack that needs the audit external ID gets a value that satisfies
+    its template's AuditExternalId parameter now, or already has one from an earlier deploy (then it
+    keeps its previous value)."""
+    value = _external_id(options)
+    if value:
+        for artifact in artifacts:
+            spec = template_parameters(artifact.body).get(EXTERNAL_ID_PARAMETER)
+            if spec is not None:
+                check_against_parameter(value, spec, _external_id_source(options), artifact.stack_name)
         return
     for artifact in artifacts:
         spec = template_parameters(artifact.body).get(EXTERNAL_ID_PARAMETER)
         if spec is None or "Default" in spec:
             continue
-        stack = StackDeployer(clients("cloudformation", artifact.region)).describe_stack(artifact.stack_name)
+        with aws_step(artifact.stack_name, artifact.region, calls):
+            stack = StackDeployer(clients("cloudformation", artifact.region)).describe_stack(
+                artifact.stack_name
+            )
         if not stack or EXTERNAL_ID_PARAMETER not in {p["ParameterKey"] for p in stack.get("Parameters", [])}:
             raise UsageError(
                 f"{EXTERNAL_ID_PARAMETER}: stack {artifact.stack_name} needs the audit role's external ID: "
-                f"set the environment variable {EXTERNAL_ID_ENV} (or --audit-external-id)"
+                f"set the environment variable {EXTERNAL_ID_ENV} (or {EXTERNAL_ID_FLAG})"
             )
 
 
@@ -217,60 +332,3 @@ def write_flat_outputs(out_dir: Path, results: Iterable[StackResult]) -> Path:
     path = Path(out_dir) / FLAT_OUTPUTS_FILE
     write_atomic(path, json.dumps(flat_outputs(results), indent=2, sort_keys=True) + "\n")
     return path
-
-
-def destroy_all(
-    artifacts: Sequence[Artifact],
-    clients: ClientFactory = boto3_clients,
-    say: Say = print,
-    poll_seconds: float = 5.0,
-) -> int:
-    """Delete the stacks in reverse order: termination protection off, DeleteStack, wait. Then say
-    which retained resources remain (DeletionPolicy Retain: data, keys, audit logs). 0 when every stack
-    is gone, 1 otherwise."""
-    failed = False
-    for artifact in reversed(artifacts):
-        deployer = StackDeployer(
-            clients("cloudformation", artifact.region), say=say, poll_seconds=poll_seconds
-        )
-        status = _destroy_one(deployer, artifact, say)
-        failed = failed or status not in ("DELETE_COMPLETE", "not deployed")
-    return 1 if failed else 0
-
-
-def _destroy_one(deployer: StackDeployer, artifact: Artifact, say: Say) -> str:
-    cloudformation = deployer.cloudformation
-    stack = deployer.describe_stack(artifact.stack_name)
-    if stack is None:
-        say(f"stack {artifact.stack_name} ({artifact.region}): not deployed, nothing to delete")
-        return "not deployed"
-    retained = retained_resources(artifact.body)
-    physical = _physical_ids(cloudformation, artifact.stack_name)
-    cloudformation.update_termination_protection(
-        StackName=artifact.stack_name, EnableTerminationProtection=False
-    )
-    cloudformation.delete_stack(StackName=artifact.stack_name)
-    say(f"stack {artifact.stack_name} ({artifact.region}): termination protection off, deleting")
-    status = deployer.wait_for_delete(stack["StackId"])
-    if status != "DELETE_COMPLETE":
-        events = deployer.events_since(stack["StackId"], None)
-        say(format_failure(artifact.stack_name, status, "DeleteStack did not complete", events))
-        return status
-    say(f"stack {artifact.stack_name}: DELETE_COMPLETE")
-    if retained:
-        say(
-            f"  retained by DeletionPolicy, these remain ({len(retained)}); "
-            "delete them by hand only if you mean to:"
-        )
-        for logical_id, resource_type in retained.items():
-            say(f"    {logical_id} ({resource_type}): {physical.get(logical_id) or 'never created'}")
-    return status
-
-
-def _physical_ids(cloudformation: Any, stack_name: str) -> dict[str, str]:
-    ids: dict[str, str] = {}
-    for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name):
-        for summary in page["StackResourceSummaries"]:
-            if summary.get("LogicalResourceId"):
-                ids[summary["LogicalResourceId"]] = summary.get("PhysicalResourceId", "")
-    return ids

@@ -10,12 +10,13 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from iam_guard.deploy.changes import format_change_set, format_failure
+from iam_guard.deploy.events import Activity, EventStream, format_event, newest_event_id, read_new_events
 from iam_guard.errors import UsageError
 
 # Asks the operator whether to apply the change set whose summary it is given.
@@ -26,9 +27,8 @@ CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM")
 MAX_WAIT_SECONDS = 60 * 60
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 _CHANGE_SET_PENDING = ("CREATE_PENDING", "CREATE_IN_PROGRESS")
-_STACK_OK = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+_OUTCOME = {"CREATE": "created", "UPDATE": "updated", "IMPORT": "imported"}
 _STACK_BUSY_SUFFIX = "_IN_PROGRESS"
-_CLOCK_SKEW = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,11 @@ class StackResult:
     outcome: str
     message: str
     outputs: dict[str, str] = field(default_factory=dict)
+    activity: Activity = field(default_factory=Activity)
 
     @property
     def succeeded(self) -> bool:
-        return self.outcome in ("created", "updated", "unchanged")
+        return self.outcome in ("created", "updated", "unchanged", "imported")
 
 
 @dataclass
@@ -79,11 +80,40 @@ class StackDeployer:
             return self._result(request, "failed", blocked)
         creating = existing is None or existing["StackStatus"] == "REVIEW_IN_PROGRESS"
         parameters = self._parameter_list(request, existing)
-        change_set_name = _change_set_name(request.body)
+        return self._change_set(request, parameters, "CREATE" if creating else "UPDATE", confirm)
+
+    def import_resources(
+        self,
+        request: StackRequest,
+        import_body: str,
+        resources_to_import: list[dict[str, Any]],
+        confirm: Confirm | None = None,
+    ) -> StackResult:
+        """Create the stack from existing resources with an IMPORT change set (outcome "imported" once
+        the stack is IMPORT_COMPLETE); `import_body` holds only those resources."""
+        parameters = self._parameter_list(request, None)
+        return self._change_set(request, parameters, "IMPORT", confirm, import_body, resources_to_import)
+
+    def _change_set(
+        self,
+        request: StackRequest,
+        parameters: list[dict[str, Any]],
+        kind: str,
+        confirm: Confirm | None,
+        body: str | None = None,
+        resources_to_import: list[dict[str, Any]] | None = None,
+    ) -> StackResult:
+        """Create a change set of `kind` (CREATE, UPDATE or IMPORT), review it, execute it, wait."""
+        fresh_stack = kind != "UPDATE"
+        change_set_name = _change_set_name(body or request.body)
+        args = self._change_set_args(request, parameters, kind, change_set_name)
+        if body is not None:
+            args.pop("TemplateURL", None)
+            args["TemplateBody"] = body
+        if resources_to_import:
+            args["ResourcesToImport"] = resources_to_import
         try:
-            self.cloudformation.create_change_set(
-                **self._change_set_args(request, parameters, creating, change_set_name)
-            )
+            self.cloudformation.create_change_set(**args)
         except ClientError as error:
             if _is_no_changes(_message(error)):
                 return self._unchanged(request)
@@ -91,14 +121,14 @@ class StackDeployer:
         change_set = self._wait_for_change_set(request.stack_name, change_set_name)
         if change_set["Status"] == "FAILED":
             reason = change_set.get("StatusReason", "")
-            self._discard(request.stack_name, change_set_name, creating)
-            if _is_no_changes(reason) and not creating:
+            self._discard(request.stack_name, change_set_name, fresh_stack)
+            if _is_no_changes(reason) and not fresh_stack:
                 return self._unchanged(request)
             return self._failure(request, "change set FAILED", reason)
         if confirm is not None and not confirm(self._summary(request.stack_name, change_set_name)):
-            self._discard(request.stack_name, change_set_name, creating)
+            self._discard(request.stack_name, change_set_name, fresh_stack)
             return self._result(request, "aborted", "not confirmed: nothing was applied")
-        return self._execute(request, change_set_name, creating)
+        return self._execute(request, change_set_name, kind)
 
     def _summary(self, stack_name: str, change_set_name: str) -> str:
         return format_change_set(stack_name, self._all_changes(stack_name, change_set_name))
@@ -109,24 +139,48 @@ class StackDeployer:
         if creating:
             self._delete_review_stack(stack_name)
 
-    def _execute(self, request: StackRequest, change_set_name: str, creating: bool) -> StackResult:
-        # Events of this execution carry the token; the clock margin only matters without one.
-        token = change_set_name
-        started = datetime.now(UTC) - _CLOCK_SKEW
+    def _execute(self, request: StackRequest, change_set_name: str, kind: str) -> StackResult:
+        stream = EventStream(request.stack_name, newest_event_id(self.cloudformation, request.stack_name))
+        started = self.clock()
         try:
             self.cloudformation.execute_change_set(
-                StackName=request.stack_name, ChangeSetName=change_set_name, ClientRequestToken=token
+                StackName=request.stack_name,
+                ChangeSetName=change_set_name,
+                ClientRequestToken=change_set_name,
             )
         except ClientError as error:
-            return self._failure(request, "ExecuteChangeSet failed", _message(error), started, token)
-        stack = self._wait_for_stack(request.stack_name)
+            self._stream(stream)
+            return self._failure(request, "ExecuteChangeSet failed", _message(error), stream)
+        stack = self._wait_for_stack(request.stack_name, stream)
         status = stack["StackStatus"] if stack else "DELETED"
-        if status not in _STACK_OK:
+        self.say(self.closing_line(request.stack_name, status, started, stream))
+        if status != f"{kind}_COMPLETE":
             reason = stack.get("StackStatusReason", "") if stack else ""
-            return self._failure(request, status, reason, started, token)
+            return self._failure(request, status, reason, stream)
         self.enable_termination_protection(request.stack_name)
-        outcome = "created" if creating else "updated"
-        return self._result(request, outcome, f"{status}; termination protection on", outputs=_outputs(stack))
+        return self._result(
+            request,
+            _OUTCOME[kind],
+            f"{status}; termination protection on",
+            outputs=_outputs(stack) if stack else {},
+            activity=stream.activity(),
+        )
+
+    def closing_line(self, stack_name: str, status: str, started: float, stream: EventStream) -> str:
+        seconds = self.clock() - started
+        return f"  {stack_name}: {status} in {seconds:.1f} s ({stream.activity().describe()})"
+
+    def _stream(self, stream: EventStream, stack_id: str | None = None) -> None:
+        """Say every event of the operation that appeared since the last poll (a deleted stack's events
+        are found by its id only)."""
+        try:
+            fresh = read_new_events(self.cloudformation, stack_id or stream.stack_name, stream)
+        except ClientError as error:
+            if "does not exist" in _message(error):
+                return
+            raise
+        for event in fresh:
+            self.say(format_event(event))
 
     def enable_termination_protection(self, stack_name: str) -> None:
         """DS-9: a deployed stack cannot be deleted by accident (destroy turns it off on purpose)."""
@@ -141,12 +195,12 @@ class StackDeployer:
     # -- change sets ---------------------------------------------------------------------------------
 
     def _change_set_args(
-        self, request: StackRequest, parameters: list[dict[str, Any]], creating: bool, name: str
+        self, request: StackRequest, parameters: list[dict[str, Any]], kind: str, name: str
     ) -> dict[str, Any]:
         args: dict[str, Any] = {
             "StackName": request.stack_name,
             "ChangeSetName": name,
-            "ChangeSetType": "CREATE" if creating else "UPDATE",
+            "ChangeSetType": kind,
             "Capabilities": list(CAPABILITIES),
             "Parameters": parameters,
             "Tags": [{"Key": key, "Value": value} for key, value in sorted(request.tags.items())],
@@ -216,18 +270,21 @@ class StackDeployer:
             return None
         return dict(stacks[0])
 
-    def _wait_for_stack(self, stack_name: str) -> dict[str, Any] | None:
+    def _wait_for_stack(self, stack_name: str, stream: EventStream) -> dict[str, Any] | None:
+        """Poll until the stack settles, saying its new events on every poll."""
         deadline = self.clock() + MAX_WAIT_SECONDS
         while True:
             stack = self.describe_stack(stack_name)
+            self._stream(stream)
             if stack is None or not stack["StackStatus"].endswith(_STACK_BUSY_SUFFIX):
                 return stack
             if self.clock() > deadline:
                 return stack
             self.sleep(self.poll_seconds)
 
-    def wait_for_delete(self, stack_id: str) -> str:
-        """Wait until the stack (by id, so a deleted stack is still found) is deleted; its last status."""
+    def wait_for_delete(self, stack_id: str, stream: EventStream) -> str:
+        """Wait until the stack (by id, so a deleted stack is still found) is deleted, saying its events
+        as they happen; its last status."""
         deadline = self.clock() + MAX_WAIT_SECONDS
         while True:
             try:
@@ -236,42 +293,21 @@ class StackDeployer:
                 if "does not exist" in _message(error):
                     return "DELETE_COMPLETE"
                 raise
+            self._stream(stream, stack_id)
             status = str(stack["StackStatus"])
             if not status.endswith(_STACK_BUSY_SUFFIX) or self.clock() > deadline:
                 return status
             self.sleep(self.poll_seconds)
 
-    def events_since(
-        self, stack_name: str, since: datetime | None, token: str | None = None
-    ) -> list[dict[str, Any]]:
-        """The stack's events (newest first): those of the execution with `token` when events carry
-        tokens, else those from `since` on; every event when both are None."""
-        events: list[dict[str, Any]] = []
-        try:
-            for page in self.cloudformation.get_paginator("describe_stack_events").paginate(
-                StackName=stack_name
-            ):
-                events.extend(page["StackEvents"])
-        except ClientError:
-            return []
-        if token is not None and any(event.get("ClientRequestToken") for event in events):
-            return [event for event in events if event.get("ClientRequestToken") == token]
-        if since is None:
-            return events
-        return [event for event in events if event.get("Timestamp") is None or event["Timestamp"] >= since]
-
     # -- results --------------------------------------------------------------------------------------
 
     def _failure(
-        self,
-        request: StackRequest,
-        status: str,
-        reason: str,
-        since: datetime | None = None,
-        token: str | None = None,
+        self, request: StackRequest, status: str, reason: str, stream: EventStream | None = None
     ) -> StackResult:
-        events = self.events_since(request.stack_name, since, token) if since is not None else []
-        return self._result(request, "failed", format_failure(request.stack_name, status, reason, events))
+        events = list(reversed(stream.events)) if stream is not None else []
+        activity = stream.activity() if stream is not None else Activity()
+        block = format_failure(request.stack_name, status, reason, events)
+        return self._result(request, "failed", block, activity=activity)
 
     def _unchanged(self, request: StackRequest) -> StackResult:
         self.enable_termination_protection(request.stack_name)
@@ -284,9 +320,15 @@ class StackDeployer:
 
     @staticmethod
     def _result(
-        request: StackRequest, outcome: str, message: str, outputs: dict[str, str] | None = None
+        request: StackRequest,
+        outcome: str,
+        message: str,
+        outputs: dict[str, str] | None = None,
+        activity: Activity | None = None,
     ) -> StackResult:
-        return StackResult(request.stack_name, request.region, outcome, message, outputs or {})
+        return StackResult(
+            request.stack_name, request.region, outcome, message, outputs or {}, activity or Activity()
+        )
 
 
 def _blocking_status(stack: Mapping[str, Any] | None) -> str | None:
@@ -294,10 +336,10 @@ def _blocking_status(stack: Mapping[str, Any] | None) -> str | None:
     status = str(stack["StackStatus"]) if stack else ""
     if status.endswith(_STACK_BUSY_SUFFIX) and status != "REVIEW_IN_PROGRESS":
         return f"stack is busy ({status}); try again when it settles"
-    if status == "ROLLBACK_COMPLETE":
+    if status in ("ROLLBACK_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"):
         return (
-            "stack is in ROLLBACK_COMPLETE after a failed create and cannot be updated: "
-            "run `iam-guard destroy` for it, then deploy again"
+            f"stack is in {status} after a failed create and cannot be updated: run `iam-guard destroy` "
+            "for it, then deploy again (deploy adopts the resources the failed attempt retained)"
         )
     return None
 
