@@ -10,12 +10,12 @@ CONFIG ?= templates/dev.yaml
 OUT ?= out
 PYTEST_ARGS ?=
 
-.PHONY: template lint test bench package action-index deploy destroy clean help
+.PHONY: template check lint test bench package action-index deploy destroy clean help
 
 help:
 	@echo "make template [CONFIG=templates/dev.yaml]  create .venv if missing, install, write $(OUT)/*.json"
-	@echo "make test                                  lint (ruff, cfn-lint, checkov, iam-guard analyze) + pytest"
-	@echo "make lint | package | bench | deploy | destroy | clean"
+	@echo "make test                                  ruff + mypy, then pytest (which runs cfn-lint, checkov and iam-guard analyze once)"
+	@echo "make check (ruff, mypy) | lint (check + the scanners over $(OUT)) | package | bench | deploy | destroy | clean"
 
 # The virtual environment: created when missing, reinstalled when the package metadata changes.
 $(STAMP): setup.cfg pyproject.toml
@@ -27,13 +27,20 @@ $(STAMP): setup.cfg pyproject.toml
 template: $(STAMP)
 	$(PY) generate.py --config $(CONFIG) --out $(OUT)
 
-lint: template
+# Style and types: ruff, and mypy over src, handlers and generate.py (config in pyproject.toml).
+check: $(STAMP)
 	$(VENV)/bin/ruff check src handlers tests scripts generate.py
+	$(VENV)/bin/mypy
+
+# For humans: the scanners over the templates of $(CONFIG) in $(OUT). `make test` does not run them here:
+# pytest runs cfn-lint, checkov and `iam-guard analyze` once each over every example config's templates
+# (tests/scanners.py, session fixture `scanned` in tests/conftest.py; the CI-1 tests assert on the results).
+lint: template check
 	$(VENV)/bin/cfn-lint $(OUT)/*.json
 	$(VENV)/bin/checkov --directory $(OUT) --framework cloudformation --skip-download --compact --quiet
 	$(VENV)/bin/iam-guard analyze $(OUT) --fail-on medium
 
-test: lint
+test: template check
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Reproducible handler zips, named by content hash (the monitoring template's S3Key defaults use the same hash).

@@ -276,7 +276,9 @@ def _alert(
 def _brief(event: Any) -> Any:
     """A bounded excerpt of an unexpected event for the log line."""
     if isinstance(event, dict):
-        detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+        detail = event.get("detail")
+        if not isinstance(detail, dict):
+            detail = {}
         return {
             "id": event.get("id"),
             "source": event.get("source"),

@@ -187,7 +187,9 @@ def parse_change(event: Any) -> PolicyChange:
     response = detail.get("responseElements") or {}
     if not isinstance(request, dict) or not isinstance(response, dict):
         raise UnexpectedEvent("requestParameters/responseElements are not objects")
-    identity = detail.get("userIdentity") if isinstance(detail.get("userIdentity"), dict) else {}
+    identity = detail.get("userIdentity")
+    if not isinstance(identity, dict):
+        identity = {}
     accounts = frozenset(
         str(value) for value in (detail.get("recipientAccountId"), event.get("account")) if value
     ) or frozenset(str(value) for value in (identity.get("accountId"),) if value)

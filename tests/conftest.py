@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from fault_injection import FaultProxy
 from support import point_aws_at, reset_moto
+
+if TYPE_CHECKING:
+    from scanners import ScanResults
 
 
 def _free_port() -> int:
@@ -57,3 +62,13 @@ def fault_proxy(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProx
         yield proxy
     finally:
         proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def scanned(tmp_path_factory: pytest.TempPathFactory) -> ScanResults:
+    """cfn-lint, checkov and `iam-guard analyze`, each run once per session over every generated template
+    (tests/scanners.py); the tests that take this fixture assert on the results."""
+    from scanners import scan  # imports cfn-lint and the stacks: only for the sessions that need them
+
+    folder: Path = tmp_path_factory.mktemp("scanned")
+    return scan(folder)

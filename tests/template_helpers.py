@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from functools import cache
 from typing import Any
@@ -11,6 +12,7 @@ from iam_guard.config import Config, load_config
 from support import REPO_ROOT
 
 CONFIGS = ("dev", "prod")
+STACK = "monitoring"
 
 
 @cache
@@ -34,6 +36,41 @@ def template(config_name: str, stack: str) -> dict[str, Any]:
 
 def body(config_name: str, stack: str) -> str:
     return _bodies(config_name)[stack]
+
+
+@cache
+def _variant_bodies(name: str) -> dict[str, str]:
+    return {artifact.name: artifact.body for artifact in build_stacks(variant_config(name))}
+
+
+def variant_config(name: str) -> Config:
+    """dev with one setting changed: 'existing-trail', 'off' (remediation off, no audit accounts),
+    'quarantine' (dev in quarantine mode), 'deploy-roles' (a deploy role named, MON-12)."""
+    base = config("dev")
+    monitoring = base.monitoring
+    if name == "existing-trail":
+        monitoring = dataclasses.replace(
+            monitoring, existing_trail_arn="arn:aws:cloudtrail:us-east-1:123456789012:trail/org-trail"
+        )
+    elif name == "off":
+        monitoring = dataclasses.replace(monitoring, remediation_mode="off", trusted_audit_account_ids=())
+    elif name == "quarantine":
+        monitoring = dataclasses.replace(monitoring, remediation_mode="quarantine")
+    elif name == "deploy-roles":
+        monitoring = dataclasses.replace(
+            monitoring, deploy_role_arns=("arn:aws:iam::123456789012:role/IamGuardDeployer",)
+        )
+    else:
+        raise ValueError(name)
+    return dataclasses.replace(base, monitoring=monitoring)
+
+
+def variant(name: str, stack: str = STACK) -> dict[str, Any]:
+    return json.loads(_variant_bodies(name)[stack])
+
+
+def variant_body(name: str, stack: str = STACK) -> str:
+    return _variant_bodies(name)[stack]
 
 
 def resources(tpl: dict[str, Any], type_name: str) -> dict[str, dict[str, Any]]:

@@ -10,12 +10,11 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-from cfnlint.api import ManualArgs, lint
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
+from scanners import ScanResults, example_file_name
 from support import REPO_ROOT
 from template_helpers import CONFIGS, body, config, stack_names, template
 
@@ -27,59 +26,22 @@ ALL_STACKS = [(cfg, stack) for cfg in CONFIGS for stack in stack_names(cfg)]
 STACK_IDS = [f"{cfg}-{stack}" for cfg, stack in ALL_STACKS]
 
 
-def stack_region(cfg: str, stack: str) -> str:
-    return "us-east-1" if stack == "monitoring-forwarder" else config(cfg).region
-
-
 @pytest.mark.parametrize(("cfg", "stack"), ALL_STACKS, ids=STACK_IDS)
-def test_ci_1_cfn_lint_reports_nothing(cfg: str, stack: str) -> None:
+def test_ci_1_cfn_lint_reports_nothing(cfg: str, stack: str, scanned: ScanResults) -> None:
     """No error, no warning, no informational match: cfn-lint's full rule set, in the stack's region."""
-    matches = lint(
-        body(cfg, stack),
-        regions=[stack_region(cfg, stack)],
-        config=ManualArgs(regions=[stack_region(cfg, stack)], include_checks=["I"]),
-    )
-    assert [f"{m.rule.id} {m.message} ({'/'.join(map(str, m.path))})" for m in matches] == []
+    assert scanned.cfn_lint[example_file_name(cfg, stack)] == []
 
 
-@pytest.fixture(scope="module")
-def checkov_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    folder = tmp_path_factory.mktemp("checkov")
-    for cfg, stack in ALL_STACKS:
-        (folder / f"{cfg}-{stack}.json").write_text(body(cfg, stack))
-    checkov = Path(sys.executable).parent / "checkov"
-    result = subprocess.run(
-        [
-            str(checkov),
-            "--directory",
-            str(folder),
-            "--framework",
-            "cloudformation",
-            "--skip-download",
-            "--output",
-            "json",
-            "--compact",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    data = json.loads(result.stdout) if result.stdout.strip() else {}
-    reports = data if isinstance(data, list) else [data]
-    return {
-        "failed": [c for r in reports for c in r.get("results", {}).get("failed_checks", [])],
-        "skipped": [c for r in reports for c in r.get("results", {}).get("skipped_checks", [])],
-        "passed": [c for r in reports for c in r.get("results", {}).get("passed_checks", [])],
-        "returncode": result.returncode,
-        "stderr": result.stderr,
-    }
-
-
-def test_ci_1_checkov_reports_no_failed_check(checkov_results: dict[str, Any]) -> None:
-    failed = [f"{c['check_id']} {c['resource']} ({c['file_path']})" for c in checkov_results["failed"]]
+def test_ci_1_checkov_reports_no_failed_check(scanned: ScanResults) -> None:
+    """checkov over every template of every example config (and the monitoring variants): nothing fails,
+    and each example template was scanned."""
+    assert scanned.checkov, f"checkov printed no report: {scanned.checkov_stderr[-1000:]}"
+    failed = [f"{c['check_id']} {c['resource']} ({c['file_path']})" for c in scanned.checkov_checks("failed")]
     assert failed == []
-    assert checkov_results["passed"], f"checkov scanned nothing: {checkov_results['stderr'][-500:]}"
+    assert scanned.checkov_returncode == 0, scanned.checkov_stderr[-1000:]
+    for cfg, stack in ALL_STACKS:
+        file_name = example_file_name(cfg, stack)
+        assert scanned.checkov_checks("passed", {file_name}), f"checkov scanned nothing in {file_name}"
 
 
 def test_ci_1_every_checkov_suppression_has_a_written_reason() -> None:

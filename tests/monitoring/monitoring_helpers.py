@@ -2,56 +2,24 @@
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
-import json
 import sys
-from functools import cache
 from types import ModuleType
 from typing import Any
 
-from iam_guard.build import build_stacks
-from iam_guard.config import Config
 from support import REPO_ROOT
-from template_helpers import config, inline_policy_documents, resources, statements
+from template_helpers import (  # noqa: F401  (the variants live beside the example configs; re-exported)
+    STACK,
+    config,
+    inline_policy_documents,
+    resources,
+    statements,
+    variant,
+    variant_body,
+    variant_config,
+)
 
-STACK = "monitoring"
 FORWARDER = "monitoring-forwarder"
-
-
-@cache
-def _variant_bodies(name: str) -> dict[str, str]:
-    return {artifact.name: artifact.body for artifact in build_stacks(variant_config(name))}
-
-
-def variant_config(name: str) -> Config:
-    """dev with one setting changed: 'existing-trail', 'off' (remediation off, no audit accounts),
-    'quarantine' (dev in quarantine mode), 'deploy-roles' (a deploy role named, MON-12)."""
-    base = config("dev")
-    monitoring = base.monitoring
-    if name == "existing-trail":
-        monitoring = dataclasses.replace(
-            monitoring, existing_trail_arn="arn:aws:cloudtrail:us-east-1:123456789012:trail/org-trail"
-        )
-    elif name == "off":
-        monitoring = dataclasses.replace(monitoring, remediation_mode="off", trusted_audit_account_ids=())
-    elif name == "quarantine":
-        monitoring = dataclasses.replace(monitoring, remediation_mode="quarantine")
-    elif name == "deploy-roles":
-        monitoring = dataclasses.replace(
-            monitoring, deploy_role_arns=("arn:aws:iam::123456789012:role/IamGuardDeployer",)
-        )
-    else:
-        raise ValueError(name)
-    return dataclasses.replace(base, monitoring=monitoring)
-
-
-def variant(name: str, stack: str = STACK) -> dict[str, Any]:
-    return json.loads(_variant_bodies(name)[stack])
-
-
-def variant_body(name: str, stack: str = STACK) -> str:
-    return _variant_bodies(name)[stack]
 
 
 def getatt(logical_id: str, attribute: str = "Arn") -> dict[str, Any]:

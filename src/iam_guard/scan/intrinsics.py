@@ -25,7 +25,7 @@ class NestingTooDeep(ValueError):
     """A value nested deeper than MAX_DEPTH."""
 
 
-class Located(dict):  # type: ignore[type-arg]
+class Located(dict[str, Any]):
     """A mapping read from a file, with the 1-based line it starts on (None when unknown)."""
 
     __slots__ = ("line",)
