@@ -12,6 +12,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from iam_guard.analysis import Severity
 from iam_guard.remote_audit import (
     AUDIT_ACTIONS,
     assume_audit_role,
@@ -87,7 +88,7 @@ def test_mon_10_audit_through_assumed_role_finds_wildcard_policy(aws: str) -> No
     findings = audit_details(authorization_details(audited_iam), audited_iam)
     broad = [f for f in findings if f.entity == "policy/TooBroad"]
     assert broad, [f.to_dict() for f in findings]
-    assert max(f.finding.severity.label for f in broad) == "critical"
+    assert max(f.finding.severity for f in broad) is Severity.CRITICAL
     assert any(f.finding.actions == ("*",) for f in broad)
 
 
