@@ -132,7 +132,7 @@ class DataStoreConfig:
     )
     access_log_retention_days: int = field(
         default=365,
-        metadata=_doc("Days the S3 server access logs are kept.", _in_range(1, 3650)),
+        metadata=_doc("Days the data store's S3 server access logs are kept.", _in_range(1, 3650)),
     )
 
 
@@ -188,6 +188,15 @@ class MonitoringConfig:
         metadata=_doc(
             "DS-11: S3 Object Lock retention (governance mode) of every log file in the trail's bucket, in "
             "days.",
+            _in_range(1, 3650),
+        ),
+    )
+    trail_access_log_retention_days: int = field(
+        default=365,
+        metadata=_doc(
+            "Days the S3 server access logs of the trail's bucket are kept (the lifecycle expiration of "
+            "the stack's trail access-log bucket; the data store's access logs follow "
+            "data_store.access_log_retention_days).",
             _in_range(1, 3650),
         ),
     )

@@ -133,3 +133,38 @@ def test_ds_11_security_findings_are_kept_a_year_in_prod_function_logs_90_days()
     setting = next(i for i, line in enumerate(lines) if line.strip() == "security_log_retention_days: 365")
     reason = " ".join(lines[setting - 2 : setting])
     assert "PCI DSS 10.7" in reason and reason.lstrip().startswith("#"), "the reason sits right above it"
+
+
+def access_log_expiration_days(tpl: dict[str, Any], logical_id: str) -> int:
+    rules = props(tpl, logical_id)["LifecycleConfiguration"]["Rules"]
+    (rule,) = [r for r in rules if "ExpirationInDays" in r]
+    return int(rule["ExpirationInDays"])
+
+
+def test_ds_11_trail_access_logs_follow_the_monitoring_setting_not_the_data_stores() -> None:
+    base = config("dev")
+    settings = dataclasses.replace(
+        base,
+        monitoring=dataclasses.replace(base.monitoring, trail_access_log_retention_days=400),
+        data_store=dataclasses.replace(base.data_store, access_log_retention_days=30),
+    )
+    stacks = {artifact.name: json.loads(artifact.body) for artifact in build_stacks(settings)}
+    assert access_log_expiration_days(stacks[STACK], "TrailAccessLogBucket") == 400
+    assert access_log_expiration_days(stacks["data-store"], "AccessLogBucket") == 30
+    for cfg in ("dev", "prod"):
+        expected = config(cfg).monitoring.trail_access_log_retention_days
+        assert access_log_expiration_days(template(cfg, STACK), "TrailAccessLogBucket") == expected, cfg
+
+
+@pytest.mark.parametrize("bad", [0, 3651, "365", 365.0])
+def test_ds_11_trail_access_log_retention_is_validated(bad: object) -> None:
+    raw = {
+        "environment": "dev",
+        "region": "us-east-1",
+        "owner": "o",
+        "data_classification": "internal",
+        "alert_emails": ["a@example.com"],
+        "monitoring": {"trail_access_log_retention_days": bad},
+    }
+    with pytest.raises(ConfigError, match=r"^c\.yaml: monitoring\.trail_access_log_retention_days: "):
+        parse_config(raw, source="c.yaml")

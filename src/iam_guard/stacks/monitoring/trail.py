@@ -44,7 +44,7 @@ def add_trail(template: Template, config: Config, names: Names, key: kms.Key, tr
         access_log_bucket(
             "TrailAccessLogBucket",
             name=naming.global_name(config, "trail-logs"),
-            retention_days=config.data_store.access_log_retention_days,
+            retention_days=config.monitoring.trail_access_log_retention_days,
         )
     )
     bucket_base = naming.global_name(config, "trail")
