@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from iam_guard.analysis import codes
 from iam_guard.analysis.conditions import NO_NARROWING, Narrowing, narrowing
 from iam_guard.analysis.document import Statement
-from iam_guard.analysis.grants import Grant
+from iam_guard.analysis.grants import Grant, keeps_most_actions
 from iam_guard.analysis.index import (
     PERMISSIONS,
     WRITE,
@@ -132,6 +132,8 @@ def check_wildcard_action(grant: Grant, policy_type: str) -> list[Finding]:
     """ANA-1: '*' in Action."""
     statement = grant.statement
     if statement.actions is None or not any(map(is_full, statement.actions)):
+        return []
+    if not keeps_most_actions(grant.actions):  # denies took most of '*': the other checks judge the rest
         return []
     narrowed = narrowing(statement.conditions)
     if policy_type == "resource":

@@ -1,0 +1,115 @@
+"""ANA-10 (issue 12): conditions and Deny statements that really narrow a grant, and those that only seem
+to. Each rule has a positive case (it narrows) and a negative one (it does not)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from iam_guard.analysis import Finding, Severity, analyze_policy
+
+
+def policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def only(findings: list[Finding], code: str) -> Finding:
+    found = [f for f in findings if f.code == code]
+    assert len(found) == 1, [f.to_dict() for f in findings]
+    return found[0]
+
+
+def public_trust_severity(operator: str, key: str, value: str) -> Severity:
+    statement = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "sts:AssumeRole",
+        "Condition": {operator: {key: value}},
+    }
+    return only(analyze_policy(policy(statement), "trust"), "IAMG009").severity
+
+
+@pytest.mark.parametrize(
+    ("operator", "key", "narrowing", "wildcard"),
+    [
+        ("ArnLike", "aws:PrincipalArn", "arn:aws:iam::123456789012:role/ci", "arn:aws:iam::*:role/ci"),
+        (
+            "StringLike",
+            "aws:PrincipalArn",
+            "arn:aws:iam::123456789012:role/ci-*",
+            "arn:aws:iam::1234*:role/ci",
+        ),
+        ("StringLike", "aws:PrincipalAccount", "123456789012", "*1"),
+        ("ArnLike", "aws:SourceArn", "arn:aws:sns:us-east-1:123456789012:alerts", "arn:aws:sns:*:*:*"),
+        ("ArnLike", "aws:SourceArn", "arn:aws:s3:::audit-logs", "arn:aws:s3:::*-logs"),
+        ("StringLike", "aws:SourceAccount", "123456789012", "12345678901?"),
+        ("StringLike", "aws:PrincipalOrgID", "o-abc123", "o-*"),
+        (
+            "ForAnyValue:StringLike",
+            "aws:PrincipalOrgPaths",
+            "o-abc123/r-ab12/ou-ab12-11111111/*",
+            "o-*/r-ab12/*",
+        ),
+        ("StringLike", "aws:userid", "AROAEXAMPLEID:*", "*:ci"),
+    ],
+)
+def test_ana_10_wildcard_where_the_identity_is_narrows_nothing(
+    operator: str, key: str, narrowing: str, wildcard: str
+) -> None:
+    """A trust open to '*' stays critical when the condition's wildcard admits any account (negative);
+    a value that names the account or organization lowers it (positive)."""
+    assert public_trust_severity(operator, key, wildcard) is Severity.CRITICAL
+    assert public_trust_severity(operator, key, narrowing) < Severity.HIGH
+
+
+def test_ana_10_wildcard_condition_on_an_identity_grant_lowers_nothing() -> None:
+    def passrole(value: str) -> Severity:
+        statement = {
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": "*",
+            "Condition": {"StringLike": {"aws:ResourceAccount": value}},
+        }
+        return only(analyze_policy(policy(statement)), "IAMG007").severity
+
+    assert passrole("*9") is Severity.HIGH
+    assert passrole("123456789012") is Severity.MEDIUM
+
+
+ADMIN = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+
+
+def test_ana_10_deny_not_action_leaves_admin_only_what_it_spares() -> None:
+    """'*' minus 'Deny NotAction ec2:DescribeInstances' grants one Describe call: no finding at all."""
+    deny = {"Effect": "Deny", "NotAction": "ec2:DescribeInstances", "Resource": "*"}
+    assert analyze_policy(policy(ADMIN, deny)) == []
+
+
+def test_ana_10_deny_not_action_that_spares_iam_still_leaves_escalation() -> None:
+    deny = {"Effect": "Deny", "NotAction": ["iam:*", "ec2:*"], "Resource": "*"}
+    findings = analyze_policy(policy(ADMIN, deny))
+    assert all(f.code != "IAMG001" for f in findings)
+    escalation = only(findings, "IAMG006")
+    assert escalation.severity is Severity.HIGH and "AttachRolePolicy" in escalation.message
+    assert "PassRoleToNewEC2Instance" in escalation.message
+
+
+@pytest.mark.parametrize(
+    "deny",
+    [
+        {"Effect": "Deny", "Action": "iam:*", "Resource": "*"},
+        {"Effect": "Deny", "NotAction": "ec2:DescribeInstances", "Resource": "arn:aws:s3:::b"},
+        {
+            "Effect": "Deny",
+            "NotAction": "ec2:DescribeInstances",
+            "Resource": "*",
+            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}},
+        },
+    ],
+)
+def test_ana_10_denies_that_take_little_or_depend_on_a_condition_leave_admin_critical(
+    deny: dict[str, Any],
+) -> None:
+    """Negative cases: a Deny of one service, a Deny on one resource, a conditional Deny."""
+    assert only(analyze_policy(policy(ADMIN, deny)), "IAMG001").severity is Severity.CRITICAL
