@@ -113,3 +113,54 @@ def test_ana_10_denies_that_take_little_or_depend_on_a_condition_leave_admin_cri
 ) -> None:
     """Negative cases: a Deny of one service, a Deny on one resource, a conditional Deny."""
     assert only(analyze_policy(policy(ADMIN, deny)), "IAMG001").severity is Severity.CRITICAL
+
+
+def statement_findings(
+    action: str | list[str], resource: str = "*", **extra: Any
+) -> list[tuple[str, Severity]]:
+    document = policy({"Effect": "Allow", "Action": action, "Resource": resource, **extra})
+    return [(f.code, f.severity) for f in analyze_policy(document)]
+
+
+SELF = "arn:aws:iam::*:user/${aws:username}"
+
+
+def test_ana_6_self_service_on_own_credentials_is_not_escalation() -> None:
+    own = ["iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile"]
+    assert statement_findings(own, SELF) == []
+    assert statement_findings(own, "arn:aws:iam::123456789012:user/${aws:username}") == []
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "expected"),
+    [
+        ("iam:CreateAccessKey", "arn:aws:iam::*:user/*", Severity.HIGH),  # anyone's keys
+        ("iam:CreateAccessKey", "arn:aws:iam::*:user/admin", Severity.MEDIUM),  # a named other user
+        ("iam:AttachUserPolicy", SELF, Severity.MEDIUM),  # attaching a policy to oneself is self-escalation
+        ("iam:PutUserPolicy", SELF, Severity.MEDIUM),
+    ],
+)
+def test_ana_6_credentials_of_others_and_policies_on_oneself_stay_escalation(
+    action: str, resource: str, expected: Severity
+) -> None:
+    assert statement_findings(action, resource) == [("IAMG006", expected)]
+
+
+def test_ana_10_iam_resource_tag_narrows_sts_assume_role() -> None:
+    tagged = {"StringEquals": {"iam:ResourceTag/team": "ci"}}
+    assert ("IAMG006", Severity.MEDIUM) in statement_findings("sts:AssumeRole", Condition=tagged)
+    assert ("IAMG006", Severity.HIGH) in statement_findings("sts:AssumeRole")
+    bare = {"StringLike": {"iam:ResourceTag/team": "*"}}
+    assert ("IAMG006", Severity.HIGH) in statement_findings("sts:AssumeRole", Condition=bare)
+    # an iam: tag key still narrows nothing for another service's actions
+    assert statement_findings("s3:PutBucketPolicy", Condition=tagged) == [("IAMG014", Severity.HIGH)]
+
+
+def test_ana_10_aws_service_name_narrows_create_service_linked_role() -> None:
+    named = {"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}}
+    assert statement_findings("iam:CreateServiceLinkedRole", Condition=named) == [("IAMG002", Severity.LOW)]
+    assert statement_findings("iam:CreateServiceLinkedRole") == [("IAMG002", Severity.MEDIUM)]
+    anything = {"StringLike": {"iam:AWSServiceName": "*"}}
+    assert statement_findings("iam:CreateServiceLinkedRole", Condition=anything) == [
+        ("IAMG002", Severity.MEDIUM)
+    ]

@@ -13,6 +13,7 @@ really restrict the request:
 | aws:SourceAccount, aws:SourceArn | StringEquals/Like/ArnEquals/Like, no wildcard in the account (an ARN's account field, or anywhere in an ARN without one) | 2 | a service acts only for the named account/resource |
 | iam:PassedToService | StringEquals/Like, no bare `*` | 2 | the role can be passed to the named service only |
 | iam:PolicyARN, iam:PermissionsBoundary | ArnEquals/StringEquals, no wildcard | 2 | only the named policy can be attached / a boundary is forced |
+| iam:AWSServiceName | StringEquals/Like, no bare `*` | 1 | iam:CreateServiceLinkedRole only for the named service |
 | kms:ViaService | StringEquals/Like, no bare `*` | 2 | the key is usable only through the named AWS service |
 | kms:GrantIsForAWSResource | Bool true | 2 | grants only for AWS services' own use |
 | token audience / subject (`<provider>:aud`, `:sub`, `SAML:aud`) | StringEquals/Like, no bare `*` | 2 | only the named federated workloads |
@@ -21,7 +22,7 @@ really restrict the request:
 | aws:MultiFactorAuthPresent | Bool true | 1 | an MFA-authenticated session is needed |
 | aws:MultiFactorAuthAge | NumericLessThan(Equals) | 1 | a recent MFA login is needed |
 | aws:ViaAWSService, aws:CalledVia, aws:CalledViaFirst, aws:CalledViaLast | Bool true / StringEquals | 1 | only when an AWS service calls on the principal's behalf |
-| aws:ResourceTag/*, aws:PrincipalTag/*, aws:RequestTag/*, `<service>:ResourceTag/*`, s3:ExistingObjectTag/* | equality, no bare `*` | 1 | attribute-based access: only tagged resources / principals |
+| aws:ResourceTag/*, aws:PrincipalTag/*, aws:RequestTag/*, `<service>:ResourceTag/*` (`iam:ResourceTag/*` for sts:AssumeRole too), s3:ExistingObjectTag/* | equality, no bare `*` | 1 | attribute-based access: only tagged resources / principals |
 | kms:EncryptionContext:*, kms:EncryptionContextKeys, kms:CallerAccount | equality, no bare `*` | 1 | only requests with the named context / account |
 | s3:prefix, s3:DataAccessPointArn, s3:DataAccessPointAccount, aws:ResourceAccount, aws:ResourceOrgID | equality, no bare `*` | 1 | only the named prefixes / access points / accounts |
 
@@ -62,6 +63,7 @@ EXACT_KEYS: dict[str, int] = {
     "iam:passedtoservice": 2,
     "iam:policyarn": 2,
     "iam:permissionsboundary": 2,
+    "iam:awsservicename": 1,
     "kms:viaservice": 2,
     "kms:grantisforawsresource": 2,
     "saml:aud": 2,
@@ -215,6 +217,8 @@ def _narrowing_cached(
             continue
         service = key_service(lower_key)
         foreign = services and service not in GENERIC_PREFIXES and service not in services
+        if foreign and lower_key.startswith("iam:resourcetag/") and "sts" in services:
+            foreign = False  # the tags of the role being assumed
         if foreign and not lower_key.endswith(TOKEN_CLAIMS):
             continue
         levels -= 1 if if_exists else 0
