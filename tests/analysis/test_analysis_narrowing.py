@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iam_guard.analysis import Finding, Severity, analyze_policy
 
@@ -205,3 +207,97 @@ def test_ana_2_a_named_resource_or_a_bucket_prefix_is_not_star(
 def test_ana_1_star_action_on_one_type_is_not_administrator_access() -> None:
     findings = statement_findings("*", "arn:*:cloudtrail:*:*:trail/*")
     assert ("IAMG001", Severity.MEDIUM) in findings and ("IAMG001", Severity.CRITICAL) not in findings
+
+
+BASES = [
+    {"Effect": "Allow", "Action": "*", "Resource": "*"},
+    {"Effect": "Allow", "Action": ["iam:PassRole", "ec2:RunInstances"], "Resource": "*"},
+    {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+    {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "kms:Decrypt"], "Resource": "*"},
+    {"Effect": "Allow", "Action": "iam:CreateAccessKey", "Resource": "arn:aws:iam::*:user/*"},
+]
+CONDITION_KEYS = [
+    "aws:PrincipalArn",
+    "aws:PrincipalAccount",
+    "aws:PrincipalOrgID",
+    "aws:SourceArn",
+    "aws:SourceIp",
+    "aws:ResourceTag/team",
+    "iam:PassedToService",
+    "kms:ViaService",
+    "aws:MultiFactorAuthPresent",
+    "aws:SecureTransport",
+    "sts:ExternalId",
+    "token.actions.githubusercontent.com:sub",
+]
+OPERATORS = [
+    "StringEquals",
+    "StringLike",
+    "ArnLike",
+    "StringNotEquals",
+    "ForAllValues:StringLike",
+    "ForAnyValue:StringEquals",
+    "StringEqualsIfExists",
+    "Bool",
+    "IpAddress",
+    "Null",
+]
+VALUES = [
+    "123456789012",
+    "o-abc123",
+    "arn:aws:iam::123456789012:role/ci",
+    "10.0.0.0/8",
+    "true",
+    "false",
+    "ec2.amazonaws.com",
+    "repo:my-org/*",
+    "team-a",
+    "*",
+    "arn:aws:iam::*:role/ci",
+    "?*",
+]
+
+
+def worst_by_code(findings: list[Finding]) -> dict[str, Severity]:
+    worst: dict[str, Severity] = {}
+    for item in findings:
+        worst[item.code] = max(worst.get(item.code, Severity.INFO), item.severity)
+    return worst
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    base=st.sampled_from(BASES),
+    condition=st.dictionaries(
+        st.sampled_from(OPERATORS),
+        st.dictionaries(st.sampled_from(CONDITION_KEYS), st.sampled_from(VALUES), min_size=1, max_size=2),
+        min_size=1,
+        max_size=2,
+    ),
+)
+def test_ana_10_no_condition_raises_a_severity(base: dict[str, Any], condition: dict[str, Any]) -> None:
+    """A condition only ever restricts a request: with it, no finding of a code gets worse and nothing is
+    worse than the policy's worst finding without it (a '*' grant lowered below critical is no longer
+    administrator access, so the escalation check runs and may report what '*' used to subsume)."""
+    plain = worst_by_code(analyze_policy(policy(base)))
+    conditioned = worst_by_code(analyze_policy(policy({**base, "Condition": condition})))
+    assert all(severity <= plain[code] for code, severity in conditioned.items() if code in plain)
+    assert max(conditioned.values(), default=Severity.INFO) <= max(plain.values())
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    base=st.sampled_from(BASES),
+    operator=st.sampled_from(["StringLike", "ArnLike", "ForAnyValue:StringLike", "StringLikeIfExists"]),
+    key=st.sampled_from(CONDITION_KEYS),
+    # matches any value of a few characters or more ('?' alone is exactly one character: it can block)
+    wildcard=st.text(alphabet="*?", min_size=1, max_size=6).filter(
+        lambda text: "*" in text and text.count("?") <= 3
+    ),
+)
+def test_ana_10_a_wildcard_only_condition_never_lowers_a_severity(
+    base: dict[str, Any], operator: str, key: str, wildcard: str
+) -> None:
+    plain = worst_by_code(analyze_policy(policy(base)))
+    conditioned = worst_by_code(analyze_policy(policy({**base, "Condition": {operator: {key: wildcard}}})))
+    assert conditioned == plain

@@ -157,7 +157,8 @@ def _value_narrows(base: str, key: str, values: tuple[str, ...]) -> bool:
         return key == "aws:multifactorauthage" and base.startswith("numericlessthan")
     if key in ("iam:policyarn", "iam:permissionsboundary") and any("*" in v or "?" in v for v in values):
         return False
-    return all(value.strip() not in ("*", "") and identifies(key, value.strip()) for value in values)
+    # a value of wildcards only ('*', '?*') matches anything: it narrows nothing
+    return all(value.strip().strip("*?") and identifies(key, value.strip()) for value in values)
 
 
 ACCOUNT_KEYS = frozenset(
