@@ -145,9 +145,7 @@ def test_ana_6_self_service_on_own_credentials_is_not_escalation() -> None:
 def test_ana_6_credentials_of_others_and_policies_on_oneself_stay_escalation(
     action: str, resource: str, expected: Severity
 ) -> None:
-    assert [finding for finding in statement_findings(action, resource) if finding[0] == "IAMG006"] == [
-        ("IAMG006", expected)
-    ]
+    assert statement_findings(action, resource) == [("IAMG006", expected)]
 
 
 def test_ana_10_iam_resource_tag_narrows_sts_assume_role() -> None:
@@ -168,45 +166,6 @@ def test_ana_10_aws_service_name_narrows_create_service_linked_role() -> None:
     assert statement_findings("iam:CreateServiceLinkedRole", Condition=anything) == [
         ("IAMG002", Severity.MEDIUM)
     ]
-
-
-@pytest.mark.parametrize(
-    ("action", "resource", "expected"),
-    [
-        ("cloudtrail:StopLogging", "arn:*:cloudtrail:*:*:trail/*", [("IAMG002", Severity.MEDIUM)]),
-        ("cloudtrail:StopLogging", "*", [("IAMG002", Severity.MEDIUM)]),
-        ("ec2:ModifyVpcAttribute", "arn:aws:ec2:*:*:vpc/*", [("IAMG002", Severity.MEDIUM)]),
-        (
-            "iam:PutRolePolicy",
-            "arn:${AWS::Partition}:iam::*:role/*",
-            [("IAMG002", Severity.HIGH), ("IAMG006", Severity.HIGH)],
-        ),
-    ],
-)
-def test_ana_2_every_resource_of_a_type_counts_as_star_for_that_type(
-    action: str, resource: str, expected: list[tuple[str, Severity]]
-) -> None:
-    assert statement_findings(action, resource) == expected
-
-
-@pytest.mark.parametrize(
-    ("action", "resource"),
-    [
-        ("cloudtrail:StopLogging", "arn:aws:cloudtrail:us-east-1:123456789012:trail/audit"),  # one trail
-        ("s3:DeleteObject", "arn:aws:s3:::bucket/*"),  # a bucket named 'bucket', not S3's bucket type
-        ("s3:GetObject", "arn:aws:s3:::reports/*"),
-        (["cloudtrail:StopLogging", "s3:PutObject"], "arn:*:cloudtrail:*:*:trail/*"),  # s3 is not on trails
-    ],
-)
-def test_ana_2_a_named_resource_or_a_bucket_prefix_is_not_star(
-    action: str | list[str], resource: str
-) -> None:
-    assert statement_findings(action, resource) == []
-
-
-def test_ana_1_star_action_on_one_type_is_not_administrator_access() -> None:
-    findings = statement_findings("*", "arn:*:cloudtrail:*:*:trail/*")
-    assert ("IAMG001", Severity.MEDIUM) in findings and ("IAMG001", Severity.CRITICAL) not in findings
 
 
 BASES = [

@@ -110,44 +110,12 @@ def make_grant(statement: Statement, denied: frozenset[str]) -> Grant | None:
         star, every, exploitable = True, True, True  # trust/resource policies: the resource is implied
     else:
         star, every, exploitable = resource_facts(statement.resources)
-        if every and not star:
-            star = covers_every_resource_of_its_types(statement.resources, actions)
     named = summarize(statement.actions).named if statement.actions is not None else frozenset()
     if named and denied:
         named = named & actions
     if denied and statement.actions is not None and not keeps_most_actions(actions):
         named = actions  # '*' minus a Deny NotAction: what is left is checked as if it had been listed
     return Grant(statement, actions, named, star, every, exploitable)
-
-
-# arn:partition:service:region:account:type/* (every resource of one type, whatever region or account)
-_TYPE_WILDCARD = re.compile(r"arn:[^:]*:([^:]+):[^:]*:[^:]*:([a-z0-9-]+)/\*", re.IGNORECASE)
-
-
-def covers_every_resource_of_its_types(resources: tuple[str, ...], actions: frozenset[str]) -> bool:
-    """True when each resource is 'arn:...:SERVICE:...:TYPE/*' for a resource type TYPE of the granted
-    actions of SERVICE, and every granted action is of those services: 'cloudtrail:StopLogging' on
-    'arn:*:cloudtrail:*:*:trail/*' is on '*' for that action. A bucket is no type ('arn:aws:s3:::b/*')."""
-    wanted: dict[str, set[str]] = {}
-    for resource in resources:
-        text = without_placeholder_colons(resource.strip())
-        match = _TYPE_WILDCARD.fullmatch(text)
-        if match is None or text.split(":")[2:5] == [
-            "s3",
-            "",
-            "",
-        ]:  # arn:aws:s3:::BUCKET/*: a bucket's objects
-            return False
-        wanted.setdefault(match.group(1).lower(), set()).add(match.group(2).lower())
-    known = load_index().actions
-    types: dict[str, set[str]] = {service: set() for service in wanted}
-    for action in actions:
-        service = action.partition(":")[0]
-        if service not in types:
-            return False
-        info = known.get(action)
-        types[service].update(kind.lower() for kind in (info.resource_types if info else ()))
-    return all(needed <= types[service] for service, needed in wanted.items())
 
 
 def keeps_most_actions(actions: frozenset[str]) -> bool:
