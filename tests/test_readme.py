@@ -17,10 +17,9 @@ KNOWN_IDS = (
     + [f"CON-{n}" for n in range(1, 6)]
     + [f"EDGE-{n}" for n in range(1, 6)]
     + [f"DS-{n}" for n in range(1, 12)]
-    + [f"ANA-{n}" for n in range(1, 11)]
+    + [f"ANA-{n}" for n in range(1, 14)]
     + [f"H-{n}" for n in range(1, 8)]
     + ["CLI-1", "CLI-2", "CLI-3", "DEP-1", "DEP-2", "CI-1"]
-    + ["ANA-13"]
 )
 
 
