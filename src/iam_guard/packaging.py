@@ -41,6 +41,7 @@ HANDLER_MODULES: dict[str, tuple[str, ...]] = {
         "run_store",
         "audit_records",
         "audit_summary",
+        "trail_check",
         "alerts",
         "emf",
         "lambda_support",
