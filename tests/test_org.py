@@ -452,3 +452,15 @@ def test_org_1_generate_exits_2_and_writes_nothing_on_a_bad_organization(tmp_pat
         "(o- and 10-32 lowercase letters or digits)"
     ]
     assert not out.exists()
+
+
+def test_org_1_project_analyzer_clean_on_the_organization_templates(tmp_path: Path) -> None:
+    """`iam-guard analyze --fail-on medium` over org-member and org-security: every policy analyzed, nothing
+    at medium or above, and every suppression carries a written reason."""
+    for stack in (MEMBER, SECURITY):
+        (tmp_path / f"{stack}.json").write_text(json.dumps(template("org", stack)), encoding="utf-8")
+    result = scan_paths([str(tmp_path)])
+    assert result.templates == 2 and result.documents >= 12
+    serious = [f for f in result.findings if not f.suppressed and f.severity in ("medium", "high", "critical")]
+    assert serious == []
+    assert all(len((f.suppression_reason or "").split()) >= 8 for f in result.findings if f.suppressed)
