@@ -461,6 +461,7 @@ def test_org_1_project_analyzer_clean_on_the_organization_templates(tmp_path: Pa
         (tmp_path / f"{stack}.json").write_text(json.dumps(template("org", stack)), encoding="utf-8")
     result = scan_paths([str(tmp_path)])
     assert result.templates == 2 and result.documents >= 12
-    serious = [f for f in result.findings if not f.suppressed and f.severity in ("medium", "high", "critical")]
+    blocking = ("medium", "high", "critical")
+    serious = [f for f in result.findings if not f.suppressed and f.severity in blocking]
     assert serious == []
     assert all(len((f.suppression_reason or "").split()) >= 8 for f in result.findings if f.suppressed)
