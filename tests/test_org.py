@@ -314,9 +314,30 @@ def test_org_1_central_rules_reach_the_existing_analyzer_and_the_alert_topic(
     permission = props(security, "CentralIamEventsInvokePermission")
     assert permission["SourceArn"] == {"Fn::GetAtt": ["CentralIamEventsRule", "Arn"]}
     assert permission["Principal"] == "events.amazonaws.com"
-    tamper = props(security, "CentralTamperRule")
-    assert tamper["Targets"][0]["Arn"] == {"Ref": "OrgAlertTopic"}
-    assert len(tamper["EventPattern"]["$or"]) == 2
+    member = template("org", MEMBER)
+    for central, forwarded in (
+        ("CentralMemberTamperRule", "MemberTamperForwardRule"),
+        ("CentralTrailTamperRule", "TrailTamperForwardRule"),
+    ):
+        tamper = props(security, central)
+        assert tamper["EventBusName"] == {"Ref": "CentralEventBus"}
+        assert tamper["EventPattern"] == props(member, forwarded)["EventPattern"]
+        [target] = tamper["Targets"]
+        assert target["Arn"] == {"Ref": "OrgAlertTopic"} and "InputTransformer" in target
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["CentralDlq", "Arn"]}}
+        alarm = props(security, central.removesuffix("Rule") + "FailedInvocationsAlarm")
+        assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
+            "EventBusName": props(security, "CentralEventBus")["Name"],
+            "RuleName": tamper["Name"],
+        }
+    publishers = statement(
+        props(security, "OrgAlertTopicPolicy")["PolicyDocument"], "AllowTamperRulesToPublish"
+    )
+    assert sorted(
+        resolve(arn).rsplit("/", 1)[1] for arn in publishers["Condition"]["ArnEquals"]["aws:SourceArn"]
+    ) == sorted(
+        props(security, rule)["Name"] for rule in ("CentralMemberTamperRule", "CentralTrailTamperRule")
+    )
 
 
 def test_org_1_stack_set_is_service_managed_and_auto_deploys(security: dict[str, Any]) -> None:

@@ -61,7 +61,21 @@ def build(config: Config) -> Template:
             "and the tamper alert topic, and the org-member StackSet."
         )
     )
-    central_bases = {"CentralIamEventsRule": "org-iam-events", "CentralTamperRule": "org-tamper"}
+    central_bases = {
+        "CentralIamEventsRule": "org-iam-events",
+        "CentralMemberTamperRule": "org-member-tamper",
+        "CentralTrailTamperRule": "org-trail-tamper",
+    }
+    tamper_patterns = {
+        "CentralMemberTamperRule": (
+            "ORG-1: calls on iam-guard's member roles or quarantine policy -> organization alert topic",
+            plan.member_tamper_pattern(),
+        ),
+        "CentralTrailTamperRule": (
+            "ORG-1: a member's trail stopped, deleted or narrowed -> organization alert topic",
+            plan.trail_tamper_pattern(),
+        ),
+    }
     central_rules = {logical_id: plan.name(base) for logical_id, base in central_bases.items()}
     rule_arns = [plan.central_rule_arn(name) for name in central_rules.values()]
     alarm_pattern = alarms.alarm_arn_pattern(config.name_suffix)
@@ -113,7 +127,10 @@ def build(config: Config) -> Template:
             "OrgAlertTopicPolicy",
             topic=topic,
             statements=mon.topic_publishers_statements(
-                Ref(topic), [], alarm_pattern, [plan.central_rule_arn(central_rules["CentralTamperRule"])]
+                Ref(topic),
+                [],
+                alarm_pattern,
+                [plan.central_rule_arn(central_rules[t]) for t in tamper_patterns],
             ),
         )
     )
@@ -141,21 +158,22 @@ def build(config: Config) -> Template:
             SourceAccount=Ref("AWS::AccountId"),
         )
     )
-    template.add_resource(
-        _bus_rule(
-            "CentralTamperRule",
-            name=central_rules["CentralTamperRule"],
-            bus=bus,
-            description="ORG-1: tampering with member roles or trails -> organization alert topic",
-            pattern={"$or": [plan.member_tamper_pattern(), plan.trail_tamper_pattern()]},
-            rule_target=events.target(
-                "OrgAlertTopic",
-                arn=Ref(topic),
-                dead_letter_queue=dlq,
-                input_transformer=_tamper_message(plan),
-            ),
+    for logical_id, (description, pattern) in tamper_patterns.items():
+        template.add_resource(
+            _bus_rule(
+                logical_id,
+                name=central_rules[logical_id],
+                bus=bus,
+                description=description,
+                pattern=pattern,
+                rule_target=events.target(
+                    "OrgAlertTopic",
+                    arn=Ref(topic),
+                    dead_letter_queue=dlq,
+                    input_transformer=_tamper_message(plan),
+                ),
+            )
         )
-    )
     for logical_id, name in central_rules.items():
         template.add_resource(
             alarms.notifying_alarm(
