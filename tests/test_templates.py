@@ -17,7 +17,7 @@ from cfnlint.api import ManualArgs, lint
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
 from support import REPO_ROOT
-from template_helpers import CONFIGS, body, config, stack_names, template
+from template_helpers import CONFIGS, body, config, stack_names, stack_region, template
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE_GOLDEN = os.environ.get("IAM_GUARD_UPDATE_GOLDEN") == "1"
@@ -25,10 +25,6 @@ COMPLIANCE_TAGS = ("DataClassification", "Environment", "Owner")
 
 ALL_STACKS = [(cfg, stack) for cfg in CONFIGS for stack in stack_names(cfg)]
 STACK_IDS = [f"{cfg}-{stack}" for cfg, stack in ALL_STACKS]
-
-
-def stack_region(cfg: str, stack: str) -> str:
-    return "us-east-1" if stack == "monitoring-forwarder" else config(cfg).region
 
 
 @pytest.mark.parametrize(("cfg", "stack"), ALL_STACKS, ids=STACK_IDS)
