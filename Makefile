@@ -28,7 +28,7 @@ template: $(STAMP)
 	$(PY) generate.py --config $(CONFIG) --out $(OUT)
 
 lint: template
-	$(VENV)/bin/ruff check src handlers tests scripts generate.py
+	$(VENV)/bin/ruff check src tests scripts generate.py
 	$(VENV)/bin/cfn-lint $(OUT)/*.json
 	$(VENV)/bin/checkov --directory $(OUT) --framework cloudformation --skip-download --compact --quiet
 	$(VENV)/bin/iam-guard analyze $(OUT) --fail-on medium

@@ -1,8 +1,9 @@
-"""The one place that knows what moto (the local AWS emulator of the integration tests) skips or breaks,
-and the only place that works around it. The product's templates are never changed for moto: a gap is
-either bridged here on the emulator side (implementing a missing API call in the in-process server) or
-on a copy of the rendered template body handed to the real deploy code, and every property moto skips
-stays covered by the unit tests over the generated JSON (tests/test_data_store.py, tests/test_templates.py).
+"""The one place that knows what moto (the local AWS emulator of the integration tests and of `make
+sandbox`) skips or breaks, and the only place that works around it. The product's templates are never
+changed for moto: a gap is either bridged here on the emulator side (implementing a missing API call in
+the in-process server) or on a copy of the rendered template body handed to the real deploy code, and
+every property moto skips stays covered by the unit tests over the generated JSON (tests/test_data_store.py,
+tests/test_templates.py). Imports moto lazily: only the sandbox and the tests call it.
 """
 
 from __future__ import annotations
