@@ -117,21 +117,22 @@ def _environment(values: dict[str, str], drop_prefix: str = "") -> Iterator[None
 @contextlib.contextmanager
 def emulator(region: str) -> Iterator[str]:
     """moto's server on 127.0.0.1 at a free port, bridged, with every boto3 client of this process pointed
-    at it through AWS_ENDPOINT_URL and throwaway credentials (any AWS_* of the caller is set aside)."""
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per HTTP request otherwise
-    install_emulator_patches()
+    at it through AWS_ENDPOINT_URL and throwaway credentials. Any AWS_* of the caller (a profile, real
+    keys, an endpoint) is set aside first: moto itself builds boto3 sessions while it is imported."""
     port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
     endpoint = f"http://127.0.0.1:{port}"
     settings = {**SANDBOX_CREDENTIALS, "AWS_DEFAULT_REGION": region, "AWS_REGION": region}
-    try:
-        with _environment({**settings, "AWS_ENDPOINT_URL": endpoint}, drop_prefix="AWS_"):
+    with _environment({**settings, "AWS_ENDPOINT_URL": endpoint}, drop_prefix="AWS_"):
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per HTTP request otherwise
+        install_emulator_patches()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        try:
             yield endpoint
-    finally:
-        server.stop()
+        finally:
+            server.stop()
 
 
 def cloudtrail_event(account: str, caller_arn: str, policy_arn: str, role: str) -> dict[str, Any]:
