@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,7 +37,7 @@ from typing import Any
 from iam_guard.build import build_stacks
 from iam_guard.config import Config
 from iam_guard.deploy.runner import FLAT_OUTPUTS_FILE, DeployOptions, deploy_all
-from iam_guard.sandbox.emulator import MOTO_GAPS, for_moto, install_emulator_patches
+from iam_guard.sandbox.emulator import MOTO_GAPS, for_moto, install_emulator_patches, unsupported_resources
 
 # Throwaway credentials: the sandbox never talks to AWS, and real credentials never reach the emulator.
 SANDBOX_CREDENTIALS = {
@@ -126,6 +127,9 @@ def emulator(region: str) -> Iterator[str]:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per HTTP request otherwise
+        # moto warns once per resource it does not model; the run lists those types once instead.
+        logging.getLogger("moto").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", message="Tried to parse AWS::.* but it.s not supported by moto")
         install_emulator_patches()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
@@ -177,7 +181,11 @@ def _client(service: str) -> Any:
 
 def deploy(config: Config, out_dir: Path) -> dict[str, str]:
     """Every stack of the config through iam-guard's deploy code; returns the flat outputs."""
-    artifacts = [for_moto(artifact) for artifact in build_stacks(config)]
+    stacks = build_stacks(config)
+    skipped = sorted({kind for artifact in stacks for kind in unsupported_resources(artifact.body).values()})
+    print(f"    moto does not model {len(skipped)} resource types of these templates; it skips them:")
+    print(f"    {', '.join(skipped)}")
+    artifacts = [for_moto(artifact) for artifact in stacks]
     options = DeployOptions(
         out_dir=out_dir, audit_external_id=SANDBOX_EXTERNAL_ID, tags=config.tags, poll_seconds=0.05
     )
