@@ -30,11 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"sandbox: {error}", file=sys.stderr)
         return 2
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from iam_guard.sandbox.demo import SandboxFailed, run
 
     try:
         return run(config)
-    except SandboxFailed as failure:
+    except (SandboxFailed, BotoCoreError, ClientError) as failure:
         print(f"sandbox: FAILED: {failure}", file=sys.stderr)
         return 1
 

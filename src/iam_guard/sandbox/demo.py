@@ -222,7 +222,8 @@ def check_rule_routes_to(event: dict[str, Any], rule_name: str, function_arn: st
 
     events = _client("events")
     rule = events.describe_rule(Name=rule_name)
-    if not EventPattern.load(rule["EventPattern"]).matches_event(event):
+    pattern: Any = EventPattern.load(rule["EventPattern"])  # moto's own event type is a TypedDict
+    if not pattern.matches_event(event):
         raise SandboxFailed(f"the deployed rule {rule_name} does not match the event")
     targets = events.list_targets_by_rule(Rule=rule_name)["Targets"]
     target = next((t for t in targets if t["Arn"] == function_arn), None)
