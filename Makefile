@@ -10,11 +10,12 @@ CONFIG ?= templates/dev.yaml
 OUT ?= out
 PYTEST_ARGS ?=
 
-.PHONY: template lint test bench package action-index deploy destroy clean help
+.PHONY: template lint test bench package action-index deploy destroy sandbox clean help
 
 help:
 	@echo "make template [CONFIG=templates/dev.yaml]  create .venv if missing, install, write $(OUT)/*.json"
 	@echo "make test                                  lint (ruff, cfn-lint, checkov, iam-guard analyze) + pytest"
+	@echo "make sandbox [CONFIG=templates/dev.yaml]   the whole loop on a local emulator (moto), about 20 s"
 	@echo "make lint | package | bench | deploy | destroy | clean"
 
 # The virtual environment: created when missing, reinstalled when the package metadata changes.
@@ -28,7 +29,7 @@ template: $(STAMP)
 	$(PY) generate.py --config $(CONFIG) --out $(OUT)
 
 lint: template
-	$(VENV)/bin/ruff check src handlers tests scripts generate.py
+	$(VENV)/bin/ruff check src tests scripts generate.py
 	$(VENV)/bin/cfn-lint $(OUT)/*.json
 	$(VENV)/bin/checkov --directory $(OUT) --framework cloudformation --skip-download --compact --quiet
 	$(VENV)/bin/iam-guard analyze $(OUT) --fail-on medium
@@ -62,6 +63,10 @@ deploy: $(STAMP)
 # Deletes the stacks; data, keys and audit logs are retained, and the command lists what remains.
 destroy: $(STAMP)
 	$(VENV)/bin/iam-guard destroy --config $(CONFIG)
+
+# The whole loop on this machine: moto's server on 127.0.0.1, both stacks deployed, a risky policy, its alert.
+sandbox: $(STAMP)
+	$(PY) -m iam_guard.sandbox --config $(CONFIG)
 
 clean:
 	rm -rf $(OUT) $(INDEX_VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis .benchmarks

@@ -12,7 +12,7 @@ from typing import Any
 
 from iam_guard.build import build_stacks
 from iam_guard.config import Config
-from support import REPO_ROOT
+from support import HANDLERS_DIR
 from template_helpers import config, inline_policy_documents, resources, statements
 
 STACK = "monitoring"
@@ -92,8 +92,8 @@ def dimension(alarm: dict[str, Any], name: str) -> Any:
 
 
 def handler_module(name: str) -> ModuleType:
-    """A module of handlers/ (outside the package), imported as Lambda would: from the zip's root."""
-    folder = str(REPO_ROOT / "handlers")
+    """A handler module (src/iam_guard/lambda_handlers/), imported as Lambda would: from the zip's root."""
+    folder = str(HANDLERS_DIR)
     sys.path.insert(0, folder)
     try:
         return importlib.import_module(name)
