@@ -10,11 +10,12 @@ CONFIG ?= templates/dev.yaml
 OUT ?= out
 PYTEST_ARGS ?=
 
-.PHONY: template check lint test bench package action-index deploy destroy clean help
+.PHONY: template check lint test bench package action-index deploy destroy sandbox clean help
 
 help:
 	@echo "make template [CONFIG=templates/dev.yaml]  create .venv if missing, install, write $(OUT)/*.json"
 	@echo "make test                                  ruff + mypy, then pytest (which runs cfn-lint, checkov and iam-guard analyze once)"
+	@echo "make sandbox [CONFIG=templates/dev.yaml]   the whole loop on a local emulator (moto), about 20 s"
 	@echo "make check (ruff, mypy) | lint (check + the scanners over $(OUT)) | package | bench | deploy | destroy | clean"
 
 # The virtual environment: created when missing, reinstalled when the package metadata changes.
@@ -27,9 +28,9 @@ $(STAMP): setup.cfg pyproject.toml
 template: $(STAMP)
 	$(PY) generate.py --config $(CONFIG) --out $(OUT)
 
-# Style and types: ruff, and mypy over src, handlers and generate.py (config in pyproject.toml).
+# Style and types: ruff, and mypy over src (handlers included) and generate.py (config in pyproject.toml).
 check: $(STAMP)
-	$(VENV)/bin/ruff check src handlers tests scripts generate.py
+	$(VENV)/bin/ruff check src tests scripts generate.py
 	$(VENV)/bin/mypy
 
 # For humans: the scanners over the templates of $(CONFIG) in $(OUT). `make test` does not run them here:
@@ -69,6 +70,10 @@ deploy: $(STAMP)
 # Deletes the stacks; data, keys and audit logs are retained, and the command lists what remains.
 destroy: $(STAMP)
 	$(VENV)/bin/iam-guard destroy --config $(CONFIG)
+
+# The whole loop on this machine: moto's server on 127.0.0.1, both stacks deployed, a risky policy, its alert.
+sandbox: $(STAMP)
+	$(PY) -m iam_guard.sandbox --config $(CONFIG)
 
 clean:
 	rm -rf $(OUT) $(INDEX_VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis .benchmarks

@@ -9,7 +9,15 @@ policies per second for each and the ratios. iam-guard's headline figure is a co
 (no cache primed); the best process counts, as load from other work on the machine only slows runs down.
 A warm figure (a second pass in one process, expansion caches primed) is shown for information.
 
+H-6: then the adversarial-pattern benchmark. Documents crafted to slow wildcard matching down (runs of
+'*?', chains of stars, '?' segments, wildcard service prefixes, StringLike wildcards, unclosed '${'
+placeholders), each grown to IAM's size limits (6,144 characters for a managed policy, 10,240 for a role's
+inline policies), are analyzed one by one with every analyzer cache emptied first (the worst case: nothing
+primed). It prints each document's seconds (wall clock and CPU) and the worst case per document, and checks
+that the '*' grant each one hides is still reported critical. Needs no corpus.
+
 Run: .venv/bin/python scripts/bench_analyzer.py [--corpus PATH] [--repeat N] [--skip-parliament]
+     [--adversarial-only | --skip-adversarial]
 """
 
 from __future__ import annotations
@@ -76,15 +84,136 @@ def cloudsplaining_analyze(text: str) -> object:
     return scan_policy(json.loads(text))
 
 
+MANAGED_POLICY_LIMIT = 6144  # characters of one managed policy document (IAM quota)
+INLINE_POLICY_LIMIT = 10240  # characters of a role's inline policies together (IAM quota)
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _document(statements: list[dict[str, object]]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
+
+
+def _admin_beside(actions: list[str]) -> str:
+    return _document([{"Effect": "Allow", "Action": ["*", *actions], "Resource": "*"}])
+
+
+def _grown(limit: int, build: Callable[[list[str]], str], item: Callable[[int], str]) -> str:
+    """build(items) with as many items item(0), item(1)... as fit in `limit` characters."""
+    items: list[str] = []
+    while len(build([*items, item(len(items))])) <= limit:
+        items.append(item(len(items)))
+    return build(items)
+
+
+def _pair(k: int) -> tuple[str, str]:
+    return LETTERS[k % 26], LETTERS[(k // 26) % 26]
+
+
+def _passrole_with(values: list[str]) -> str:
+    condition = {"StringLike": {"iam:PassedToService": values}}
+    return _document(
+        [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": ["iam:PassRole", "ec2:RunInstances"],
+                "Resource": "*",
+                "Condition": condition,
+            },
+        ]
+    )
+
+
+def _placeholders(resources: list[str]) -> str:
+    return _document([{"Effect": "Allow", "Action": "*", "Resource": ["*", *resources]}])
+
+
+def adversarial_documents(limit: int) -> dict[str, str]:
+    """Each crafted document at most `limit` characters long, beside an Allow of '*' on '*'."""
+    issue_run = (limit - len(_admin_beside(["ec2:*zz"]))) // 2
+    return {
+        "issue 10: one 'ec2:*?*?...*zz' action": _admin_beside(["ec2:" + "*?" * issue_run + "*zz"]),
+        "one 'ec2:a*a*a*...b' action": _admin_beside(["ec2:" + "a*" * (issue_run - 1) + "b"]),
+        "distinct '*?' runs, one service": _grown(
+            limit, _admin_beside, lambda k: "ec2:" + "*?" * (1 + k % 40) + "*" + LETTERS[k % 26]
+        ),
+        "two-letter chains, every service ('*:*x*y*')": _grown(
+            limit, _admin_beside, lambda k: "*:*{}*{}*".format(*_pair(k))
+        ),
+        "'?' segments, every service ('*:*x?y*')": _grown(
+            limit, _admin_beside, lambda k: "*:*{}?{}*".format(*_pair(k))
+        ),
+        "wildcard service and chain ('?*:*e*x*y')": _grown(
+            limit, _admin_beside, lambda k: "?*:*e*{}*{}".format(*_pair(k))
+        ),
+        "StringLike iam:PassedToService wildcards": _grown(
+            limit, _passrole_with, lambda k: "*?" * (1 + k % 30) + "*" + LETTERS[k % 26]
+        ),
+        "unclosed '${' placeholders in Resource": _grown(limit, _placeholders, lambda k: "${" * 50),
+    }
+
+
+def _empty_analyzer_caches() -> None:
+    """Every functools cache of the analyzer but the action index itself: nothing primed."""
+    import iam_guard.analysis as analysis
+
+    for name in analysis.__dict__.get("__all__", []) + sorted(sys.modules):
+        module = sys.modules.get(name)
+        if module is None or not name.startswith("iam_guard.analysis."):
+            continue
+        for value in vars(module).values():
+            if hasattr(value, "cache_clear") and getattr(value, "__name__", "") not in (
+                "load_index",
+                "action_sets",
+            ):
+                value.cache_clear()
+
+
+def bench_adversarial() -> float:
+    """Seconds of the slowest crafted document; prints every document's figures."""
+    from iam_guard.analysis import Severity, analyze_policy
+    from iam_guard.analysis.index import load_index
+
+    load_index()
+    worst = (0.0, "")
+    print("adversarial documents (H-6), every analyzer cache emptied before each:")
+    for limit in (MANAGED_POLICY_LIMIT, INLINE_POLICY_LIMIT):
+        for name, text in adversarial_documents(limit).items():
+            _empty_analyzer_caches()
+            wall, cpu = time.perf_counter(), time.process_time()
+            findings = analyze_policy(text)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            admin = any(f.code == "IAMG001" and f.severity is Severity.CRITICAL for f in findings)
+            print(
+                f"  {len(text):6,d} chars {wall:6.2f} s wall {cpu:6.2f} s cpu  admin critical: {admin} {name}"
+            )
+            if not admin:
+                print(f"  FAILED: the '*' grant of {name!r} was not reported critical")
+            worst = max(worst, (wall, f"{name}, {len(text):,} chars"))
+    print(f"worst case per document: {worst[0]:.2f} s ({worst[1]})")
+    return worst[0]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--repeat", type=int, default=3, help="fresh iam-guard processes (the best counts)")
     parser.add_argument("--skip-parliament", action="store_true", help="Parliament takes ~7 s on 2 cores")
+    parser.add_argument("--adversarial-only", action="store_true", help="only the H-6 benchmark")
+    parser.add_argument("--skip-adversarial", action="store_true", help="only the throughput benchmark")
     args = parser.parse_args()
+    if not args.adversarial_only:
+        bench_throughput(args)
+    if not args.skip_adversarial:
+        bench_adversarial()
+    return 0
+
+
+def bench_throughput(args: argparse.Namespace) -> None:
+    """Policies per second on the AWS managed policies, against Parliament and Cloudsplaining."""
     if not args.corpus.is_dir():
         print(f"SKIP bench_analyzer: {args.corpus} is missing (../shared/corpus is not beside this checkout)")
-        return 0
+        return
     logging.disable(logging.CRITICAL)  # Parliament and Cloudsplaining log every finding
     paths = sorted(args.corpus.glob("*.json"))
     texts = [path.read_text(encoding="utf-8") for path in paths]
@@ -119,7 +248,6 @@ def main() -> int:
         ratio = cold_rate / competitors["Parliament"]
         verdict = "met" if ratio >= GOAL_RATIO else "NOT met"
         print(f"goal >= {GOAL_RATIO:.0f}x Parliament (cold): {verdict} ({ratio:.1f}x)")
-    return 0
 
 
 if __name__ == "__main__":

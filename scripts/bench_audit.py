@@ -9,8 +9,9 @@ inline policy, three attached customer-managed policies and, for one role in ten
 2. The whole run: the same account loaded into a moto server started in this process (through moto's
    backend objects, not 30,000 API calls), IAM paged at MaxItems=1000 on the server side by the tests'
    pager (tests/handlers/audit_helpers.PagingProxy), and the daily audit's state machine
-   (handlers/audit_run.py) driven invocation after invocation through its continuation queue, each with 60 s
-   on the wall clock, DynamoDB, SQS, SNS and CloudWatch Logs on the same server. Prints the wall time, the
+   (src/iam_guard/lambda_handlers/audit_run.py) driven invocation after invocation through its
+   continuation queue, each with 60 s on the wall clock, DynamoDB, SQS, SNS and CloudWatch Logs on the same
+   server. Prints the wall time, the
    invocations and steps, and the calls per service and operation counted by the proxy.
 3. The cold import time of each handler module from its unpacked zip (python -X importtime) and the
    handler's own share of it (everything but boto3/botocore and iam_guard.analysis).
@@ -36,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "handlers"))
+sys.path.insert(0, str(REPO_ROOT / "src" / "iam_guard" / "lambda_handlers"))
 
 import audit_run  # noqa: E402
 from audit_records import compact_finding, record_line  # noqa: E402

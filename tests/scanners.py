@@ -14,7 +14,7 @@ from typing import Any
 
 from cfnlint.api import ManualArgs, lint
 
-from template_helpers import CONFIGS, STACK, body, config, stack_names, variant_body, variant_config
+from template_helpers import CONFIGS, STACK, body, stack_names, stack_region, variant_body, variant_config
 
 # Monitoring variants of dev: an existing trail, remediation off without audit accounts, quarantine mode.
 VARIANTS = ("existing-trail", "off", "quarantine")
@@ -63,11 +63,6 @@ def example_file_name(cfg: str, stack: str) -> str:
 
 def variant_file_name(name: str) -> str:
     return f"variant-{name}-{STACK}.json"
-
-
-def stack_region(cfg: str, stack: str) -> str:
-    """The region a stack deploys to: the forwarder lives in the partition's global-services region."""
-    return "us-east-1" if stack == "monitoring-forwarder" else config(cfg).region
 
 
 def templates_to_scan() -> tuple[ScannedTemplate, ...]:

@@ -15,6 +15,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# The Lambda handler modules (package data of iam_guard; top-level modules inside each zip).
+HANDLERS_DIR = REPO_ROOT / "src" / "iam_guard" / "lambda_handlers"
 
 
 def corpus_dir(name: str) -> Path:

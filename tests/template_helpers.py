@@ -11,7 +11,8 @@ from iam_guard.build import build_stacks
 from iam_guard.config import Config, load_config
 from support import REPO_ROOT
 
-CONFIGS = ("dev", "prod")
+# org: the ORG-1 organization deployment (templates/org.yaml) adds the org-member and org-security stacks.
+CONFIGS = ("dev", "prod", "org")
 STACK = "monitoring"
 
 
@@ -23,6 +24,16 @@ def config(name: str) -> Config:
 @cache
 def _bodies(config_name: str) -> dict[str, str]:
     return {artifact.name: artifact.body for artifact in build_stacks(config(config_name))}
+
+
+@cache
+def _regions(config_name: str) -> dict[str, str]:
+    return {artifact.name: artifact.region for artifact in build_stacks(config(config_name))}
+
+
+def stack_region(config_name: str, stack: str) -> str:
+    """The region the stack deploys to (org-member: the first region of its StackSet instances)."""
+    return _regions(config_name)[stack]
 
 
 def stack_names(config_name: str) -> list[str]:

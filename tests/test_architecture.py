@@ -12,6 +12,7 @@ import pytest
 from support import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "src" / "iam_guard"
+HANDLERS = PACKAGE / "lambda_handlers"
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -40,12 +41,12 @@ def offending(paths: list[Path], forbidden: tuple[str, ...]) -> list[str]:
 
 def test_nothing_imports_the_cli() -> None:
     outside_cli = [p for p in modules_under(PACKAGE) if "cli" not in p.relative_to(PACKAGE).parts]
-    outside_cli += [*modules_under(REPO_ROOT / "handlers"), REPO_ROOT / "generate.py"]
+    outside_cli += [*modules_under(HANDLERS), REPO_ROOT / "generate.py"]
     assert offending(outside_cli, ("iam_guard.cli",)) == []
 
 
 def test_h_1_handlers_import_only_stdlib_boto3_the_analyzer_and_the_contract() -> None:
-    handler_files = modules_under(REPO_ROOT / "handlers")
+    handler_files = modules_under(HANDLERS)
     local = {path.stem for path in handler_files}
     problems = []
     for path in handler_files:
@@ -120,6 +121,17 @@ def test_h_1_handlers_import_only_stdlib_boto3_the_analyzer_and_the_contract() -
 )
 def test_layers_depend_downwards_only(layer: str, forbidden: tuple[str, ...]) -> None:
     assert offending(modules_under(PACKAGE / layer), forbidden) == []
+
+
+def test_ops_3_only_the_sandbox_knows_the_emulator() -> None:
+    """moto and its bridges stay in iam_guard.sandbox: no product module imports either, so nothing a
+    deploy runs can behave differently on the emulator."""
+    sandbox = PACKAGE / "sandbox"
+    product = [path for path in modules_under(PACKAGE) if sandbox not in path.parents]
+    assert len(product) > 50  # the walk found the package
+    assert offending(product, ("moto", "iam_guard.sandbox")) == []
+    assert offending(modules_under(sandbox), ("iam_guard.cli",)) == []
+    assert any(name.startswith("moto") for name in imported_modules(sandbox / "emulator.py"))
 
 
 def test_h_1_the_contract_is_standard_library_only() -> None:

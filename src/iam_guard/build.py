@@ -20,8 +20,9 @@ from iam_guard import naming
 from iam_guard.config import Config
 from iam_guard.errors import UsageError
 from iam_guard.files import write_all_atomic, write_atomic
+from iam_guard.policies import monitoring as mon
 from iam_guard.render import render
-from iam_guard.stacks import data_store, forwarder, monitoring
+from iam_guard.stacks import data_store, forwarder, monitoring, org_member, org_security
 from iam_guard.tags import apply_compliance_tags
 
 StackBuilder = Callable[[Config], Template]
@@ -33,7 +34,12 @@ STACK_BUILDERS: dict[str, StackBuilder] = {
     "data-store": data_store.build,
     "monitoring": monitoring.build,
     "monitoring-forwarder": forwarder.build,
+    "org-member": org_member.build,
+    "org-security": org_security.build,
 }
+# Written for review and linting only: org-security's StackSet deploys it into the member accounts, so
+# `iam-guard deploy` never creates it as a stack of its own (ORG-1).
+STACKSET_ONLY = frozenset({"org-member"})
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class StackArtifact:
     region: str
     template: Template
     body: str
+    deployable: bool = True
 
 
 def _stack_plan(config: Config) -> list[tuple[str, str, StackBuilder]]:
@@ -53,6 +60,9 @@ def _stack_plan(config: Config) -> list[tuple[str, str, StackBuilder]]:
     forwarder_region = forwarder.region_of(config)
     if forwarder_region is not None:
         regions["monitoring-forwarder"] = forwarder_region
+    if config.organization is not None:
+        regions["org-member"] = mon.global_services_region(config.region)
+        regions["org-security"] = config.region
     return [(name, regions[name], builder) for name, builder in STACK_BUILDERS.items() if name in regions]
 
 
@@ -78,6 +88,7 @@ def build_stacks(config: Config, only: str | None = None) -> list[StackArtifact]
                 region=region,
                 template=template,
                 body=render(template),
+                deployable=name not in STACKSET_ONLY,
             )
         )
     return artifacts

@@ -36,6 +36,10 @@ _PRINCIPAL_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:(root|role/[\w+=,.@
 _ROLE_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _TAG_VALUE = re.compile(r"^[\w .:/=+@-]{1,128}$")
 _TRAIL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$")
+# AWS Organizations' own ID patterns (API reference: Organization.Id, OrganizationalUnit.Id, Root.Id).
+_ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+_OU_OR_ROOT_ID = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 
 
 def _pattern(regex: re.Pattern[str], what: str) -> Validator:
@@ -247,6 +251,68 @@ class MonitoringConfig:
 
 
 @dataclass(frozen=True)
+class OrganizationConfig:
+    """ORG-1: an AWS Organization deployment, run from the security account (a delegated administrator
+    of CloudFormation StackSets). Absent: a single-account deployment, nothing of this is generated."""
+
+    security_account_id: str = field(
+        metadata=_doc(
+            "12-digit ID of the security account, where this config's stacks run and whose roles the "
+            "member roles trust. Required.",
+            _pattern(_ACCOUNT_ID, "a 12-digit AWS account ID"),
+        ),
+    )
+    organization_id: str = field(
+        metadata=_doc(
+            "The organization's ID (o- and 10-32 lowercase letters or digits): aws:PrincipalOrgID of every "
+            "trust and of the central event bus's policy. Required.",
+            _pattern(_ORGANIZATION_ID, "an organization ID (o- and 10-32 lowercase letters or digits)"),
+        ),
+    )
+    target_ou_ids: tuple[str, ...] = field(
+        metadata=_doc(
+            "Organizational units (ou-...) or the root (r-...) whose accounts, present and future, get the "
+            "org-member stack (StackSet auto-deployment). Required, at least one.",
+            _non_empty,
+            item=_pattern(_OU_OR_ROOT_ID, "an OU ID (ou-xxxx-xxxxxxxx) or a root ID (r-xxxx)"),
+        ),
+    )
+    regions: tuple[str, ...] = field(
+        default=("us-east-1",),
+        metadata=_doc(
+            "Regions of the member stack instances; must include the partition's global-services region "
+            "(us-east-1; us-gov-west-1 in GovCloud), where the member roles and the IAM event forwarding "
+            "live. Other regions forward only that region's trail tampering.",
+            _non_empty,
+            item=_aws_region,
+        ),
+    )
+    auditor_role_name: str | None = field(
+        default=None,
+        metadata=_doc(
+            "Name of the security account's role that may assume the member audit role. None: the "
+            "monitoring stack's DailyAuditor role (IamGuardDailyAuditor-<environment>-<region>).",
+            _pattern(_ROLE_NAME, "an IAM role name (1-64 letters, digits and +=,.@_-)"),
+        ),
+    )
+    require_external_id: bool = field(
+        default=False,
+        metadata=_doc(
+            "The member audit role also requires sts:ExternalId equal to the org-security stack's NoEcho "
+            "AuditExternalId parameter (when a third party runs the auditor)."
+        ),
+    )
+    remediation: bool = field(
+        default=False,
+        metadata=_doc(
+            "Each member account gets a remediation role the security account's PolicyAnalyzer role may "
+            "assume: it may only attach the member's deny-all quarantine policy and tag (never create, "
+            "delete or detach)."
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     """One deployment of iam-guard: both stacks in one account and region."""
 
@@ -297,6 +363,12 @@ class Config:
     )
     monitoring: MonitoringConfig = field(
         default_factory=MonitoringConfig, metadata=_doc("Settings of the monitoring stack.")
+    )
+    organization: OrganizationConfig | None = field(
+        default=None,
+        metadata=_doc(
+            "ORG-1 organization deployment (see OrganizationConfig). None: a single-account deployment."
+        ),
     )
 
     @property
@@ -363,6 +435,7 @@ def parse_config(raw: Any, source: str = "<config>", schema: type[Any] = Config)
 
 
 def _check_across_fields(config: Config, source: str) -> None:
+    _check_organization(config, source)
     monitoring = config.monitoring
     if monitoring.data_bucket_data_events and monitoring.existing_trail_arn is not None:
         raise ConfigError(
@@ -370,6 +443,34 @@ def _check_across_fields(config: Config, source: str) -> None:
             f"monitoring.existing_trail_arn is set ({monitoring.existing_trail_arn}): add the data bucket's "
             "data events to that trail instead, or drop existing_trail_arn"
         )
+
+
+def _check_organization(config: Config, source: str) -> None:
+    organization = config.organization
+    if organization is None:
+        return
+    partition = _partition_of(config.region)
+    home = "us-gov-west-1" if partition == "aws-us-gov" else "us-east-1"
+    for index, region in enumerate(organization.regions):
+        if _partition_of(region) != partition:
+            raise ConfigError(
+                f"{source}: organization.regions[{index}]: {region!r} is not in the partition of "
+                f"region {config.region!r} ({partition}): a StackSet deploys within one partition"
+            )
+    if partition not in ("aws", "aws-us-gov"):
+        raise ConfigError(
+            f"{source}: region: {config.region!r} is in partition {partition}, where iam-guard's "
+            "organization deployment is not supported (aws and aws-us-gov only)"
+        )
+    if home not in organization.regions:
+        raise ConfigError(
+            f"{source}: organization.regions: [{', '.join(organization.regions)}] must include {home!r}: "
+            "IAM's events reach EventBridge only there, and the member roles are created there"
+        )
+
+
+def _partition_of(region: str) -> str:
+    return next(name for name, regions in partition_regions().items() if region in regions)
 
 
 def _build(cls: type[Any], raw: Any, source: str, prefix: str) -> Any:
@@ -489,9 +590,24 @@ def describe_fields(cls: type[Any] = Config, prefix: str = "") -> list[tuple[str
         if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             rows.extend(describe_fields(hint, f"{dotted}."))
             continue
+        optional_section = _optional_dataclass(hint)
+        if optional_section is not None:
+            rows.append((dotted, "null", spec.metadata.get("doc", "")))
+            rows.extend(describe_fields(optional_section, f"{dotted}."))
+            continue
         default = _default_text(spec.default) if spec.default is not dataclasses.MISSING else "required"
         rows.append((dotted, default, spec.metadata.get("doc", "")))
     return rows
+
+
+def _optional_dataclass(hint: Any) -> type[Any] | None:
+    """The section type of an optional section (`OrganizationConfig | None`), else None."""
+    if get_origin(hint) not in (typing.Union, types.UnionType):
+        return None
+    options = [arg for arg in get_args(hint) if arg is not type(None)]
+    if len(options) == 1 and isinstance(options[0], type) and dataclasses.is_dataclass(options[0]):
+        return options[0]
+    return None
 
 
 def _default_text(value: Any) -> str:

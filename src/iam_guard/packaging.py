@@ -16,6 +16,8 @@ import hashlib
 import io
 import sys
 import zipfile
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from iam_guard.files import write_atomic
@@ -41,15 +43,17 @@ HANDLER_MODULES: dict[str, tuple[str, ...]] = {
         "run_store",
         "audit_records",
         "audit_summary",
+        "trail_check",
         "alerts",
         "emf",
         "lambda_support",
     ),
 }
 
-PACKAGE_ROOT = Path(__file__).resolve().parent
-REPO_ROOT = PACKAGE_ROOT.parents[1]
-HANDLERS_DIR = REPO_ROOT / "handlers"
+# The handler modules ship inside the installed package (package data, not a subpackage: inside the zip
+# each one is a top-level module, as Lambda imports it). Read through importlib.resources, so a wheel
+# installed anywhere packages exactly what a checkout does.
+HANDLERS_FOLDER = "lambda_handlers"
 
 _FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 _FILE_MODE = 0o100644  # regular file, rw-r--r--
@@ -59,51 +63,71 @@ _STORED_SUFFIXES = (".gz", ".zip")
 _SKIPPED_PARTS = ("__pycache__",)
 
 
+def _package() -> Traversable:
+    return resources.files("iam_guard")
+
+
+def handler_source(module: str) -> Traversable:
+    """The source file of one handler module (e.g. "policy_change") inside the installed package."""
+    return _package().joinpath(HANDLERS_FOLDER, f"{module}.py")
+
+
 def _check_handler(handler: str) -> None:
     if handler not in HANDLERS:
         raise ValueError(f"unknown handler {handler!r}: expected one of {', '.join(HANDLERS)}")
 
 
-def _analysis_files() -> list[tuple[str, Path]]:
-    """(archive name, source path) of iam_guard/__init__.py and every file of iam_guard/analysis."""
+def _files_under(folder: Traversable, prefix: str) -> list[tuple[str, Traversable]]:
+    """(archive name, source) of every file below folder, skipping caches, .pyc and hidden files."""
+    found: list[tuple[str, Traversable]] = []
+    for child in folder.iterdir():
+        if child.name in _SKIPPED_PARTS or child.name.startswith("."):
+            continue
+        name = f"{prefix}/{child.name}"
+        if child.is_dir():
+            found.extend(_files_under(child, name))
+        elif child.is_file() and not child.name.endswith(".pyc"):
+            found.append((name, child))
+    return found
+
+
+def _analysis_files() -> list[tuple[str, Traversable]]:
+    """(archive name, source) of iam_guard/__init__.py, iam_guard/contract.py and iam_guard/analysis/**."""
+    package = _package()
     files = [
-        ("iam_guard/__init__.py", PACKAGE_ROOT / "__init__.py"),
-        ("iam_guard/contract.py", PACKAGE_ROOT / "contract.py"),
+        ("iam_guard/__init__.py", package.joinpath("__init__.py")),
+        ("iam_guard/contract.py", package.joinpath("contract.py")),
     ]
-    analysis = PACKAGE_ROOT / "analysis"
-    if not (analysis / "__init__.py").is_file():
-        raise FileNotFoundError(f"{analysis}/__init__.py is missing: the handlers need iam_guard.analysis")
-    for path in analysis.rglob("*"):
-        relative = path.relative_to(PACKAGE_ROOT.parent)
-        if not path.is_file() or path.suffix == ".pyc" or path.name.startswith("."):
-            continue
-        if any(part in _SKIPPED_PARTS for part in relative.parts):
-            continue
-        files.append((relative.as_posix(), path))
-    return files
+    analysis = package.joinpath("analysis")
+    if not analysis.joinpath("__init__.py").is_file():
+        raise FileNotFoundError("iam_guard/analysis/__init__.py is missing: the handlers need it")
+    return files + _files_under(analysis, "iam_guard/analysis")
 
 
-def zip_entries(handler: str) -> list[tuple[str, Path]]:
-    """Every (archive name, source path) of the handler's zip, sorted by archive name."""
+def zip_entries(handler: str) -> list[tuple[str, Traversable]]:
+    """Every (archive name, source) of the handler's zip, sorted by archive name."""
     _check_handler(handler)
-    entries = [(f"{module}.py", HANDLERS_DIR / f"{module}.py") for module in HANDLER_MODULES[handler]]
-    for _, path in entries:
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} is missing (a source checkout with handlers/ is needed)")
-    return sorted(entries + _analysis_files())
+    entries = [(f"{module}.py", handler_source(module)) for module in HANDLER_MODULES[handler]]
+    for name, source in entries:
+        if not source.is_file():
+            raise FileNotFoundError(
+                f"iam_guard/{HANDLERS_FOLDER}/{name} is missing from the installed package "
+                "(a wheel built without its package data?)"
+            )
+    return sorted(entries + _analysis_files(), key=lambda entry: entry[0])
 
 
 def build_zip(handler: str) -> bytes:
     """The handler's zip: sorted entries, fixed timestamps and modes, so the bytes are reproducible."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        for name, path in zip_entries(handler):
+        for name, source in zip_entries(handler):
             info = zipfile.ZipInfo(name, date_time=_FIXED_DATE_TIME)
             info.external_attr = _FILE_MODE << 16
             info.create_system = _UNIX
             stored = name.endswith(_STORED_SUFFIXES)
             info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
-            archive.writestr(info, path.read_bytes(), compresslevel=None if stored else 9)
+            archive.writestr(info, source.read_bytes(), compresslevel=None if stored else 9)
     return buffer.getvalue()
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from scanners import ScanResults, example_file_name
-from template_helpers import stack_names
+from template_helpers import CONFIGS, stack_names
 
 BLOCKING = ("medium", "high", "critical")
 
 
-@pytest.mark.parametrize("cfg", ["dev", "prod"])
+@pytest.mark.parametrize("cfg", CONFIGS)
 def test_cli_1_own_templates_have_no_unexplained_medium_finding(cfg: str, scanned: ScanResults) -> None:
     files = {example_file_name(cfg, stack) for stack in stack_names(cfg)}
     assert files <= {t.file_name for t in scanned.templates}, "a template of the config was not scanned"

@@ -22,10 +22,10 @@ import boto3
 import pytest
 
 from iam_guard import contract
+from support import HANDLERS_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
-HANDLERS_DIR = REPO_ROOT / "handlers"
 if str(HANDLERS_DIR) not in sys.path:
     # Lambda puts the zip's root on sys.path; the handlers import each other as top-level modules.
     sys.path.insert(0, str(HANDLERS_DIR))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-import handler_helpers  # noqa: F401 (puts handlers/ on sys.path)
+import handler_helpers  # noqa: F401 (puts the handler modules on sys.path)
 import pytest
 
 from alerts import MAX_SUBJECT_CHARS, _batches, log_stream_name, safe_subject

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from moto_adapter import install_emulator_patches
 
+from iam_guard.sandbox.emulator import install_emulator_patches
 from support import point_aws_at, reset_moto
 
 

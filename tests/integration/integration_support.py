@@ -10,7 +10,6 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_FIXTURES = REPO_ROOT / "tests" / "fixtures" / "deploy"
 CLOUDTRAIL_FIXTURES = REPO_ROOT / "tests" / "fixtures" / "cloudtrail"
-HANDLERS_DIR = REPO_ROOT / "handlers"
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from pathlib import Path
 import boto3
 import pytest
 from integration_support import Transcript
-from moto_adapter import for_moto
 
 from iam_guard.build import StackArtifact, build_stacks
 from iam_guard.config import load_config
 from iam_guard.deploy.destroy import destroy_all
 from iam_guard.deploy.runner import DeployOptions, deploy_all
+from iam_guard.sandbox.emulator import for_moto
 
 pytestmark = [
     pytest.mark.integration,

@@ -10,13 +10,13 @@ from pathlib import Path
 import boto3
 import pytest
 from integration_support import Transcript
-from moto_adapter import for_moto
 
 from iam_guard import packaging
 from iam_guard.build import build_stacks
 from iam_guard.config import load_config
 from iam_guard.deploy.artifacts import default_bucket_name
 from iam_guard.deploy.runner import FLAT_OUTPUTS_FILE, DeployOptions, deploy_all
+from iam_guard.sandbox.emulator import for_moto
 
 pytestmark = [
     pytest.mark.integration,

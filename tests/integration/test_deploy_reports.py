@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from moto_adapter import MOTO_GAPS, unsupported_resources
 
 from iam_guard.build import build_stacks
 from iam_guard.config import load_config
 from iam_guard.deploy.changes import format_change_set, format_failure
 from iam_guard.deploy.runner import flat_outputs, retained_resources
 from iam_guard.deploy.stacks import StackResult
+from iam_guard.sandbox.emulator import MOTO_GAPS, unsupported_resources
 
 CHANGES = [
     {

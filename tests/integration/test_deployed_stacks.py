@@ -1,7 +1,7 @@
 """DEP-2: the real deploy code deploys every stack of templates/dev.yaml to moto's server; the tests read
 out/flat-outputs.json and check the live resources through boto3, run the policy-change handler end to
 end against them, deploy again ("no changes"), and destroy (DS-9). Properties moto does not model are
-listed in moto_adapter.MOTO_GAPS and proven by the unit tests over the generated JSON."""
+listed in iam_guard.sandbox.emulator.MOTO_GAPS and proven by the unit tests over the generated JSON."""
 
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
-from integration_support import CLOUDTRAIL_FIXTURES, HANDLERS_DIR, REPO_ROOT, Transcript
-from moto_adapter import for_moto, outputs_moto_cannot_resolve
+from integration_support import CLOUDTRAIL_FIXTURES, REPO_ROOT, Transcript
 
 from iam_guard import contract, packaging
 from iam_guard.build import StackArtifact, build_stacks
@@ -26,6 +25,8 @@ from iam_guard.deploy.artifacts import default_bucket_name
 from iam_guard.deploy.destroy import destroy_all
 from iam_guard.deploy.runner import FLAT_OUTPUTS_FILE, DeployOptions, deploy_all
 from iam_guard.naming import PROJECT
+from iam_guard.sandbox.emulator import for_moto, outputs_moto_cannot_resolve
+from support import HANDLERS_DIR
 
 pytestmark = [
     pytest.mark.integration,

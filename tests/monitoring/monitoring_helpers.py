@@ -7,7 +7,7 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from support import REPO_ROOT
+from support import HANDLERS_DIR
 from template_helpers import (  # noqa: F401  (the variants live beside the example configs; re-exported)
     STACK,
     config,
@@ -60,8 +60,8 @@ def dimension(alarm: dict[str, Any], name: str) -> Any:
 
 
 def handler_module(name: str) -> ModuleType:
-    """A module of handlers/ (outside the package), imported as Lambda would: from the zip's root."""
-    folder = str(REPO_ROOT / "handlers")
+    """A handler module (src/iam_guard/lambda_handlers/), imported as Lambda would: from the zip's root."""
+    folder = str(HANDLERS_DIR)
     sys.path.insert(0, folder)
     try:
         return importlib.import_module(name)

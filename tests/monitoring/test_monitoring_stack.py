@@ -29,7 +29,7 @@ from iam_guard import contract, packaging
 from iam_guard.policies.common import SENSITIVE_ACTIONS
 from iam_guard.render import template_dict
 from iam_guard.stacks import monitoring
-from support import REPO_ROOT
+from support import HANDLERS_DIR
 from template_helpers import (
     as_list,
     config,
@@ -266,11 +266,11 @@ def test_mon_5_quarantine_attach_needs_the_remediator_principal_tag() -> None:
 
 
 def test_mon_5_quarantine_may_write_only_the_quarantine_tag() -> None:
-    sys.path.insert(0, str(REPO_ROOT / "handlers"))
+    sys.path.insert(0, str(HANDLERS_DIR))
     try:
         import remediation
     finally:
-        sys.path.remove(str(REPO_ROOT / "handlers"))
+        sys.path.remove(str(HANDLERS_DIR))
     tag = role_statement(template("prod", STACK), "PolicyAnalyzerRole", "TagQuarantinedPrincipals")
     assert tag["Action"] == ["iam:TagRole", "iam:TagUser"]
     assert tag["Condition"] == {

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from iam_guard.analysis import codes
 from iam_guard.analysis.conditions import NO_NARROWING, Narrowing, narrowing
 from iam_guard.analysis.document import Statement
-from iam_guard.analysis.grants import Grant, without_placeholder_colons
+from iam_guard.analysis.grants import Grant, keeps_most_actions, without_placeholder_colons
 from iam_guard.analysis.index import (
     PERMISSIONS,
     WRITE,
@@ -156,6 +156,8 @@ def check_wildcard_action(grant: Grant, policy_type: str) -> list[Finding]:
     """ANA-1: '*' in Action."""
     statement = grant.statement
     if statement.actions is None or not any(map(is_full, statement.actions)):
+        return []
+    if not keeps_most_actions(grant.actions):  # denies took most of '*': the other checks judge the rest
         return []
     narrowed = narrowing(statement.conditions)
     if policy_type == "resource" and delegates_to_own_account(statement):

@@ -8,11 +8,12 @@ really restrict the request:
 | condition key | operator and value that narrows | lowers by | why |
 | --- | --- | --- | --- |
 | sts:ExternalId | StringEquals, a value | 2 | only a caller that knows the shared secret (third-party confused deputy) |
-| aws:PrincipalOrgID, aws:PrincipalOrgPaths, aws:SourceOrgID, aws:SourceOrgPaths | StringEquals/Like, no bare `*` | 2 | only principals of your organization |
-| aws:PrincipalAccount, aws:PrincipalArn, aws:userid, aws:username | StringEquals/Like/ArnEquals/Like, no bare `*` | 2 | only the named principals |
-| aws:SourceAccount, aws:SourceArn | StringEquals/Like/ArnEquals/Like, no bare `*` | 2 | a service acts only for the named account/resource |
+| aws:PrincipalOrgID, aws:PrincipalOrgPaths, aws:SourceOrgID, aws:SourceOrgPaths | StringEquals/Like, no wildcard in the organization ID | 2 | only principals of your organization |
+| aws:PrincipalAccount, aws:PrincipalArn, aws:userid, aws:username | StringEquals/Like/ArnEquals/Like, no wildcard in the account (an ARN's account field), no leading wildcard in a user ID / name | 2 | only the named principals |
+| aws:SourceAccount, aws:SourceArn | StringEquals/Like/ArnEquals/Like, no wildcard in the account (an ARN's account field, or anywhere in an ARN without one) | 2 | a service acts only for the named account/resource |
 | iam:PassedToService | StringEquals/Like, no bare `*` | 2 | the role can be passed to the named service only |
 | iam:PolicyARN, iam:PermissionsBoundary | ArnEquals/StringEquals, no wildcard | 2 | only the named policy can be attached / a boundary is forced |
+| iam:AWSServiceName | StringEquals/Like, no bare `*` | 1 | iam:CreateServiceLinkedRole only for the named service |
 | kms:ViaService | StringEquals/Like, no bare `*` | 2 | the key is usable only through the named AWS service |
 | kms:GrantIsForAWSResource | Bool true | 2 | grants only for AWS services' own use |
 | token audience / subject (`<provider>:aud`, `:sub`, `SAML:aud`) | StringEquals/Like, no bare `*` | 2 | only the named federated workloads |
@@ -21,9 +22,12 @@ really restrict the request:
 | aws:MultiFactorAuthPresent | Bool true | 1 | an MFA-authenticated session is needed |
 | aws:MultiFactorAuthAge | NumericLessThan(Equals) | 1 | a recent MFA login is needed |
 | aws:ViaAWSService, aws:CalledVia, aws:CalledViaFirst, aws:CalledViaLast | Bool true / StringEquals | 1 | only when an AWS service calls on the principal's behalf |
-| aws:ResourceTag/*, aws:PrincipalTag/*, aws:RequestTag/*, `<service>:ResourceTag/*`, s3:ExistingObjectTag/* | equality, no bare `*` | 1 | attribute-based access: only tagged resources / principals |
+| aws:ResourceTag/*, aws:PrincipalTag/*, aws:RequestTag/*, `<service>:ResourceTag/*` (`iam:ResourceTag/*` for sts:AssumeRole too), s3:ExistingObjectTag/* | equality, no bare `*` | 1 | attribute-based access: only tagged resources / principals |
 | kms:EncryptionContext:*, kms:EncryptionContextKeys, kms:CallerAccount | equality, no bare `*` | 1 | only requests with the named context / account |
 | s3:prefix, s3:DataAccessPointArn, s3:DataAccessPointAccount, aws:ResourceAccount, aws:ResourceOrgID | equality, no bare `*` | 1 | only the named prefixes / access points / accounts |
+
+A wildcard where the identity is narrows nothing: `arn:aws:iam::*:role/ci` is a role named ci in any
+account, `*1` any account ending in 1, `arn:aws:sns:*:*:*` any topic, `o-*` any organization.
 
 Operators: a negated operator (StringNotEquals, ArnNotLike, NotIpAddress...) excludes some requests but
 admits every other one, so it lowers nothing; `ForAllValues:` is true when the key is absent, so it lowers
@@ -59,6 +63,7 @@ EXACT_KEYS: dict[str, int] = {
     "iam:passedtoservice": 2,
     "iam:policyarn": 2,
     "iam:permissionsboundary": 2,
+    "iam:awsservicename": 1,
     "kms:viaservice": 2,
     "kms:grantisforawsresource": 2,
     "saml:aud": 2,
@@ -152,7 +157,47 @@ def _value_narrows(base: str, key: str, values: tuple[str, ...]) -> bool:
         return key == "aws:multifactorauthage" and base.startswith("numericlessthan")
     if key in ("iam:policyarn", "iam:permissionsboundary") and any("*" in v or "?" in v for v in values):
         return False
-    return not any(value.strip() in ("*", "") for value in values)
+    # a value of wildcards only ('*', '?*') matches anything: it narrows nothing
+    return all(value.strip().strip("*?") and identifies(key, value.strip()) for value in values)
+
+
+ACCOUNT_KEYS = frozenset(
+    {
+        "aws:principalaccount",
+        "aws:sourceaccount",
+        "aws:resourceaccount",
+        "kms:calleraccount",
+        "s3:dataaccesspointaccount",
+        "aws:principalorgid",
+        "aws:sourceorgid",
+        "aws:resourceorgid",
+    }
+)
+ARN_KEYS = frozenset({"aws:principalarn", "aws:sourcearn", "s3:dataaccesspointarn"})
+ORG_PATH_KEYS = frozenset({"aws:principalorgpaths", "aws:sourceorgpaths", "aws:resourceorgpaths"})
+USER_KEYS = frozenset({"aws:userid", "aws:username"})
+
+
+def _wild(text: str) -> bool:
+    return "*" in text or "?" in text
+
+
+def identifies(key: str, value: str) -> bool:
+    """False when a wildcard sits where the value names who or what (an account, an organization, the
+    account field of an ARN): such a value admits strangers, so it narrows nothing."""
+    if key in ACCOUNT_KEYS:
+        return not _wild(value)
+    if key in ARN_KEYS:
+        fields = value.split(":", 5)
+        if len(fields) < 6:
+            return not _wild(value)
+        account = fields[4]
+        return not _wild(account) if account else not _wild(fields[5])  # S3 ARNs have no account field
+    if key in ORG_PATH_KEYS:
+        return not _wild(value.partition("/")[0])
+    if key in USER_KEYS:
+        return not value.startswith(("*", "?"))
+    return True
 
 
 def key_service(key: str) -> str:
@@ -173,6 +218,8 @@ def _narrowing_cached(
             continue
         service = key_service(lower_key)
         foreign = services and service not in GENERIC_PREFIXES and service not in services
+        if foreign and lower_key.startswith("iam:resourcetag/") and "sts" in services:
+            foreign = False  # the tags of the role being assumed
         if foreign and not lower_key.endswith(TOKEN_CLAIMS):
             continue
         levels -= 1 if if_exists else 0

@@ -12,6 +12,7 @@ from iam_guard.analysis.conditions import never_true
 from iam_guard.analysis.document import Statement, parse_document
 from iam_guard.analysis.escalation import escalation_findings, satisfied
 from iam_guard.analysis.grants import Grant, grants_of, resource_facts, unconditional_denies
+from iam_guard.analysis.index import load_index
 from iam_guard.analysis.model import Finding, Severity
 from iam_guard.analysis.patterns import is_full
 from iam_guard.analysis.principals import check_resource_principals, check_trust
@@ -106,7 +107,7 @@ def _admin_grants_not_yet_reported(progress: _Progress) -> list[Finding]:
             star = True
         else:
             star = resource_facts(statement.resources)[0]
-        grant = Grant(statement, frozenset(), frozenset(), star, star, True)
+        grant = Grant(statement, load_index().everything, frozenset(), star, star, True)
         found += [
             replace(item, message=item.message + _AFTER_TIMEOUT)
             for item in check_wildcard_action(grant, progress.kind)

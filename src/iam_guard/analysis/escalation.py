@@ -25,6 +25,19 @@ class Reach:
     levels: int
 
 
+# credentials of a user: on another user they are that user's access, on oneself they are self-service
+SELF_SERVICE_ACTIONS = frozenset({"iam:createaccesskey", "iam:createloginprofile", "iam:updateloginprofile"})
+CALLER_USER = "user/${aws:username}"
+
+
+def only_the_caller(resources: tuple[str, ...]) -> bool:
+    """True when every resource is the calling user itself ('arn:aws:iam::*:user/${aws:username}')."""
+    return bool(resources) and all(
+        resource.strip().startswith("arn:") and resource.strip().endswith(":" + CALLER_USER)
+        for resource in resources
+    )
+
+
 def _passable_to(grant: Grant, service_principal: str | None) -> bool:
     if service_principal is None:
         return True
@@ -42,6 +55,8 @@ def _reach(action: str, grants: Iterable[Grant], technique: Technique) -> Reach 
     for grant in grants:
         if action not in grant.actions or not grant.exploitable:
             continue
+        if action in SELF_SERVICE_ACTIONS and only_the_caller(grant.resources):
+            continue  # managing one's own keys or password gives the caller nothing new
         conditions = grant.statement.conditions
         if action == "iam:passrole":
             if not _passable_to(grant, technique.passes_to):

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from iam_guard.analysis.conditions import never_true
 from iam_guard.analysis.document import Statement
+from iam_guard.analysis.index import load_index
 from iam_guard.analysis.patterns import complement, summarize
 
 # arn:partition:service:region:account:resource where the resource part is only wildcards ('*', '*/*')
@@ -112,7 +113,15 @@ def make_grant(statement: Statement, denied: frozenset[str]) -> Grant | None:
     named = summarize(statement.actions).named if statement.actions is not None else frozenset()
     if named and denied:
         named = named & actions
+    if denied and statement.actions is not None and not keeps_most_actions(actions):
+        named = actions  # '*' minus a Deny NotAction: what is left is checked as if it had been listed
     return Grant(statement, actions, named, star, every, exploitable)
+
+
+def keeps_most_actions(actions: frozenset[str]) -> bool:
+    """True while a grant still holds more than half of every action: '*' is still an administrator grant.
+    A Deny with NotAction can leave '*' one action ('Deny NotAction ec2:DescribeInstances')."""
+    return len(actions) * 2 > len(load_index().everything)
 
 
 def grants_of(statements: list[Statement], denied: frozenset[str] | None = None) -> list[Grant]:

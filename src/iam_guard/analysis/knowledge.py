@@ -179,12 +179,16 @@ TECHNIQUES: tuple[Technique, ...] = (
     Technique("PutUserPolicy", (("iam:putuserpolicy",),)),
     Technique("PutGroupPolicy", (("iam:putgrouppolicy",),)),
     Technique("PutRolePolicy", (("iam:putrolepolicy",),)),
-    Technique("UpdateAssumeRolePolicyThenAssume", (("iam:updateassumerolepolicy",), ("sts:assumerole",))),
+    # a role that already trusts the principal needs no sts:AssumeRole permission (pathfinding iam-012)
+    Technique("UpdateAssumeRolePolicy", (("iam:updateassumerolepolicy",),)),
+    Technique("AssumeRoleOnAnyRole", (("sts:assumerole",),)),
     Technique(
         "RemovePermissionsBoundary",
         (("iam:deleteuserpermissionsboundary", "iam:deleterolepermissionsboundary"),),
     ),
-    _passrole("PassRoleToNewEC2Instance", "ec2.amazonaws.com", ("ec2:runinstances",)),
+    _passrole(
+        "PassRoleToNewEC2Instance", "ec2.amazonaws.com", ("ec2:runinstances", "ec2:requestspotinstances")
+    ),
     _passrole(
         "PassRoleToNewAutoScalingGroup",
         "ec2.amazonaws.com",
@@ -207,6 +211,19 @@ TECHNIQUES: tuple[Technique, ...] = (
         ("lambda:createfunction",),
         ("lambda:createeventsourcemapping",),
     ),
+    _passrole(
+        "PassRoleToNewLambdaThenAddPermission",
+        "lambda.amazonaws.com",
+        ("lambda:createfunction",),
+        ("lambda:addpermission",),
+    ),
+    _passrole(
+        "PassRoleToNewBedrockCodeInterpreter",
+        "bedrock-agentcore.amazonaws.com",
+        ("bedrock-agentcore:createcodeinterpreter",),
+        ("bedrock-agentcore:startcodeinterpretersession",),
+        ("bedrock-agentcore:invokecodeinterpreter",),
+    ),
     _passrole("PassRoleToNewGlueDevEndpoint", "glue.amazonaws.com", ("glue:createdevendpoint",)),
     _passrole(
         "PassRoleToNewGlueJob",
@@ -215,9 +232,20 @@ TECHNIQUES: tuple[Technique, ...] = (
         ("glue:startjobrun", "glue:createtrigger"),
     ),
     _passrole(
+        "PassRoleToExistingGlueJob",
+        "glue.amazonaws.com",
+        ("glue:updatejob",),
+        ("glue:startjobrun", "glue:createtrigger"),
+    ),
+    _passrole(
         "PassRoleToCloudFormation",
         "cloudformation.amazonaws.com",
-        ("cloudformation:createstack", "cloudformation:createstackset", "cloudformation:createchangeset"),
+        (
+            "cloudformation:createstack",
+            "cloudformation:createstackset",
+            "cloudformation:updatestackset",
+            "cloudformation:createchangeset",
+        ),
     ),
     _passrole(
         "PassRoleToNewDataPipeline",
@@ -248,6 +276,27 @@ TECHNIQUES: tuple[Technique, ...] = (
     ),
     _passrole("PassRoleToNewAppRunnerService", "tasks.apprunner.amazonaws.com", ("apprunner:createservice",)),
     Technique("EditExistingLambdaFunctionCode", (("lambda:updatefunctioncode",),)),
+    Technique("UpdateExistingAppRunnerService", (("apprunner:updateservice",),)),
+    Technique(
+        "StartBuildOfExistingCodeBuildProject", (("codebuild:startbuild", "codebuild:startbuildbatch"),)
+    ),
+    Technique(
+        "ExistingBedrockCodeInterpreter",
+        (("bedrock-agentcore:startcodeinterpretersession",), ("bedrock-agentcore:invokecodeinterpreter",)),
+    ),
+    Technique(
+        "ModifyLaunchTemplateOfExistingInstances",
+        (("ec2:createlaunchtemplateversion",), ("ec2:modifylaunchtemplate",)),
+    ),
+    Technique(
+        "SageMakerNotebookLifecycleConfig",
+        (
+            ("sagemaker:createnotebookinstancelifecycleconfig",),
+            ("sagemaker:stopnotebookinstance",),
+            ("sagemaker:updatenotebookinstance",),
+            ("sagemaker:startnotebookinstance",),
+        ),
+    ),
     Technique("UpdateExistingGlueDevEndpoint", (("glue:updatedevendpoint",),)),
     Technique("UpdateExistingCloudFormationStack", (("cloudformation:updatestack",),)),
     Technique(
@@ -275,3 +324,51 @@ SINGLE_ACTION_ESCALATIONS = frozenset(
     for technique in TECHNIQUES
     if len(technique.requires) == 1 and len(technique.requires[0]) == 1
 )
+
+# pathfinding.cloud's path IDs (../shared/corpus/pathfinding) that each technique detects: the catalogue the
+# escalation check is measured against, one test per path in tests/analysis/test_analysis_pathfinding.py
+PATHFINDING_PATHS: dict[str, tuple[str, ...]] = {
+    "CreateNewPolicyVersion": ("iam-001", "iam-016", "iam-020"),
+    "CreateAccessKey": ("iam-002", "iam-003"),
+    "CreateLoginProfile": ("iam-004",),
+    "UpdateLoginProfile": ("iam-006",),
+    "AddUserToGroup": ("iam-013",),
+    "AttachUserPolicy": ("iam-008", "iam-015"),
+    "AttachGroupPolicy": ("iam-010",),
+    "AttachRolePolicy": ("iam-009", "iam-014", "iam-019"),
+    "PutUserPolicy": ("iam-007", "iam-018"),
+    "PutGroupPolicy": ("iam-011",),
+    "PutRolePolicy": ("iam-005", "iam-017", "iam-021"),
+    "UpdateAssumeRolePolicy": ("iam-012",),
+    "AssumeRoleOnAnyRole": ("sts-001",),
+    "PassRoleToNewEC2Instance": ("ec2-001", "ec2-003"),
+    "PassRoleToCloudFormation": ("cloudformation-001", "cloudformation-003", "cloudformation-004"),
+    "PassRoleToNewDataPipeline": ("datapipeline-001",),
+    "PassRoleToNewCodeBuildProject": ("codebuild-001", "codebuild-004"),
+    "PassRoleToNewGlueDevEndpoint": ("glue-001",),
+    "PassRoleToNewGlueJob": ("glue-003", "glue-004"),
+    "PassRoleToExistingGlueJob": ("glue-005", "glue-006"),
+    "PassRoleToNewLambdaThenInvoke": ("lambda-001",),
+    "PassRoleToNewLambdaThenTriggerWithEventSource": ("lambda-002",),
+    "PassRoleToNewLambdaThenAddPermission": ("lambda-006",),
+    "PassRoleToNewSageMakerNotebook": ("sagemaker-001",),
+    "PassRoleToNewSageMakerTrainingJob": ("sagemaker-002",),
+    "PassRoleToNewSageMakerProcessingJob": ("sagemaker-003",),
+    "PassRoleToNewECSTask": ("ecs-001", "ecs-002", "ecs-003", "ecs-004", "ecs-005"),
+    "PassRoleToNewAppRunnerService": ("apprunner-001",),
+    "PassRoleToNewBedrockCodeInterpreter": ("bedrock-001",),
+    "EditExistingLambdaFunctionCode": ("lambda-003", "lambda-004", "lambda-005"),
+    "UpdateExistingGlueDevEndpoint": ("glue-002",),
+    "UpdateExistingCloudFormationStack": ("cloudformation-002",),
+    "ExecuteChangeSetOnExistingStack": ("cloudformation-005",),
+    "UpdateExistingAppRunnerService": ("apprunner-002",),
+    "StartBuildOfExistingCodeBuildProject": ("codebuild-002", "codebuild-003"),
+    "ExistingBedrockCodeInterpreter": ("bedrock-002",),
+    "ModifyLaunchTemplateOfExistingInstances": ("ec2-004",),
+    "SageMakerNotebookLifecycleConfig": ("sagemaker-005",),
+    "SSMSendCommandToInstances": ("ssm-002",),
+    "SSMStartSessionOnInstances": ("ssm-001",),
+    "EC2InstanceConnectSendSSHKey": ("ec2instanceconnect-003",),
+    "SageMakerPresignedNotebookURL": ("sagemaker-004",),
+    "EC2UserDataOnExistingInstance": ("ec2-002",),
+}

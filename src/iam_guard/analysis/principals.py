@@ -9,6 +9,7 @@ from iam_guard.analysis import codes
 from iam_guard.analysis.checks import finding
 from iam_guard.analysis.conditions import Narrowing, has_condition_key, narrowing
 from iam_guard.analysis.document import Statement
+from iam_guard.analysis.federation import known_provider, trust_is_narrowed
 from iam_guard.analysis.grants import without_placeholder_colons
 from iam_guard.analysis.model import Finding, Severity
 
@@ -129,20 +130,38 @@ def check_trust(statement: Statement) -> list[Finding]:
             )
         )
     federated = sorted(value for kind, value in entries if kind == "Federated")
-    if federated and not narrowed.levels:
+    for principal, why in _open_federations(federated, statement.conditions, narrowed):
         findings.append(
             finding(
                 codes.TRUST_TOO_OPEN,
                 Severity.HIGH,
-                f"statement {statement.index} lets any identity of {', '.join(federated)} assume this role "
-                f"(no audience/subject condition)",
+                f"statement {statement.index} lets any identity of {principal} assume this role ({why})",
                 statement,
                 statement.action_patterns,
-                federated,
+                (principal,),
             )
         )
     findings += check_service_principals(statement, entries)
     return findings
+
+
+def _open_federations(
+    federated: list[str], conditions: dict[str, dict[str, tuple[str, ...]]], narrowed: Narrowing
+) -> list[tuple[str, str]]:
+    """(provider, why) for each federated principal the conditions leave open (federation.py's table for
+    the well-known providers, an audience/subject claim for the others)."""
+    open_to = []
+    for principal in federated:
+        provider = known_provider(principal)
+        if provider is None:
+            if not narrowed.levels:
+                open_to.append((principal, "no audience/subject condition"))
+        elif not trust_is_narrowed(provider, principal, conditions):
+            claims = " and ".join(claim for claim, _ in provider.claims)
+            open_to.append(
+                (principal, f"every {provider.name} workload: no {claims} condition names your own")
+            )
+    return open_to
 
 
 def check_resource_principals(statement: Statement) -> list[Finding]:

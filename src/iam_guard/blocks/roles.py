@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from awacs.aws import PolicyDocument
-from troposphere import iam
+from troposphere import Sub, iam
 
 ONE_HOUR_SECONDS = 3600
 
@@ -18,7 +18,7 @@ def inline_policy(name: str, policy: PolicyDocument) -> iam.Policy:
 def role(
     logical_id: str,
     *,
-    name: str,
+    name: str | Sub,
     description: str,
     trust: PolicyDocument,
     policies: Sequence[iam.Policy],

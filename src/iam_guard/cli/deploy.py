@@ -14,10 +14,14 @@ import argparse
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from iam_guard.cli.generate import DEFAULT_CONFIG, DEFAULT_OUT
 from iam_guard.deploy.external_id import EXTERNAL_ID_ENV, EXTERNAL_ID_FLAG, EXTERNAL_ID_PARAMETER
 from iam_guard.errors import UsageError
+
+if TYPE_CHECKING:
+    from iam_guard.build import StackArtifact
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -77,7 +81,7 @@ def run_deploy(args: argparse.Namespace) -> int:
     if args.artifact_bucket is not None and not _BUCKET_NAME.fullmatch(args.artifact_bucket):
         raise UsageError(f"--artifact-bucket: {args.artifact_bucket!r} is not a valid S3 bucket name")
     config = load_config(args.config)
-    artifacts = build_stacks(config, args.stack)
+    artifacts = _deployable(build_stacks(config, args.stack))
     options = DeployOptions(
         out_dir=args.out,
         artifact_bucket=args.artifact_bucket,
@@ -95,11 +99,23 @@ def run_destroy(args: argparse.Namespace) -> int:
     from iam_guard.deploy.destroy import destroy_all
 
     config = load_config(args.config)
-    artifacts = build_stacks(config, args.stack)
+    artifacts = _deployable(build_stacks(config, args.stack))
     approve = DestroyConfirmation(
         yes=args.yes, production=production_reason(config.environment, config.data_classification)
     )
     return _reporting_aws_errors("destroy", lambda: destroy_all(artifacts, approve=approve))
+
+
+def _deployable(artifacts: list[StackArtifact]) -> list[StackArtifact]:
+    """The stacks deploy and destroy handle: org-member is deployed by org-security's StackSet (ORG-1)."""
+    skipped = [artifact.name for artifact in artifacts if not artifact.deployable]
+    kept = [artifact for artifact in artifacts if artifact.deployable]
+    if skipped and not kept:
+        raise UsageError(
+            f"--stack: {skipped[0]} is not a stack of this account: the org-security stack's StackSet "
+            "deploys it to the member accounts (deploy org-security)"
+        )
+    return kept
 
 
 def _reporting_aws_errors(command: str, action: Callable[[], int]) -> int:

@@ -47,6 +47,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         # PutLogEvents is not idempotent: no botocore retry; audit_records retries after checking the stream
         aws_client("logs", attempts=1),
         aws_client("dynamodb"),
+        aws_client("cloudtrail"),
     )
     results = []
     for run_id, step, new_run in requests:

@@ -24,7 +24,7 @@ from botocore.config import Config as BotocoreConfig
 from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
 
 from iam_guard.analysis import Severity
-from iam_guard.contract import ENV_AUDIT_CONTINUATION_QUEUE_URL, ENV_STATE_TABLE_NAME
+from iam_guard.contract import ENV_AUDIT_CONTINUATION_QUEUE_URL, ENV_STATE_TABLE_NAME, ENV_TRAIL_ARN
 
 REMEDIATION_MODES = ("off", "notify", "quarantine")
 
@@ -64,6 +64,7 @@ class Settings:
     exempt_principal_arns: tuple[str, ...]
     audit_continuation_queue_url: str
     state_table_name: str
+    trail_arn: str = ""  # MON-13: the trail the daily audit checks ("" for the policy-change function)
 
 
 def _required(environ: Mapping[str, str], name: str) -> str:
@@ -113,6 +114,7 @@ def load_settings(handler: str, environ: Mapping[str, str] | None = None) -> Set
         exempt_principal_arns=exempt,
         audit_continuation_queue_url=queue_url,
         state_table_name=_required(env, ENV_STATE_TABLE_NAME),
+        trail_arn=env.get(ENV_TRAIL_ARN, "").strip(),
     )
 
 

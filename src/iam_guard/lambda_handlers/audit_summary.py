@@ -16,6 +16,7 @@ from emf import COUNT, SECONDS, emit_metrics, severity_metric_name
 from iam_guard.analysis import Severity
 from lambda_support import Deadline, Settings, call_within, log
 from run_store import RunState, RunStore
+from trail_check import TrailHealth, check_trail
 
 
 def duration_seconds(state: RunState) -> float:
@@ -49,12 +50,19 @@ def completion_metrics(state: RunState) -> dict[str, tuple[float, str]]:
     return metrics
 
 
-def summary_alert(state: RunState, settings: Settings) -> tuple[str, str, str]:
-    """(subject, message, worst severity label) of the one summary alert of a run."""
+def summary_alert(
+    state: RunState, settings: Settings, trail: TrailHealth | None = None
+) -> tuple[str, str, str]:
+    """(subject, message, worst severity label) of the one summary alert of a run; a trail that does not
+    let iam-guard see every IAM change makes the alert at least HIGH and says so first."""
     listed = [item for item in state.worst if Severity.parse(item["severity"]) >= settings.alert_severity]
     total = sum(state.findings.values())
     worst_label = state.worst[0]["severity"] if state.worst else "info"
     verdict = f"{total} finding(s), worst {worst_label.upper()}" if total else "no findings"
+    if trail is not None and not trail.healthy:
+        verdict = f"TRAIL PROBLEM; {verdict}"
+        if Severity.parse(worst_label) < Severity.HIGH:
+            worst_label = Severity.HIGH.label
     subject = f"[iam-guard {settings.environment}] daily IAM audit: {verdict}"
     counts = ", ".join(
         f"{sev.label} {state.findings.get(sev.label, 0)}" for sev in sorted(Severity, reverse=True)
@@ -65,6 +73,8 @@ def summary_alert(state: RunState, settings: Settings) -> tuple[str, str, str]:
         f"Findings by severity: {counts}.",
         "",
     ]
+    if trail is not None:
+        lines.extend([*trail.summary_lines(), ""])
     if listed:
         lines.append(f"The worst findings at or above {settings.alert_severity.label}:")
         for number, item in enumerate(listed, start=1):
@@ -91,15 +101,26 @@ def _describe_compact(number: int, item: dict[str, Any]) -> list[str]:
 
 
 def send_summary(
-    store: RunStore, state: RunState, settings: Settings, sns: Any, owner: str, lease_until_ms: int
+    store: RunStore,
+    state: RunState,
+    settings: Settings,
+    sns: Any,
+    owner: str,
+    lease_until_ms: int,
+    cloudtrail: Any = None,
 ) -> bool:
-    """Send the run's summary unless another invocation did or is doing it; True when this one did."""
+    """Send the run's summary unless another invocation did or is doing it; True when this one did. With a
+    CloudTrail client, the trail (TRAIL_ARN) is checked and reported with it (MON-13)."""
     if not store.begin_summary(state.run_id, owner, lease_until_ms):
         return False
+    checks_trail = cloudtrail is not None and bool(settings.trail_arn)
+    trail = check_trail(cloudtrail, settings.trail_arn, store.deadline) if checks_trail else None
+    if trail is not None and not trail.healthy:
+        log("WARNING", "the trail does not let iam-guard see every IAM change", **trail.to_record())
     if settings.remediation_mode == "off":
         outcome = "recorded"  # off: logged only, no SNS
     else:
-        subject, message, severity = summary_alert(state, settings)
+        subject, message, severity = summary_alert(state, settings, trail)
         publish_alert(
             _BoundedPublisher(sns, store.deadline), settings.alert_topic_arn, subject, message, severity
         )
@@ -115,6 +136,7 @@ def send_summary(
         policiesAudited=state.policies_audited,
         findings=state.findings,
         invocations=state.invocations,
+        trail=trail.to_record() if trail is not None else None,
     )
     return True
 

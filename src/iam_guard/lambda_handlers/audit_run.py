@@ -96,6 +96,7 @@ class AuditClients:
     sns: Any
     logs: Any
     dynamodb: Any
+    cloudtrail: Any = None  # MON-13: the trail check with the summary (None: not checked)
 
 
 @dataclass
@@ -405,4 +406,12 @@ class AuditRun:
     # -- the end ---------------------------------------------------------------------------------------------
 
     def _summarise(self) -> None:
-        send_summary(self.store, self.state, self.settings, self.clients.sns, self.owner, self.lease_until_ms)
+        send_summary(
+            self.store,
+            self.state,
+            self.settings,
+            self.clients.sns,
+            self.owner,
+            self.lease_until_ms,
+            self.clients.cloudtrail,
+        )

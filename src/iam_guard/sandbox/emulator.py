@@ -1,8 +1,9 @@
-"""The one place that knows what moto (the local AWS emulator of the integration tests) skips or breaks,
-and the only place that works around it. The product's templates are never changed for moto: a gap is
-either bridged here on the emulator side (implementing a missing API call in the in-process server) or
-on a copy of the rendered template body handed to the real deploy code, and every property moto skips
-stays covered by the unit tests over the generated JSON (tests/test_data_store.py, tests/test_templates.py).
+"""The one place that knows what moto (the local AWS emulator of the integration tests and of `make
+sandbox`) skips or breaks, and the only place that works around it. The product's templates are never
+changed for moto: a gap is either bridged here on the emulator side (implementing a missing API call in
+the in-process server) or on a copy of the rendered template body handed to the real deploy code, and
+every property moto skips stays covered by the unit tests over the generated JSON (tests/test_data_store.py,
+tests/test_templates.py). Imports moto lazily: only the sandbox and the tests call it.
 """
 
 from __future__ import annotations
@@ -212,6 +213,11 @@ def for_moto(artifact: Any) -> Any:
 _installed = False
 
 
+def _patch(owner: Any, name: str, replacement: Any) -> None:
+    """Replace one attribute of a moto class (the type checker cannot follow a patched method)."""
+    setattr(owner, name, replacement)
+
+
 def install_emulator_patches() -> None:
     """Bridge the emulator-side gaps on the in-process moto server (idempotent)."""
     global _installed
@@ -267,7 +273,8 @@ def install_emulator_patches() -> None:
         for export in stack.exports:
             self.exports[export.name] = export
         for key in kms_models.kms_backends[self.account_id][self.region_name].keys.values():
-            if isinstance(key.policy, dict):
+            policy: Any = key.policy  # moto types it as text; its CloudFormation path stores a dict
+            if isinstance(policy, dict):
                 key.policy = json.dumps(key.policy)
 
     def get_permission(self: Any, action: str, resource: str) -> Any:
@@ -283,7 +290,7 @@ def install_emulator_patches() -> None:
             action, resource
         )
 
-    original_create_table = Table.create_from_cloudformation_json.__func__
+    original_create_table = Table.__dict__["create_from_cloudformation_json"].__func__
 
     def create_table(
         cls: Any, resource_name: str, cloudformation_json: dict[str, Any], *args: Any, **kw: Any
@@ -302,11 +309,11 @@ def install_emulator_patches() -> None:
             description["PointInTimeRecoveryStatus"] = "ENABLED"
         return table
 
-    Table.create_from_cloudformation_json = classmethod(create_table)
+    _patch(Table, "create_from_cloudformation_json", classmethod(create_table))
 
     original_send_to_targets = events_models.Rule.send_to_targets
 
-    def send_to_targets(self: Any, original_event: dict[str, Any], transform_input: bool = True) -> None:
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
         if self.scheduled_expression and not self.event_pattern.get_pattern():
             return  # a schedule is never triggered by a put event (moto's empty pattern matches them all)
         topics = [target for target in self.targets if parse_arn(target["Arn"]).service == "sns"]
@@ -326,10 +333,11 @@ def install_emulator_patches() -> None:
                 event=original_event,
             )
             arn = parse_arn(target["Arn"])
-            body = message if isinstance(message, str) else json.dumps(message)
+            rendered: Any = message  # moto types it as text; an input template without quotes gives JSON
+            body = rendered if isinstance(rendered, str) else json.dumps(rendered)
             sns_backends[arn.account][arn.region].publish(message=body, arn=target["Arn"])
 
-    events_models.Rule.send_to_targets = send_to_targets
+    _patch(events_models.Rule, "send_to_targets", send_to_targets)
     original_create_change_set = responses.CloudFormationResponse.create_change_set
 
     def create_change_set(self: Any) -> Any:
@@ -353,13 +361,13 @@ def install_emulator_patches() -> None:
     def delete_managed_policy(self: Any, account_id: str, region_name: str) -> None:
         self.backend.delete_policy(self.arn)
 
-    responses.CloudFormationResponse.create_change_set = create_change_set
-    iam_models.ManagedPolicy.delete = delete_managed_policy
-    kms_models.Key.update_from_cloudformation_json = classmethod(update_key)
-    s3_models.FakeBucket.get_permission = get_permission
-    responses.CloudFormationResponse.update_termination_protection = update_termination_protection
-    models.CloudFormationBackend.delete_stack = delete_stack
-    models.CloudFormationBackend.execute_change_set = execute_change_set
+    _patch(responses.CloudFormationResponse, "create_change_set", create_change_set)
+    _patch(iam_models.ManagedPolicy, "delete", delete_managed_policy)
+    _patch(kms_models.Key, "update_from_cloudformation_json", classmethod(update_key))
+    _patch(s3_models.FakeBucket, "get_permission", get_permission)
+    _patch(responses.CloudFormationResponse, "update_termination_protection", update_termination_protection)
+    _patch(models.CloudFormationBackend, "delete_stack", delete_stack)
+    _patch(models.CloudFormationBackend, "execute_change_set", execute_change_set)
     _installed = True
 
 

@@ -1,0 +1,304 @@
+"""ORG-1, the org-member template: what a service-managed StackSet deploys into every account of the target
+OUs (new accounts included) and every configured region.
+
+In the partition's global-services region only (Condition InGlobalServicesRegion; IAM is global, so a
+role created in two regions of one account would clash, and IAM's CloudTrail events reach EventBridge only
+there): the read-only audit role, the optional remediation role and the deny-all quarantine policy it
+attaches, and the rules forwarding IAM policy changes and tampering with those roles. In every region: a
+rule forwarding that region's trail tampering (StopLogging, DeleteTrail, ...), a region-named forwarder
+role, an encrypted dead-letter queue, and alarms on failed invocations and queue depth that notify an
+encrypted topic of the member region (alarms notify topics of their own region only).
+
+One template rather than a second forwarder template: one StackSet, one auto-deployment, one set of stack
+instances per account, and the region split is a single Condition that cfn-lint checks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import Equals, GetAtt, Parameter, Ref, Tags, Template, iam
+
+from iam_guard.blocks import alarms, events
+from iam_guard.blocks.kms import customer_managed_key, key_alias
+from iam_guard.blocks.queues import encrypted_queue, tls_only_queue_policy
+from iam_guard.blocks.roles import inline_policy, role
+from iam_guard.blocks.topics import email_subscriptions, encrypted_topic, tls_only_topic_policy
+from iam_guard.config import Config
+from iam_guard.policies import audit_role as audit_policies
+from iam_guard.policies import document, quarantine
+from iam_guard.policies import monitoring as mon
+from iam_guard.policies import organization as org
+from iam_guard.policies.common import deny_outside_regions_statement, deny_sensitive_actions_statement
+from iam_guard.policies.trust import service_trust
+from iam_guard.stacks.org_plan import OrgPlan
+
+IN_GLOBAL_REGION = "InGlobalServicesRegion"
+EXTERNAL_ID_PARAMETER = "AuditExternalId"
+# StackSets' service-managed execution roles in member accounts; never quarantined.
+STACKSET_EXECUTION_ROLES = "stacksets-exec-*"
+
+AUDIT_TRUST_REASON = (
+    "ORG-1: the principal is the security account's root narrowed by aws:PrincipalArn to one role and by "
+    "aws:PrincipalOrgID to the organization; the role it opens is read-only with explicit denies."
+)
+REMEDIATION_TRUST_REASON = (
+    "ORG-1: only the security account's PolicyAnalyzer role (aws:PrincipalArn) inside the organization "
+    "(aws:PrincipalOrgID) assumes it; the role it opens can only attach the deny-all quarantine policy."
+)
+REMEDIATION_REASON = (
+    "ORG-1 remediation: Attach*Policy is allowed only with iam:PolicyARN equal to this member's deny-all "
+    "quarantine policy, so the grant can only take permissions away; every other action (create, delete, "
+    "detach, put, update) is explicitly denied, as is remediating iam-guard's own and StackSets' roles."
+)
+
+
+def build(config: Config) -> Template:
+    plan = OrgPlan.of(config)
+    template = Template(
+        Description=(
+            f"iam-guard organization member ({config.environment}): read-only audit role and remediation "
+            f"role for security account {plan.organization.security_account_id}, and forwarding of IAM and "
+            "tamper events to its central event bus. Deployed by the org-security stack's StackSet."
+        )
+    )
+    template.add_condition(IN_GLOBAL_REGION, Equals(Ref("AWS::Region"), plan.global_region))
+    external_id = None
+    if plan.organization.require_external_id:
+        external_id = Ref(template.add_parameter(external_id_parameter()))
+    template.add_resource(audit_role(plan, external_id))
+    if plan.organization.remediation:
+        policy = template.add_resource(quarantine_policy(plan))
+        template.add_resource(remediation_role(plan, Ref(policy)))
+    add_forwarder(template, plan)
+    return template
+
+
+def external_id_parameter() -> Parameter:
+    return Parameter(
+        EXTERNAL_ID_PARAMETER,
+        Type="String",
+        NoEcho=True,
+        MinLength=32,
+        MaxLength=1224,
+        AllowedPattern=r"[\w+=,.@:/-]+",
+        ConstraintDescription="32 or more characters of letters, digits and + = , . @ : / - _",
+        Description="External ID the security account's auditor passes to sts:AssumeRole (a shared secret)",
+    )
+
+
+def audit_role(plan: OrgPlan, external_id: Any | None) -> iam.Role:
+    """The single-account audit role's permissions, trusted by the security account's auditor role."""
+    audit = role(
+        "MemberAuditRole",
+        name=plan.audit_role_name,
+        description="iam-guard ORG-1: read-only IAM audit from the security account's auditor role.",
+        trust=org.org_role_trust(
+            "SecurityAccountAuditorInOrganization",
+            security_account_id=plan.organization.security_account_id,
+            role_name=plan.auditor_role_name,
+            organization_id=plan.organization.organization_id,
+            external_id=external_id,
+        ),
+        policies=[
+            inline_policy(
+                "ReadOnlyIamAudit",
+                document(
+                    [
+                        *audit_policies.audit_read_statements(),
+                        audit_policies.deny_data_reads_statement(),
+                        audit_policies.deny_everything_but_audit_reads_statement(),
+                        deny_outside_regions_statement(mon.stack_regions(plan.config.region)),
+                        deny_sensitive_actions_statement(),
+                    ]
+                ),
+            )
+        ],
+    )
+    audit.Condition = IN_GLOBAL_REGION
+    audit.Metadata = {"iam-guard": {"suppressions": [{"code": "IAMG009", "reason": AUDIT_TRUST_REASON}]}}
+    return audit
+
+
+def quarantine_policy(plan: OrgPlan) -> iam.ManagedPolicy:
+    return iam.ManagedPolicy(
+        "MemberQuarantinePolicy",
+        Condition=IN_GLOBAL_REGION,
+        ManagedPolicyName=plan.quarantine_policy_name,
+        Description="iam-guard quarantine: explicit deny of every action, for offending principals",
+        PolicyDocument=document([quarantine.quarantine_deny_all_statement()]),
+    )
+
+
+def remediation_role(plan: OrgPlan, quarantine_arn: Any) -> iam.Role:
+    """Assumable only by the security account's PolicyAnalyzer role: attach the quarantine policy, tag."""
+    protected = [
+        *(org.role_in_account("${AWS::AccountId}", name) for name in plan.member_role_names),
+        org.role_in_account("${AWS::AccountId}", STACKSET_EXECUTION_ROLES),
+        org.role_in_account("${AWS::AccountId}", f"{plan.forwarder_role_base}-*"),
+    ]
+    remediation = role(
+        "MemberRemediationRole",
+        name=plan.remediation_role_name,
+        description="iam-guard ORG-1: attaches the quarantine policy and tags, nothing else.",
+        trust=org.org_role_trust(
+            "SecurityAccountAnalyzerInOrganization",
+            security_account_id=plan.organization.security_account_id,
+            role_name=plan.analyzer_role_name,
+            organization_id=plan.organization.organization_id,
+        ),
+        policies=[
+            inline_policy(
+                "QuarantineOnly",
+                document(
+                    [
+                        *org.remediation_statements(quarantine_arn),
+                        quarantine.deny_attach_other_policies_statement(quarantine_arn),
+                        org.deny_remediating_protected_roles_statement(protected),
+                        org.deny_create_delete_detach_statement(),
+                        org.deny_everything_but_remediation_statement(),
+                        deny_outside_regions_statement(mon.stack_regions(plan.config.region)),
+                        deny_sensitive_actions_statement(exempt=quarantine.QUARANTINE_ATTACH_ACTIONS),
+                    ]
+                ),
+            )
+        ],
+    )
+    remediation.Condition = IN_GLOBAL_REGION
+    remediation.Tags = Tags({quarantine.REMEDIATOR_TAG_KEY: quarantine.REMEDIATOR_TAG_VALUE})
+    remediation.Metadata = {
+        "iam-guard": {
+            "suppressions": [
+                {"code": "IAMG006", "reason": REMEDIATION_REASON},
+                {"code": "IAMG009", "reason": REMEDIATION_TRUST_REASON},
+            ]
+        }
+    }
+    return remediation
+
+
+def forwarded_rules(plan: OrgPlan) -> dict[str, tuple[str, str, dict[str, Any], bool]]:
+    """logical ID -> (base of the name, description, pattern, global-services region only)."""
+    return {
+        "IamEventForwardRule": (
+            "org-iam-events-fwd",
+            "ORG-1: IAM policy changes -> the security account's central event bus",
+            events.iam_policy_change_pattern(),
+            True,
+        ),
+        "MemberTamperForwardRule": (
+            "org-member-tamper-fwd",
+            "ORG-1: calls on iam-guard's member roles and quarantine policy -> central event bus",
+            plan.member_tamper_pattern(),
+            True,
+        ),
+        "TrailTamperForwardRule": (
+            "org-trail-tamper-fwd",
+            "ORG-1: this region's trails stopped, deleted or narrowed -> central event bus",
+            plan.trail_tamper_pattern(),
+            False,
+        ),
+    }
+
+
+def add_forwarder(template: Template, plan: OrgPlan) -> None:
+    """CON-5: every forward rule's target has a role, retries, a maximum event age and an encrypted DLQ."""
+    forwarded = forwarded_rules(plan)
+    rule_arns = [events.rule_arn(plan.name(base)) for base, _, _, _ in forwarded.values()]
+    alarm_pattern = alarms.alarm_arn_pattern(plan.config.name_suffix)
+    key = template.add_resource(
+        customer_managed_key(
+            "ForwarderKey",
+            description="iam-guard org-member forwarder key: dead-letter queue and alert topic",
+            usage=[
+                mon.events_use_key_statement(rule_arns),
+                mon.alarms_use_key_statement(alarm_pattern),
+                mon.account_messaging_use_key_statement(),
+            ],
+        )
+    )
+    template.add_resource(key_alias("ForwarderKeyAlias", alias=plan.name("org-fwd"), key=key))
+    dlq = template.add_resource(encrypted_queue("ForwarderDlq", name=plan.name("org-fwd-dlq"), key=key))
+    template.add_resource(
+        tls_only_queue_policy(
+            "ForwarderDlqPolicy",
+            queue=dlq,
+            statements=[mon.events_send_to_queue_statement(GetAtt(dlq, "Arn"), rule_arns)],
+        )
+    )
+    bus_arn = plan.bus_arn()
+    forward_role = template.add_resource(
+        role(
+            "ForwarderRole",
+            name=plan.forwarder_role_name(),
+            description="EventBridge puts events on the security account's central bus, nothing else.",
+            trust=service_trust("events.amazonaws.com", rule_arns),
+            policies=[
+                inline_policy(
+                    "ForwardToCentralBus",
+                    document(
+                        [
+                            mon.put_events_to_bus_statement(bus_arn),
+                            deny_outside_regions_statement(
+                                sorted({plan.config.region, *plan.organization.regions})
+                            ),
+                            deny_sensitive_actions_statement(),
+                        ]
+                    ),
+                )
+            ],
+        )
+    )
+    topic = template.add_resource(
+        encrypted_topic(
+            "ForwarderAlertTopic",
+            name=plan.name("org-fwd-alerts"),
+            display_name=f"iam-guard {plan.config.environment} org forwarder alerts",
+            key=key,
+        )
+    )
+    for subscription in email_subscriptions(
+        "ForwarderAlertEmail", topic=topic, emails=plan.config.alert_emails
+    ):
+        template.add_resource(subscription)
+    template.add_resource(
+        tls_only_topic_policy(
+            "ForwarderAlertTopicPolicy",
+            topic=topic,
+            statements=mon.topic_publishers_statements(Ref(topic), [], alarm_pattern),
+        )
+    )
+    for logical_id, (base, description, pattern, global_only) in forwarded.items():
+        name = plan.name(base)
+        rule = events.pattern_rule(
+            logical_id,
+            name=name,
+            description=description,
+            pattern=pattern,
+            rule_target=events.target(
+                "CentralEventBus", arn=bus_arn, dead_letter_queue=dlq, role_arn=GetAtt(forward_role, "Arn")
+            ),
+        )
+        alarm = alarms.notifying_alarm(
+            logical_id.removesuffix("Rule") + "FailedInvocationsAlarm",
+            name=plan.name(f"{base}-failed-invocations"),
+            description=f"{name}: events could not be forwarded to the security account's central bus",
+            metric=alarms.rule_metric("FailedInvocations", name),
+            topic=topic,
+            threshold=0,
+        )
+        if global_only:
+            rule.Condition = IN_GLOBAL_REGION
+            alarm.Condition = IN_GLOBAL_REGION
+        template.add_resource(rule)
+        template.add_resource(alarm)
+    template.add_resource(
+        alarms.notifying_alarm(
+            "ForwarderDlqDepthAlarm",
+            name=plan.name("org-fwd-dlq-depth"),
+            description="Events for the security account waiting in the forwarder's dead-letter queue",
+            metric=alarms.queue_depth_metric(GetAtt(dlq, "QueueName")),
+            topic=topic,
+            threshold=0,
+        )
+    )

@@ -1,0 +1,153 @@
+"""ORG-1: the names both organization templates use (org-member in every member account, org-security in
+the security account), known before any resource exists, so neither template imports the other's parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from troposphere import Sub
+
+from iam_guard import naming
+from iam_guard.blocks import events
+from iam_guard.config import Config, OrganizationConfig
+from iam_guard.policies import monitoring as mon
+from iam_guard.stacks.monitoring.plan import Plan
+
+MEMBER_STACK = "org-member"
+SECURITY_STACK = "org-security"
+# Trail tampering: the calls that blind CloudTrail in a member's region (MON-11's trap, per account).
+TRAIL_TAMPER_EVENTS: tuple[str, ...] = ("DeleteTrail", "PutEventSelectors", "StopLogging", "UpdateTrail")
+# Calls on the member's own iam-guard roles and quarantine policy that weaken or remove them (MON-12).
+MEMBER_ROLE_TAMPER_EVENTS: tuple[str, ...] = (
+    "AttachRolePolicy",
+    "DeleteRole",
+    "DeleteRolePermissionsBoundary",
+    "DeleteRolePolicy",
+    "DetachRolePolicy",
+    "PutRolePermissionsBoundary",
+    "PutRolePolicy",
+    "UntagRole",
+    "UpdateAssumeRolePolicy",
+    "UpdateRole",
+)
+MEMBER_POLICY_TAMPER_EVENTS: tuple[str, ...] = (
+    "CreatePolicyVersion",
+    "DeletePolicy",
+    "SetDefaultPolicyVersion",
+)
+
+
+@dataclass(frozen=True)
+class OrgPlan:
+    """Every name of the organization deployment: the config's environment and the security region."""
+
+    config: Config
+    organization: OrganizationConfig
+
+    @classmethod
+    def of(cls, config: Config) -> OrgPlan:
+        if config.organization is None:
+            raise ValueError("OrgPlan needs a config with an organization section")
+        return cls(config=config, organization=config.organization)
+
+    @property
+    def global_region(self) -> str:
+        return mon.global_services_region(self.config.region)
+
+    @property
+    def audit_role_name(self) -> str:
+        return naming.pascal_name(self.config, "OrgMemberAudit")
+
+    @property
+    def remediation_role_name(self) -> str:
+        return naming.pascal_name(self.config, "OrgMemberRemediation")
+
+    @property
+    def quarantine_policy_name(self) -> str:
+        return naming.pascal_name(self.config, "OrgMemberQuarantine")
+
+    @property
+    def forwarder_role_base(self) -> str:
+        """Each region's forwarder role: <base>-<member region> (IAM names are global in an account)."""
+        return naming.pascal_name(self.config, "OrgFwd")
+
+    def forwarder_role_name(self) -> Sub:
+        return Sub(f"{self.forwarder_role_base}-${{AWS::Region}}")
+
+    def forwarder_role_pattern(self) -> Sub:
+        """Every member's forwarder role, in every account (the central bus's aws:PrincipalArn guard)."""
+        return Sub(f"arn:${{AWS::Partition}}:iam::*:role/{self.forwarder_role_base}-*")
+
+    @property
+    def member_role_names(self) -> list[str]:
+        names = [self.audit_role_name]
+        if self.organization.remediation:
+            names.append(self.remediation_role_name)
+        return names
+
+    @property
+    def auditor_role_name(self) -> str:
+        """The security account's role that assumes the member audit role."""
+        return self.organization.auditor_role_name or Plan.of(self.config).auditor_role_name
+
+    @property
+    def analyzer_role_name(self) -> str:
+        """The security account's role that assumes the member remediation role: the PolicyAnalyzer's."""
+        return Plan.of(self.config).analyzer_role_name
+
+    @property
+    def analyzer_function_name(self) -> str:
+        return Plan.of(self.config).names.resource("policy-analyzer")
+
+    @property
+    def monitoring_topic_name(self) -> str:
+        return Plan.of(self.config).topic_name
+
+    @property
+    def bus_name(self) -> str:
+        return naming.name(self.config, "org-events")
+
+    def bus_arn(self) -> Sub:
+        """The central bus, named from the member's side (another account and maybe another region)."""
+        return Sub(
+            f"arn:${{AWS::Partition}}:events:{self.config.region}:"
+            f"{self.organization.security_account_id}:event-bus/{self.bus_name}"
+        )
+
+    def name(self, base: str) -> str:
+        return naming.name(self.config, base)
+
+    def central_rule_arn(self, rule_name: str) -> Sub:
+        return Sub(
+            "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:"
+            f"rule/{self.bus_name}/{rule_name}"
+        )
+
+    # Event patterns ---------------------------------------------------------------------------------------
+
+    def member_tamper_pattern(self) -> dict[str, Any]:
+        """IAM calls on the member's iam-guard roles and quarantine policy (they arrive in the
+        global-services region only)."""
+        role_names = self.member_role_names
+        detail: dict[str, Any] = {
+            "$or": [
+                {"requestParameters": {"roleName": role_names}},
+                {"requestParameters": {"policyArn": [{"suffix": f":policy/{self.quarantine_policy_name}"}]}},
+            ]
+        }
+        return events.cloudtrail_call_pattern(
+            source="aws.iam",
+            event_source="iam.amazonaws.com",
+            event_names=sorted({*MEMBER_ROLE_TAMPER_EVENTS, *MEMBER_POLICY_TAMPER_EVENTS}),
+            detail=detail,
+        )
+
+    @staticmethod
+    def trail_tamper_pattern() -> dict[str, Any]:
+        """Any trail of the member's region stopped, deleted or narrowed."""
+        return events.cloudtrail_call_pattern(
+            source="aws.cloudtrail",
+            event_source="cloudtrail.amazonaws.com",
+            event_names=list(TRAIL_TAMPER_EVENTS),
+        )

@@ -1,0 +1,283 @@
+"""ORG-1, the org-security template, deployed in the security account next to (after) its monitoring stack:
+the central event bus, its organization-only policy, the rules that hand member events to the existing
+PolicyAnalyzer (IAM policy changes) and to an alert topic (tampering), and the service-managed StackSet that
+deploys the org-member template to every account of the target OUs.
+
+A stack of its own rather than an option of the monitoring stack: the monitoring stack stays byte-identical
+whether or not an organization is configured, and a StackSet operation across an organization (slow, and
+failing for reasons of single member accounts) never rolls back the monitoring of the security account.
+Everything of the monitoring stack is reached by its physical name (function, topic: EDGE-1 names).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from troposphere import GetAtt, Ref, Sub, Template, awslambda, cloudformation
+from troposphere import events as eventbridge
+
+from iam_guard.blocks import alarms, events
+from iam_guard.blocks.kms import customer_managed_key, key_alias
+from iam_guard.blocks.queues import encrypted_queue, tls_only_queue_policy
+from iam_guard.blocks.topics import email_subscriptions, encrypted_topic, tls_only_topic_policy
+from iam_guard.config import Config
+from iam_guard.outputs import add_exported_outputs
+from iam_guard.policies import document
+from iam_guard.policies import monitoring as mon
+from iam_guard.policies import organization as org
+from iam_guard.stacks import org_member
+from iam_guard.stacks.org_plan import SECURITY_STACK, OrgPlan
+from iam_guard.tags import apply_compliance_tags
+
+# StackSet operations: at most a quarter of the accounts at once, stop once 10 % of them failed; regions
+# one after the other, the global-services region first (it holds the roles).
+MAX_CONCURRENT_PERCENTAGE = 25
+FAILURE_TOLERANCE_PERCENTAGE = 10
+TAMPER_INPUT_PATHS: dict[str, str] = {
+    "account": "$.account",
+    "region": "$.region",
+    "event": "$.detail.eventName",
+    "caller": "$.detail.userIdentity.arn",
+    "at": "$.detail.eventTime",
+    "id": "$.detail.eventID",
+}
+
+
+def member_template_body(config: Config) -> str:
+    """The org-member template exactly as generate.py writes it (compliance tags applied), compact: the
+    StackSet's TemplateBody limit is 51,200 bytes. Sorted keys: the same config gives the same bytes."""
+    template = org_member.build(config)
+    apply_compliance_tags(template, config.tags)
+    return json.dumps(template.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def build(config: Config) -> Template:
+    plan = OrgPlan.of(config)
+    template = Template(
+        Description=(
+            f"iam-guard organization security account ({config.environment}, {config.region}): central "
+            f"event bus for organization {plan.organization.organization_id}, rules to the PolicyAnalyzer "
+            "and the tamper alert topic, and the org-member StackSet."
+        )
+    )
+    central_bases = {
+        "CentralIamEventsRule": "org-iam-events",
+        "CentralMemberTamperRule": "org-member-tamper",
+        "CentralTrailTamperRule": "org-trail-tamper",
+    }
+    tamper_patterns = {
+        "CentralMemberTamperRule": (
+            "ORG-1: calls on iam-guard's member roles or quarantine policy -> organization alert topic",
+            plan.member_tamper_pattern(),
+        ),
+        "CentralTrailTamperRule": (
+            "ORG-1: a member's trail stopped, deleted or narrowed -> organization alert topic",
+            plan.trail_tamper_pattern(),
+        ),
+    }
+    central_rules = {logical_id: plan.name(base) for logical_id, base in central_bases.items()}
+    rule_arns = [plan.central_rule_arn(name) for name in central_rules.values()]
+    alarm_pattern = alarms.alarm_arn_pattern(config.name_suffix)
+    key = template.add_resource(
+        customer_managed_key(
+            "OrgSecurityKey",
+            description=f"iam-guard org-security key ({config.environment}): dead-letter queue and topic",
+            usage=[
+                mon.events_use_key_statement(rule_arns),
+                mon.alarms_use_key_statement(alarm_pattern),
+                mon.account_messaging_use_key_statement(),
+            ],
+        )
+    )
+    template.add_resource(key_alias("OrgSecurityKeyAlias", alias=plan.name("org-security"), key=key))
+    dlq = template.add_resource(encrypted_queue("CentralDlq", name=plan.name("org-central-dlq"), key=key))
+    template.add_resource(
+        tls_only_queue_policy(
+            "CentralDlqPolicy",
+            queue=dlq,
+            statements=[mon.events_send_to_queue_statement(GetAtt(dlq, "Arn"), rule_arns)],
+        )
+    )
+    bus_arn = Sub(
+        f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:event-bus/{plan.bus_name}"
+    )
+    bus_policy = document(
+        [
+            org.central_bus_policy_statement(
+                bus_arn, plan.organization.organization_id, plan.forwarder_role_pattern()
+            )
+        ]
+    )
+    bus = template.add_resource(
+        eventbridge.EventBus("CentralEventBus", Name=plan.bus_name, Policy=bus_policy.JSONrepr())
+    )
+    topic = template.add_resource(
+        encrypted_topic(
+            "OrgAlertTopic",
+            name=plan.name("org-alerts"),
+            display_name=f"iam-guard {config.environment} organization alerts",
+            key=key,
+        )
+    )
+    for subscription in email_subscriptions("OrgAlertEmail", topic=topic, emails=config.alert_emails):
+        template.add_resource(subscription)
+    template.add_resource(
+        tls_only_topic_policy(
+            "OrgAlertTopicPolicy",
+            topic=topic,
+            statements=mon.topic_publishers_statements(
+                Ref(topic),
+                [],
+                alarm_pattern,
+                [plan.central_rule_arn(central_rules[t]) for t in tamper_patterns],
+            ),
+        )
+    )
+    analyzer_arn = Sub(
+        "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:"
+        f"function:{plan.analyzer_function_name}"
+    )
+    iam_rule = template.add_resource(
+        _bus_rule(
+            "CentralIamEventsRule",
+            name=central_rules["CentralIamEventsRule"],
+            bus=bus,
+            description="ORG-1: member accounts' IAM policy changes -> the monitoring stack's PolicyAnalyzer",
+            pattern=events.iam_policy_change_pattern(),
+            rule_target=events.target("PolicyAnalyzer", arn=analyzer_arn, dead_letter_queue=dlq),
+        )
+    )
+    template.add_resource(
+        awslambda.Permission(
+            "CentralIamEventsInvokePermission",
+            Action="lambda:InvokeFunction",
+            FunctionName=analyzer_arn,
+            Principal="events.amazonaws.com",
+            SourceArn=GetAtt(iam_rule, "Arn"),
+            SourceAccount=Ref("AWS::AccountId"),
+        )
+    )
+    for logical_id, (description, pattern) in tamper_patterns.items():
+        template.add_resource(
+            _bus_rule(
+                logical_id,
+                name=central_rules[logical_id],
+                bus=bus,
+                description=description,
+                pattern=pattern,
+                rule_target=events.target(
+                    "OrgAlertTopic",
+                    arn=Ref(topic),
+                    dead_letter_queue=dlq,
+                    input_transformer=_tamper_message(plan),
+                ),
+            )
+        )
+    for logical_id, name in central_rules.items():
+        template.add_resource(
+            alarms.notifying_alarm(
+                logical_id.removesuffix("Rule") + "FailedInvocationsAlarm",
+                name=plan.name(f"{central_bases[logical_id]}-failed-invocations"),
+                description=f"{name}: member events could not be delivered",
+                metric=alarms.Metric(
+                    "AWS/Events", "FailedInvocations", (("EventBusName", plan.bus_name), ("RuleName", name))
+                ),
+                topic=topic,
+                threshold=0,
+            )
+        )
+    template.add_resource(
+        alarms.notifying_alarm(
+            "CentralDlqDepthAlarm",
+            name=plan.name("org-central-dlq-depth"),
+            description="Member events waiting in the central dead-letter queue",
+            metric=alarms.queue_depth_metric(GetAtt(dlq, "QueueName")),
+            topic=topic,
+            threshold=0,
+        )
+    )
+    stack_set = template.add_resource(member_stack_set(config, plan, template))
+    add_exported_outputs(
+        template,
+        config,
+        SECURITY_STACK,
+        {
+            "CentralEventBusArn": ("Central event bus of the organization", GetAtt(bus, "Arn")),
+            "CentralDlqArn": ("Dead-letter queue of the central rules", GetAtt(dlq, "Arn")),
+            "OrgAlertTopicArn": ("Organization tamper and delivery alerts", Ref(topic)),
+            "MemberStackSetId": ("StackSet deploying org-member", GetAtt(stack_set, "StackSetId")),
+        },
+    )
+    return template
+
+
+def _bus_rule(
+    logical_id: str,
+    *,
+    name: str,
+    bus: eventbridge.EventBus,
+    description: str,
+    pattern: dict[str, Any],
+    rule_target: eventbridge.Target,
+) -> eventbridge.Rule:
+    rule = events.pattern_rule(
+        logical_id, name=name, description=description, pattern=pattern, rule_target=rule_target
+    )
+    rule.EventBusName = Ref(bus)
+    return rule
+
+
+def _tamper_message(plan: OrgPlan) -> eventbridge.InputTransformer:
+    lines = [
+        f"iam-guard ORGANIZATION TAMPER ALERT ({plan.config.environment})",
+        "",
+        "<event> by <caller>",
+        "at <at> in member account <account>, region <region> (CloudTrail event <id>).",
+        "",
+        "Someone changed iam-guard's member roles or a trail of a member account. If this was not a",
+        "planned StackSet operation, investigate the caller and redeploy the org-member StackSet.",
+    ]
+    return eventbridge.InputTransformer(
+        InputPathsMap=dict(TAMPER_INPUT_PATHS), InputTemplate='"' + "\\n".join(lines) + '"'
+    )
+
+
+def member_stack_set(config: Config, plan: OrgPlan, template: Template) -> cloudformation.StackSet:
+    """SERVICE_MANAGED, auto-deployed to new accounts of the target OUs, stacks removed with the account."""
+    parameters = []
+    if plan.organization.require_external_id:
+        external_id = template.add_parameter(org_member.external_id_parameter())
+        parameters.append(
+            cloudformation.Parameter(
+                ParameterKey=org_member.EXTERNAL_ID_PARAMETER, ParameterValue=Ref(external_id)
+            )
+        )
+    regions = [plan.global_region, *sorted(set(plan.organization.regions) - {plan.global_region})]
+    extra: dict[str, Any] = {"Parameters": parameters} if parameters else {}
+    return cloudformation.StackSet(
+        "MemberStackSet",
+        StackSetName=plan.name("org-member"),
+        Description="iam-guard ORG-1 member template: audit role, remediation role, event forwarding",
+        PermissionModel="SERVICE_MANAGED",
+        CallAs="DELEGATED_ADMIN",
+        AutoDeployment=cloudformation.AutoDeployment(Enabled=True, RetainStacksOnAccountRemoval=False),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+        ManagedExecution=cloudformation.ManagedExecution(Active=True),
+        OperationPreferences=cloudformation.OperationPreferences(
+            MaxConcurrentPercentage=MAX_CONCURRENT_PERCENTAGE,
+            FailureTolerancePercentage=FAILURE_TOLERANCE_PERCENTAGE,
+            RegionConcurrencyType="SEQUENTIAL",
+            RegionOrder=regions,
+        ),
+        StackInstancesGroup=[
+            cloudformation.StackInstances(
+                DeploymentTargets=cloudformation.DeploymentTargets(
+                    OrganizationalUnitIds=list(plan.organization.target_ou_ids)
+                ),
+                Regions=regions,
+            )
+        ],
+        TemplateBody=member_template_body(config),
+        **extra,
+    )
