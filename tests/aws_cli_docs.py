@@ -14,7 +14,9 @@ from support import REPO_ROOT
 
 README = REPO_ROOT / "README.md"
 SECTION_HEADING = "### Deploying with the AWS CLI"
-_BLOCK = re.compile(r"<!-- aws-cli:(?P<label>[^>]+?) -->\s*\n(?P<indent>[ \t]*)```bash\n(?P<body>.*?)\n[ \t]*```", re.S)
+_BLOCK = re.compile(
+    r"<!-- aws-cli:(?P<label>[^>]+?) -->\s*\n(?P<indent>[ \t]*)```bash\n(?P<body>.*?)\n[ \t]*```", re.S
+)
 
 
 def section(readme: Path = README) -> str:

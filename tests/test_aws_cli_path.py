@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aws_cli_docs import (
     DocumentedDeploy,
     assignments,
@@ -22,7 +21,6 @@ from aws_cli_docs import (
     options,
     termination_protection,
 )
-
 from iam_guard.build import StackArtifact, build_stacks, generate_templates
 from iam_guard.config import Config, load_config
 from iam_guard.deploy.artifacts import MAX_INLINE_TEMPLATE_BYTES, default_bucket_name, tls_only_policy
