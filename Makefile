@@ -65,3 +65,12 @@ destroy: $(STAMP)
 
 clean:
 	rm -rf $(OUT) $(INDEX_VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis .benchmarks
+
+# The plain AWS CLI of the README's "Deploying with the AWS CLI", in a venv of its own: awscli pins botocore
+# exactly, which would fight the dev venv's boto3 and checkov pins. tests/integration/test_aws_cli_path_emulator.py
+# runs the documented commands with it against the local emulator, and skips (saying so) without it.
+.PHONY: awscli-venv
+AWSCLI_VENV := .venv-awscli
+awscli-venv:
+	@test -x $(AWSCLI_VENV)/bin/python || $(PYTHON) -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/python -m pip install --quiet "awscli>=1.33,<2"
