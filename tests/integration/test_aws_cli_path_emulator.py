@@ -18,9 +18,9 @@ from pathlib import Path
 
 import boto3
 import pytest
-from aws_cli_docs import blocks
 from moto_adapter import moto_body
 
+from aws_cli_docs import blocks
 from iam_guard.build import build_stacks, generate_templates
 from iam_guard.config import load_config
 from iam_guard.deploy.artifacts import default_bucket_name, tls_only_policy
