@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+AWSCLI_VENV := .venv-awscli
+AWSCLI_STAMP := $(AWSCLI_VENV)/.installed
 CONFIG ?= templates/dev.yaml
 OUT ?= out
 PYTEST_ARGS ?=
@@ -41,7 +43,7 @@ lint: template check
 	$(VENV)/bin/checkov --directory $(OUT) --framework cloudformation --skip-download --compact --quiet
 	$(VENV)/bin/iam-guard analyze $(OUT) --fail-on medium
 
-test: template check
+test: template check $(AWSCLI_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Reproducible handler zips, named by content hash (the monitoring template's S3Key defaults use the same hash).
@@ -76,4 +78,15 @@ sandbox: $(STAMP)
 	$(PY) -m iam_guard.sandbox --config $(CONFIG)
 
 clean:
-	rm -rf $(OUT) $(INDEX_VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis .benchmarks
+	rm -rf $(OUT) $(INDEX_VENV) $(AWSCLI_VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis .benchmarks
+
+# The plain AWS CLI of the README's "Deploying with the AWS CLI", in a venv of its own: awscli pins botocore
+# exactly, which would fight the dev venv's boto3 and checkov pins. tests/integration/test_aws_cli_path_emulator.py
+# runs the documented commands with it against the local emulator, and skips (saying so) without it.
+# `make test` builds it once (a stamp), so the documented commands are exercised wherever the suite runs.
+.PHONY: awscli-venv
+awscli-venv: $(AWSCLI_STAMP)
+$(AWSCLI_STAMP):
+	@test -x $(AWSCLI_VENV)/bin/python || $(PYTHON) -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/python -m pip install --quiet "awscli>=1.33,<2"
+	@touch $(AWSCLI_STAMP)
