@@ -29,7 +29,8 @@ class Statement(NamedTuple):
     actions/not_actions is set; resources and not_resources may both be None (trust policies).
     A NamedTuple, as thousands are built per audit and a tuple is cheap to build."""
 
-    index: int
+    # The statement's position in the policy; the name shadows tuple.index, which nothing here calls.
+    index: int  # type: ignore[assignment]
     sid: str | None
     effect: str
     actions: tuple[str, ...] | None
