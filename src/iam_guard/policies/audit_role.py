@@ -7,7 +7,12 @@ from awacs.aws import Allow, Deny, Statement
 from troposphere import Sub
 
 from iam_guard import arns
-from iam_guard.policies.common import actions
+from iam_guard.policies.common import (
+    actions,
+    deny_outside_regions_statement,
+    deny_sensitive_actions_statement,
+)
+from iam_guard.policies.monitoring import stack_regions
 
 # MON-10: what the cross-account auditor may read. Every other action is denied by a NotAction deny.
 AUDIT_READ_ACTIONS: tuple[str, ...] = (
@@ -104,3 +109,16 @@ def deny_everything_but_audit_reads_statement() -> Statement:
         NotAction=actions(*AUDIT_READ_ACTIONS),
         Resource=["*"],
     )
+
+
+def read_only_audit_statements(region: str) -> list[Statement]:
+    """The whole inline policy of an audit role (single-account MON-10 and organization member ORG-1):
+    the audit reads, and explicit denies of data reads, of every other action, of other regions and of the
+    sensitive actions."""
+    return [
+        *audit_read_statements(),
+        deny_data_reads_statement(),
+        deny_everything_but_audit_reads_statement(),
+        deny_outside_regions_statement(stack_regions(region)),
+        deny_sensitive_actions_statement(),
+    ]

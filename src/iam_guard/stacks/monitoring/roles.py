@@ -166,15 +166,7 @@ def add_audit_role(parts: Parts, plan: Plan) -> None:
         policies=[
             inline_policy(
                 "ReadOnlyIamAudit",
-                document(
-                    [
-                        *audit_policies.audit_read_statements(),
-                        audit_policies.deny_data_reads_statement(),
-                        audit_policies.deny_everything_but_audit_reads_statement(),
-                        deny_outside_regions_statement(mon.stack_regions(plan.config.region)),
-                        deny_sensitive_actions_statement(),
-                    ]
-                ),
+                document(audit_policies.read_only_audit_statements(plan.config.region)),
             )
         ],
     )
