@@ -53,3 +53,34 @@ CANARY_METRIC_NAME = "CanaryReceived"
 # The daily audit checks this trail with GetTrailStatus/GetEventSelectors (IsLogging, multi-region,
 # management events included) and reports what it finds.
 ENV_TRAIL_ARN = "TRAIL_ARN"
+
+# -- the functions and their metrics (OPS-1/EDGE-2) ----------------------------------------------------------
+# CloudWatch namespace of every metric the handlers emit (EMF) and the alarms watch; dimension Environment.
+METRICS_NAMESPACE = "IamGuard"
+# Emitted once per daily audit run, after its summary was delivered; the "daily audit missing" alarm
+# watches it.
+POLICIES_AUDITED_METRIC = "PoliciesAudited"
+
+
+class LambdaFunction:
+    """One function of the monitoring stack, described once: its logical-ID base in the template, its
+    physical name base, the handler module (and zip) it runs, and the template parameter holding its
+    zip's content-hash S3 key."""
+
+    __slots__ = ("code_key_parameter", "logical_base", "module", "physical_base")
+
+    def __init__(self, logical_base: str, physical_base: str, module: str, code_key_parameter: str) -> None:
+        self.logical_base = logical_base
+        self.physical_base = physical_base
+        self.module = module
+        self.code_key_parameter = code_key_parameter
+
+    @property
+    def handler(self) -> str:
+        """The Lambda handler string, e.g. "policy_change.handler"."""
+        return f"{self.module}.handler"
+
+
+POLICY_ANALYZER = LambdaFunction("PolicyAnalyzer", "policy-analyzer", "policy_change", "PolicyChangeCodeKey")
+DAILY_AUDITOR = LambdaFunction("DailyAuditor", "daily-auditor", "daily_audit", "DailyAuditCodeKey")
+FUNCTIONS: tuple[LambdaFunction, ...] = (POLICY_ANALYZER, DAILY_AUDITOR)

@@ -20,9 +20,10 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from iam_guard import contract
 from iam_guard.files import write_atomic
 
-HANDLERS: tuple[str, ...] = ("policy_change", "daily_audit")
+HANDLERS: tuple[str, ...] = tuple(function.module for function in contract.FUNCTIONS)
 
 # The handler modules each zip holds: the entry point first, then the shared modules it imports.
 HANDLER_MODULES: dict[str, tuple[str, ...]] = {

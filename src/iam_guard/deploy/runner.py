@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from iam_guard import contract
 from iam_guard.deploy.adopt import Place, plan_adoption
 from iam_guard.deploy.artifacts import (
     MAX_INLINE_TEMPLATE_BYTES,
@@ -39,7 +40,7 @@ RETAIN_POLICIES = ("Retain", "RetainExceptOnCreate")
 
 # The template parameters deploy fills in, and the packaged handler each code key belongs to.
 ARTIFACT_BUCKET_PARAMETER = "ArtifactBucket"
-CODE_KEY_PARAMETERS = {"PolicyChangeCodeKey": "policy_change", "DailyAuditCodeKey": "daily_audit"}
+CODE_KEY_PARAMETERS = {function.code_key_parameter: function.module for function in contract.FUNCTIONS}
 
 
 class Artifact(Protocol):

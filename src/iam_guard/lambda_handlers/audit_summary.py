@@ -14,6 +14,7 @@ from alerts import publish_alert
 from audit_records import fit_summary
 from emf import COUNT, SECONDS, emit_metrics, severity_metric_name
 from iam_guard.analysis import Severity
+from iam_guard.contract import POLICIES_AUDITED_METRIC
 from lambda_support import Deadline, Settings, call_within, log
 from run_store import RunState, RunStore
 from trail_check import TrailHealth, check_trail
@@ -45,7 +46,7 @@ def completion_metrics(state: RunState) -> dict[str, tuple[float, str]]:
     metrics = {
         severity_metric_name(sev): (float(state.findings.get(sev.label, 0)), COUNT) for sev in Severity
     }
-    metrics["PoliciesAudited"] = (float(state.policies_audited), COUNT)
+    metrics[POLICIES_AUDITED_METRIC] = (float(state.policies_audited), COUNT)
     metrics["AuditDurationSeconds"] = (duration_seconds(state), SECONDS)
     return metrics
 

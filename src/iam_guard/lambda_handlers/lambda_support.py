@@ -24,7 +24,13 @@ from botocore.config import Config as BotocoreConfig
 from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
 
 from iam_guard.analysis import Severity
-from iam_guard.contract import ENV_AUDIT_CONTINUATION_QUEUE_URL, ENV_STATE_TABLE_NAME, ENV_TRAIL_ARN
+from iam_guard.contract import (
+    ENV_AUDIT_CONTINUATION_QUEUE_URL,
+    ENV_METRICS_NAMESPACE,
+    ENV_STATE_TABLE_NAME,
+    ENV_TRAIL_ARN,
+    METRICS_NAMESPACE,
+)
 
 REMEDIATION_MODES = ("off", "notify", "quarantine")
 
@@ -107,7 +113,7 @@ def load_settings(handler: str, environ: Mapping[str, str] | None = None) -> Set
         alert_topic_arn=_required(env, "ALERT_TOPIC_ARN"),
         security_log_group=_required(env, "SECURITY_LOG_GROUP"),
         alert_severity=_severity(env),
-        metrics_namespace=env.get("METRICS_NAMESPACE", "IamGuard").strip() or "IamGuard",
+        metrics_namespace=env.get(ENV_METRICS_NAMESPACE, METRICS_NAMESPACE).strip() or METRICS_NAMESPACE,
         environment=env.get("ENVIRONMENT", "unknown").strip() or "unknown",
         remediation_mode=mode,
         quarantine_policy_arn=quarantine_arn,

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from iam_guard import contract
 from iam_guard.build import build_stacks
 from iam_guard.config import Config
 from iam_guard.deploy.runner import FLAT_OUTPUTS_FILE, DeployOptions, deploy_all
@@ -238,7 +239,7 @@ def deployed_code(function_name: str, stack_name: str, zip_dir: Path) -> Path:
         p["ParameterKey"]: p["ParameterValue"]
         for p in _client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]["Parameters"]
     }
-    bucket, key = parameters["ArtifactBucket"], parameters["PolicyChangeCodeKey"]
+    bucket, key = parameters["ArtifactBucket"], parameters[contract.POLICY_ANALYZER.code_key_parameter]
     payload = _client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     expected = _client("lambda").get_function_configuration(FunctionName=function_name)["CodeSha256"]
     if base64.b64encode(hashlib.sha256(payload).digest()).decode() != expected:

@@ -6,6 +6,7 @@ from troposphere import (
     GetAtt,
 )
 
+from iam_guard import contract
 from iam_guard.blocks import alarms
 from iam_guard.stacks.monitoring.plan import (
     CHANGE_ALARM_BASE,
@@ -84,7 +85,9 @@ def add_alarms(parts: Parts, plan: Plan) -> None:
                 "deployment it also fires until the first audit at the configured hour has completed)"
             ),
             metric=alarms.Metric(
-                METRICS_NAMESPACE, "PoliciesAudited", (("Environment", plan.config.environment),)
+                METRICS_NAMESPACE,
+                contract.POLICIES_AUDITED_METRIC,
+                (("Environment", plan.config.environment),),
             ),
             topic=topic,
             threshold=1,

@@ -10,7 +10,7 @@ from troposphere import (
     kms,
 )
 
-from iam_guard import arns, packaging
+from iam_guard import arns, contract, packaging
 from iam_guard.blocks.functions import (
     code_key_parameter,
 )
@@ -48,12 +48,13 @@ def add_parameters(parts: Parts) -> None:
             Description="S3 bucket holding the handler zips (make package uploads them)",
         )
     )
-    for logical_id, handler in (
-        ("PolicyChangeCodeKey", "policy_change"),
-        ("DailyAuditCodeKey", "daily_audit"),
-    ):
-        parts.parameters[logical_id] = parts.template.add_parameter(
-            code_key_parameter(logical_id, handler=handler, default_key=packaging.zip_key(handler))
+    for function in contract.FUNCTIONS:
+        parts.parameters[function.code_key_parameter] = parts.template.add_parameter(
+            code_key_parameter(
+                function.code_key_parameter,
+                handler=function.module,
+                default_key=packaging.zip_key(function.module),
+            )
         )
 
 

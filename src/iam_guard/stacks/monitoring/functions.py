@@ -53,8 +53,13 @@ def add_functions(parts: Parts, plan: Plan) -> None:
         },
     }
     functions = (
-        ("PolicyAnalyzer", FUNCTIONS["PolicyAnalyzer"], POLICY_ANALYZER, "PolicyChangeCodeKey"),
-        ("DailyAuditor", FUNCTIONS["DailyAuditor"], DAILY_AUDITOR, "DailyAuditCodeKey"),
+        (
+            "PolicyAnalyzer",
+            FUNCTIONS["PolicyAnalyzer"],
+            POLICY_ANALYZER,
+            contract.POLICY_ANALYZER.code_key_parameter,
+        ),
+        ("DailyAuditor", FUNCTIONS["DailyAuditor"], DAILY_AUDITOR, contract.DAILY_AUDITOR.code_key_parameter),
     )
     for base, physical, spec, code_key in functions:
         function = parts.add(

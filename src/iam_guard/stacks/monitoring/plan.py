@@ -18,7 +18,7 @@ from troposphere import (
     sqs,
 )
 
-from iam_guard import arns, naming
+from iam_guard import arns, contract, naming
 from iam_guard.blocks import alarms, events
 from iam_guard.blocks.functions import (
     FunctionSpec,
@@ -28,7 +28,7 @@ from iam_guard.policies import monitoring as mon
 from iam_guard.stacks.monitoring.tamper_rules import TAMPER_RULES
 
 STACK = "monitoring"
-METRICS_NAMESPACE = "IamGuard"
+METRICS_NAMESPACE = contract.METRICS_NAMESPACE
 LOG_LEVEL = "INFO"
 # The continuation queue hides a message for six times the function timeout, as Lambda recommends for
 # SQS event sources, so a slow invocation is never processed twice at once.
@@ -49,7 +49,7 @@ CONTINUATION_QUEUE_BASE = "audit-continuation"
 TOPIC_BASE = "security-alerts"
 KEY_ALIAS_BASE = "monitoring"
 # The functions by logical base, with the base of their physical names.
-FUNCTIONS = {"PolicyAnalyzer": "policy-analyzer", "DailyAuditor": "daily-auditor"}
+FUNCTIONS = {function.logical_base: function.physical_base for function in contract.FUNCTIONS}
 
 POLICY_ANALYZER = FunctionSpec(
     handler="policy_change.handler",
