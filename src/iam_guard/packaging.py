@@ -36,6 +36,7 @@ HANDLER_MODULES: dict[str, tuple[str, ...]] = {
         "alerts",
         "emf",
         "lambda_support",
+        "structured_log",
     ),
     "daily_audit": (
         "daily_audit",
@@ -47,6 +48,7 @@ HANDLER_MODULES: dict[str, tuple[str, ...]] = {
         "alerts",
         "emf",
         "lambda_support",
+        "structured_log",
     ),
 }
 
