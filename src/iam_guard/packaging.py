@@ -37,6 +37,7 @@ HANDLER_MODULES: dict[str, tuple[str, ...]] = {
         "alerts",
         "emf",
         "lambda_support",
+        "structured_log",
     ),
     "daily_audit": (
         "daily_audit",
@@ -48,6 +49,7 @@ HANDLER_MODULES: dict[str, tuple[str, ...]] = {
         "alerts",
         "emf",
         "lambda_support",
+        "structured_log",
     ),
 }
 

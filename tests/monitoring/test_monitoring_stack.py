@@ -178,12 +178,16 @@ def test_mon_3_security_and_function_log_groups_are_retained(tpl: dict[str, Any]
 
 def test_mon_3_each_function_logs_json_into_its_own_group(tpl: dict[str, Any]) -> None:
     assert props(tpl, ANALYZER)["LoggingConfig"] == {
+        "ApplicationLogLevel": "INFO",
         "LogFormat": "JSON",
         "LogGroup": ref("PolicyAnalyzerLogGroup"),
+        "SystemLogLevel": "WARN",
     }
     assert props(tpl, AUDITOR)["LoggingConfig"] == {
+        "ApplicationLogLevel": "INFO",
         "LogFormat": "JSON",
         "LogGroup": ref("DailyAuditorLogGroup"),
+        "SystemLogLevel": "WARN",
     }
 
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from troposphere import GetAtt, Parameter, Ref, awslambda, iam, kms, logs, sqs
 
+from iam_guard.contract import ENV_LOG_LEVEL
+
 # The newest Python runtime Lambda supports; a test compares it with cfn-lint's runtime data.
 PYTHON_RUNTIME = "python3.14"
 MAX_TIMEOUT_SECONDS = 60
@@ -22,9 +24,27 @@ VPC_REASON = (
 
 class FunctionLoggingConfig(awslambda.LoggingConfig):
     """troposphere's awslambda.LoggingConfig lost LogFormat to a same-named class; the function's
-    LoggingConfig has it (Text | JSON)."""
+    LoggingConfig has it (Text | JSON), and the log levels Lambda filters JSON lines by."""
 
-    props = {**awslambda.LoggingConfig.props, "LogFormat": (str, False)}
+    props = {
+        **awslambda.LoggingConfig.props,
+        "ApplicationLogLevel": (str, False),
+        "LogFormat": (str, False),
+        "SystemLogLevel": (str, False),
+    }
+
+
+# Lambda's names for the stdlib levels the handlers' LOG_LEVEL setting uses.
+_LAMBDA_LOG_LEVELS = {"DEBUG": "DEBUG", "INFO": "INFO", "WARNING": "WARN", "WARN": "WARN", "ERROR": "ERROR"}
+
+
+def application_log_level(environment: Mapping[str, Any]) -> str:
+    """The function's ApplicationLogLevel from its LOG_LEVEL setting (Lambda passes it back to the code as
+    AWS_LAMBDA_LOG_LEVEL)."""
+    configured = str(environment.get(ENV_LOG_LEVEL, "INFO")).upper()
+    if configured not in _LAMBDA_LOG_LEVELS:
+        raise ValueError(f"{ENV_LOG_LEVEL} {configured!r} is not one of DEBUG|INFO|WARNING|ERROR")
+    return _LAMBDA_LOG_LEVELS[configured]
 
 
 @dataclass(frozen=True)
@@ -84,7 +104,12 @@ def python_function(
         Environment=awslambda.Environment(Variables=dict(sorted(environment.items()))),
         KmsKeyArn=GetAtt(key, "Arn"),
         DeadLetterConfig=awslambda.DeadLetterConfig(TargetArn=GetAtt(dead_letter_queue, "Arn")),
-        LoggingConfig=FunctionLoggingConfig(LogFormat="JSON", LogGroup=Ref(log_group)),
+        LoggingConfig=FunctionLoggingConfig(
+            ApplicationLogLevel=application_log_level(environment),
+            LogFormat="JSON",
+            LogGroup=Ref(log_group),
+            SystemLogLevel="WARN",
+        ),
         Metadata={"checkov": {"skip": [{"id": "CKV_AWS_117", "comment": VPC_REASON}]}},
     )
 

@@ -28,6 +28,7 @@ from typing import Any
 from audit_run import AuditClients, AuditRun, decide, reserve_ms_for
 from lambda_support import Deadline, LambdaContext, Settings, aws_client, load_settings, log
 from run_store import RunState, RunStore
+from structured_log import invocation, set_correlation_id
 
 MAX_RUN_ID_CHARS = 128
 _RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -36,6 +37,11 @@ _MAX_STEP = 1_000_000
 
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point: start a run (schedule) or resume one (SQS continuation)."""
+    with invocation(context, "daily_audit"):
+        return _handle_event(event, context)
+
+
+def _handle_event(event: Any, context: LambdaContext) -> dict[str, Any]:
     settings = load_settings("daily_audit")
     requests = _requests_from_event(event)
     if requests is None:
@@ -51,6 +57,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     )
     results = []
     for run_id, step, new_run in requests:
+        set_correlation_id(run_id)  # the audit run's lines share its ID across continuations
         results.append(run_step(run_id, step, new_run, clients, settings, context))
     return {"status": "ok", "runs": results}
 

@@ -1,5 +1,6 @@
 """Shared plumbing of the iam-guard Lambda handlers: settings from the environment, JSON log lines on
-stdout, and boto3 clients created once per process with botocore retries.
+stdout (structured_log.log), and boto3 clients created once per
+process with botocore retries.
 
 Imports only the standard library and boto3/botocore (the zip holds nothing else but iam_guard.analysis).
 Clients are created on first use and cached for the life of the process (a warm Lambda container reuses
@@ -9,10 +10,8 @@ import still get a client for that emulator.
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -31,6 +30,7 @@ from iam_guard.contract import (
     ENV_TRAIL_ARN,
     METRICS_NAMESPACE,
 )
+from structured_log import log
 
 REMEDIATION_MODES = ("off", "notify", "quarantine")
 
@@ -39,8 +39,6 @@ REMEDIATION_MODES = ("off", "notify", "quarantine")
 _RETRIES: dict[str, Any] = {"mode": "standard", "total_max_attempts": 2}
 _clients: dict[tuple[str, str, int | None], Any] = {}
 _clients_lock = threading.Lock()
-
-_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
 
 
 class LambdaContext(Protocol):
@@ -158,16 +156,6 @@ def own_account_id(context: LambdaContext, deadline: Deadline) -> str:
 def utc_now_iso() -> str:
     """The current time as an ISO 8601 UTC timestamp with second precision, e.g. 2026-11-23T19:05:13Z."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def log(level: str, message: str, **fields: Any) -> None:
-    """One JSON log line on stdout (the function's own log group), if `level` passes LOG_LEVEL."""
-    threshold = _LEVELS.get(os.environ.get("LOG_LEVEL", "INFO").upper(), 20)
-    if _LEVELS.get(level, 20) < threshold:
-        return
-    record = {"level": level, "message": message, "timestamp": utc_now_iso(), **fields}
-    sys.stdout.write(json.dumps(record, default=str, sort_keys=True) + "\n")
-    sys.stdout.flush()
 
 
 # -- calls bounded by the time the invocation has left ------------------------------------------------------

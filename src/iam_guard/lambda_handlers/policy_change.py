@@ -55,6 +55,7 @@ from policy_alerts import (
 from policy_documents import Analysis, find_and_analyze
 from policy_events import CANARY_EVENT, HANDLED_EVENTS, PolicyChange, UnexpectedEvent, parse_change
 from remediation import RemediationOutcome, quarantine_threshold, remediate
+from structured_log import invocation, set_correlation_id
 
 __all__ = ["HANDLED_EVENTS", "handler"]
 
@@ -64,11 +65,17 @@ RESERVE_MS = 1_000
 
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point: analyze one CloudTrail IAM policy change (see the module docstring)."""
+    with invocation(context, "policy_change"):
+        return _handle_event(event, context)
+
+
+def _handle_event(event: Any, context: LambdaContext) -> dict[str, Any]:
     settings = load_settings("policy_change")
     try:
         change = parse_change(event)
     except UnexpectedEvent as problem:
         return _acknowledge(problem, event)
+    set_correlation_id(change.event_id)
     if change.error_code:
         log(
             "INFO",
