@@ -17,8 +17,6 @@ from troposphere import GetAtt, Ref, Template
 
 from iam_guard import naming
 from iam_guard.blocks import alarms, events
-from iam_guard.blocks.kms import customer_managed_key, key_alias
-from iam_guard.blocks.queues import encrypted_queue, tls_only_queue_policy
 from iam_guard.blocks.roles import inline_policy, role
 from iam_guard.blocks.topics import email_subscriptions, encrypted_topic, tls_only_topic_policy
 from iam_guard.config import Config
@@ -27,6 +25,7 @@ from iam_guard.policies import document
 from iam_guard.policies import monitoring as mon
 from iam_guard.policies.common import deny_outside_regions_statement, deny_sensitive_actions_statement
 from iam_guard.policies.trust import service_trust
+from iam_guard.stacks.dead_letters import add_rule_dead_letters
 from iam_guard.stacks.monitoring import forwarder_role_name
 from iam_guard.stacks.monitoring.canary import canary_arrival_pattern
 from iam_guard.stacks.monitoring.plan import Plan
@@ -97,26 +96,15 @@ def build(config: Config) -> Template:
     forwarded = forwarded_rules(config)
     rule_arns = [events.rule_arn(name) for name, _, _ in forwarded.values()]
     alarm_pattern = alarms.alarm_arn_pattern(config.name_suffix)
-    key = template.add_resource(
-        customer_managed_key(
-            "ForwarderKey",
-            description=f"iam-guard forwarder key ({config.environment}): dead-letter queue and alert topic",
-            usage=[
-                mon.events_use_key_statement(rule_arns),
-                mon.alarms_use_key_statement(alarm_pattern),
-                mon.account_messaging_use_key_statement(),
-            ],
-        )
-    )
-    template.add_resource(key_alias("ForwarderKeyAlias", alias=names["alias"], key=key))
-
-    dlq = template.add_resource(encrypted_queue("ForwarderDlq", name=names["queue"], key=key))
-    template.add_resource(
-        tls_only_queue_policy(
-            "ForwarderDlqPolicy",
-            queue=dlq,
-            statements=[mon.events_send_to_queue_statement(GetAtt(dlq, "Arn"), rule_arns)],
-        )
+    key, dlq = add_rule_dead_letters(
+        template,
+        key_id="ForwarderKey",
+        key_description=f"iam-guard forwarder key ({config.environment}): dead-letter queue and alert topic",
+        alias=names["alias"],
+        queue_id="ForwarderDlq",
+        queue_name=names["queue"],
+        rule_arns=rule_arns,
+        alarm_pattern=alarm_pattern,
     )
 
     bus_arn = events.default_bus_arn(config.region)

@@ -20,8 +20,6 @@ from typing import Any
 from troposphere import Equals, GetAtt, Parameter, Ref, Tags, Template, iam
 
 from iam_guard.blocks import alarms, events
-from iam_guard.blocks.kms import customer_managed_key, key_alias
-from iam_guard.blocks.queues import encrypted_queue, tls_only_queue_policy
 from iam_guard.blocks.roles import inline_policy, role
 from iam_guard.blocks.topics import email_subscriptions, encrypted_topic, tls_only_topic_policy
 from iam_guard.config import Config
@@ -31,6 +29,7 @@ from iam_guard.policies import monitoring as mon
 from iam_guard.policies import organization as org
 from iam_guard.policies.common import deny_outside_regions_statement, deny_sensitive_actions_statement
 from iam_guard.policies.trust import service_trust
+from iam_guard.stacks.dead_letters import add_rule_dead_letters
 from iam_guard.stacks.org_plan import OrgPlan
 
 IN_GLOBAL_REGION = "InGlobalServicesRegion"
@@ -198,25 +197,15 @@ def add_forwarder(template: Template, plan: OrgPlan) -> None:
     forwarded = forwarded_rules(plan)
     rule_arns = [events.rule_arn(plan.name(base)) for base, _, _, _ in forwarded.values()]
     alarm_pattern = alarms.alarm_arn_pattern(plan.config.name_suffix)
-    key = template.add_resource(
-        customer_managed_key(
-            "ForwarderKey",
-            description="iam-guard org-member forwarder key: dead-letter queue and alert topic",
-            usage=[
-                mon.events_use_key_statement(rule_arns),
-                mon.alarms_use_key_statement(alarm_pattern),
-                mon.account_messaging_use_key_statement(),
-            ],
-        )
-    )
-    template.add_resource(key_alias("ForwarderKeyAlias", alias=plan.name("org-fwd"), key=key))
-    dlq = template.add_resource(encrypted_queue("ForwarderDlq", name=plan.name("org-fwd-dlq"), key=key))
-    template.add_resource(
-        tls_only_queue_policy(
-            "ForwarderDlqPolicy",
-            queue=dlq,
-            statements=[mon.events_send_to_queue_statement(GetAtt(dlq, "Arn"), rule_arns)],
-        )
+    key, dlq = add_rule_dead_letters(
+        template,
+        key_id="ForwarderKey",
+        key_description="iam-guard org-member forwarder key: dead-letter queue and alert topic",
+        alias=plan.name("org-fwd"),
+        queue_id="ForwarderDlq",
+        queue_name=plan.name("org-fwd-dlq"),
+        rule_arns=rule_arns,
+        alarm_pattern=alarm_pattern,
     )
     bus_arn = plan.bus_arn()
     forward_role = template.add_resource(

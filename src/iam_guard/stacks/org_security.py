@@ -18,8 +18,6 @@ from troposphere import GetAtt, Ref, Sub, Template, awslambda, cloudformation
 from troposphere import events as eventbridge
 
 from iam_guard.blocks import alarms, events
-from iam_guard.blocks.kms import customer_managed_key, key_alias
-from iam_guard.blocks.queues import encrypted_queue, tls_only_queue_policy
 from iam_guard.blocks.topics import email_subscriptions, encrypted_topic, tls_only_topic_policy
 from iam_guard.config import Config
 from iam_guard.outputs import add_exported_outputs
@@ -27,6 +25,7 @@ from iam_guard.policies import document
 from iam_guard.policies import monitoring as mon
 from iam_guard.policies import organization as org
 from iam_guard.stacks import org_member
+from iam_guard.stacks.dead_letters import add_rule_dead_letters
 from iam_guard.stacks.org_plan import SECURITY_STACK, OrgPlan
 from iam_guard.tags import apply_compliance_tags
 
@@ -79,25 +78,15 @@ def build(config: Config) -> Template:
     central_rules = {logical_id: plan.name(base) for logical_id, base in central_bases.items()}
     rule_arns = [plan.central_rule_arn(name) for name in central_rules.values()]
     alarm_pattern = alarms.alarm_arn_pattern(config.name_suffix)
-    key = template.add_resource(
-        customer_managed_key(
-            "OrgSecurityKey",
-            description=f"iam-guard org-security key ({config.environment}): dead-letter queue and topic",
-            usage=[
-                mon.events_use_key_statement(rule_arns),
-                mon.alarms_use_key_statement(alarm_pattern),
-                mon.account_messaging_use_key_statement(),
-            ],
-        )
-    )
-    template.add_resource(key_alias("OrgSecurityKeyAlias", alias=plan.name("org-security"), key=key))
-    dlq = template.add_resource(encrypted_queue("CentralDlq", name=plan.name("org-central-dlq"), key=key))
-    template.add_resource(
-        tls_only_queue_policy(
-            "CentralDlqPolicy",
-            queue=dlq,
-            statements=[mon.events_send_to_queue_statement(GetAtt(dlq, "Arn"), rule_arns)],
-        )
+    key, dlq = add_rule_dead_letters(
+        template,
+        key_id="OrgSecurityKey",
+        key_description=f"iam-guard org-security key ({config.environment}): dead-letter queue and topic",
+        alias=plan.name("org-security"),
+        queue_id="CentralDlq",
+        queue_name=plan.name("org-central-dlq"),
+        rule_arns=rule_arns,
+        alarm_pattern=alarm_pattern,
     )
     bus_arn = Sub(
         f"arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:event-bus/{plan.bus_name}"
