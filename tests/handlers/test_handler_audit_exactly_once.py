@@ -295,7 +295,7 @@ def test_h_5_forged_and_unknown_continuations_are_rejected_and_logged(
     assert monitoring.alerts() == []
     out = capsys.readouterr().out
     assert emf_records(out) == []
-    warnings = [line for line in log_lines(out) if line["level"] == "WARNING"]
+    warnings = [line for line in log_lines(out) if line["level"] == "WARN"]
     assert [line["message"] for line in warnings] == [
         "continuation message acknowledged without audit",
         "continuation acknowledged without audit",

@@ -42,7 +42,7 @@ def test_h_4_unexpected_policy_change_events_are_logged_and_acknowledged(
 
     assert result["status"] == "ignored"
     [line] = log_lines(capsys.readouterr().out)
-    assert line["level"] == "WARNING"
+    assert line["level"] == "WARN"
     assert line["message"] == "unexpected event acknowledged without analysis"
     assert line["reason"] == result["reason"]
     assert monitoring.records() == []

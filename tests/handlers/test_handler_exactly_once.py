@@ -175,7 +175,7 @@ def test_h_7_an_invocation_out_of_time_raises_before_its_deadline_and_leaves_the
     assert rule.applied >= 2
     assert monitoring.records() == []
     assert monitoring.alerts() == []
-    [line] = [line for line in log_lines(capsys.readouterr().out) if line["level"] == "WARNING"][-1:]
+    [line] = [line for line in log_lines(capsys.readouterr().out) if line["level"] == "WARN"][-1:]
     assert line["message"] == "raised so the event is retried"
     assert event_mark(aws, event["detail"]["eventID"])["state"] == "processing"
 

@@ -66,7 +66,7 @@ def test_h_1_every_policy_change_line_carries_the_request_id_and_the_event_id(
         assert line["service"] == "iam-guard-policy-change", line
         assert line["function_name"] == "iam-guard-policy-change-dev", line
         assert line["xray_trace_id"] == "1-5759e988-bd862e3fe1be46a994272793", line
-        assert line["level"] in ("DEBUG", "INFO", "WARNING", "ERROR"), line
+        assert line["level"] in ("DEBUG", "INFO", "WARN", "ERROR"), line
         assert ISO_MILLIS.match(line["timestamp"]), line
         assert line["location"].startswith(("policy_change:", "lambda_support:", "event_marks:")), line
     [processed] = [line for line in lines if line["message"] == "policy change processed"]
@@ -130,7 +130,7 @@ def test_h_1_the_level_lambda_passes_overrides_log_level(
 
     lines = log_lines(capsys.readouterr().out)
     assert [(line["level"], line["message"]) for line in lines] == [
-        ("WARNING", "at WARNING"),
+        ("WARN", "at WARNING"),
         ("ERROR", "at ERROR"),
         ("DEBUG", "LOG_LEVEL applies without it"),
     ]
@@ -206,3 +206,17 @@ def test_h_2_audit_lines_carry_the_run_id_as_correlation_id(
     for line in lines:
         assert (line["correlation_id"], line["function_request_id"]) == ("nightly-logs", "audit-1"), line
         assert line["service"] == "iam-guard-daily-audit", line
+
+
+def test_h_1_lines_carry_the_level_names_lambdas_filter_reads(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lambda's log-level filter knows TRACE, DEBUG, INFO, WARN, ERROR and FATAL; any other "level" is filed
+    as INFO, so a WARNING line would be discarded by an ApplicationLogLevel of WARN."""
+    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+    monkeypatch.delenv("AWS_LAMBDA_LOG_LEVEL", raising=False)
+    for level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        structured_log.log(level, f"at {level}")
+
+    lines = log_lines(capsys.readouterr().out)
+    assert [line["level"] for line in lines] == ["DEBUG", "INFO", "WARN", "ERROR", "FATAL"]

@@ -29,6 +29,9 @@ class InvocationContext(Protocol):
 
 # Lambda sets AWS_LAMBDA_LOG_LEVEL from LoggingConfig.ApplicationLogLevel; its names differ from stdlib's.
 _LEVEL_ALIASES = {"TRACE": "DEBUG", "WARN": "WARNING", "FATAL": "CRITICAL"}
+# What a line says for a level: Lambda's log-level filter documents TRACE, DEBUG, INFO, WARN, ERROR and FATAL
+# for the "level" key and files any other value under INFO, which an ApplicationLogLevel of WARN discards.
+_LAMBDA_LEVEL_NAMES = {"WARNING": "WARN", "CRITICAL": "FATAL"}
 # The keys of every line; a caller's field of the same name cannot overwrite them.
 _RESERVED_KEYS = frozenset(
     {
@@ -78,6 +81,11 @@ def _iso_millis(created: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
+def lambda_level_name(levelname: str) -> str:
+    """The stdlib level name as Lambda's log-level filter reads it (WARNING -> WARN, CRITICAL -> FATAL)."""
+    return _LAMBDA_LEVEL_NAMES.get(levelname, levelname)
+
+
 class JsonLogFormatter(logging.Formatter):
     """One JSON object per record with Powertools for AWS Lambda's keys, the caller's fields at the top
     level. ASCII-escaped, so a field holding a lone surrogate or any other unencodable text still prints."""
@@ -87,7 +95,7 @@ class JsonLogFormatter(logging.Formatter):
             key: value for key, value in getattr(record, "fields", {}).items() if key not in _RESERVED_KEYS
         }
         line.update(
-            level=record.levelname,
+            level=lambda_level_name(record.levelname),
             location=f"{record.module}:{record.funcName}:{record.lineno}",
             message=record.getMessage(),
             timestamp=_iso_millis(record.created),
@@ -110,7 +118,8 @@ class _StdoutHandler(logging.Handler):
         try:
             text = self.format(record)
         except Exception:  # a field whose str() raises: the line still says what happened
-            text = json.dumps({"level": record.levelname, "message": str(record.msg), "log_error": True})
+            level = lambda_level_name(record.levelname)
+            text = json.dumps({"level": level, "message": str(record.msg), "log_error": True})
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
 
