@@ -18,7 +18,7 @@ from troposphere import GetAtt, Ref, Template
 from iam_guard import naming
 from iam_guard.blocks import alarms, events
 from iam_guard.blocks.roles import inline_policy, role
-from iam_guard.blocks.topics import email_subscriptions, encrypted_topic, tls_only_topic_policy
+from iam_guard.blocks.topics import add_alert_topic
 from iam_guard.config import Config
 from iam_guard.outputs import add_exported_outputs
 from iam_guard.policies import document
@@ -143,22 +143,14 @@ def build(config: Config) -> Template:
         )
     rule = rules["IamEventForwardRule"]
 
-    topic = template.add_resource(
-        encrypted_topic(
-            "ForwarderAlertTopic",
-            name=names["topic"],
-            display_name=f"iam-guard {config.environment} forwarder alerts",
-            key=key,
-        )
-    )
-    for subscription in email_subscriptions("ForwarderAlertEmail", topic=topic, emails=config.alert_emails):
-        template.add_resource(subscription)
-    template.add_resource(
-        tls_only_topic_policy(
-            "ForwarderAlertTopicPolicy",
-            topic=topic,
-            statements=mon.topic_publishers_statements(Ref(topic), [], alarm_pattern),
-        )
+    topic, _ = add_alert_topic(
+        template,
+        "ForwarderAlert",
+        name=names["topic"],
+        display_name=f"iam-guard {config.environment} forwarder alerts",
+        key=key,
+        emails=config.alert_emails,
+        publishers=lambda topic_arn: mon.topic_publishers_statements(topic_arn, [], alarm_pattern),
     )
     for logical_id, (name, _, _) in forwarded.items():
         alarm_id, alarm_base = FAILED_INVOCATION_ALARMS[logical_id]

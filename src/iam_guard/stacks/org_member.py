@@ -21,7 +21,7 @@ from troposphere import Equals, GetAtt, Parameter, Ref, Tags, Template, iam
 
 from iam_guard.blocks import alarms, events
 from iam_guard.blocks.roles import inline_policy, role
-from iam_guard.blocks.topics import email_subscriptions, encrypted_topic, tls_only_topic_policy
+from iam_guard.blocks.topics import add_alert_topic
 from iam_guard.config import Config
 from iam_guard.policies import audit_role as audit_policies
 from iam_guard.policies import document, quarantine
@@ -230,24 +230,14 @@ def add_forwarder(template: Template, plan: OrgPlan) -> None:
             ],
         )
     )
-    topic = template.add_resource(
-        encrypted_topic(
-            "ForwarderAlertTopic",
-            name=plan.name("org-fwd-alerts"),
-            display_name=f"iam-guard {plan.config.environment} org forwarder alerts",
-            key=key,
-        )
-    )
-    for subscription in email_subscriptions(
-        "ForwarderAlertEmail", topic=topic, emails=plan.config.alert_emails
-    ):
-        template.add_resource(subscription)
-    template.add_resource(
-        tls_only_topic_policy(
-            "ForwarderAlertTopicPolicy",
-            topic=topic,
-            statements=mon.topic_publishers_statements(Ref(topic), [], alarm_pattern),
-        )
+    topic, _ = add_alert_topic(
+        template,
+        "ForwarderAlert",
+        name=plan.name("org-fwd-alerts"),
+        display_name=f"iam-guard {plan.config.environment} org forwarder alerts",
+        key=key,
+        emails=plan.config.alert_emails,
+        publishers=lambda topic_arn: mon.topic_publishers_statements(topic_arn, [], alarm_pattern),
     )
     for logical_id, (base, description, pattern, global_only) in forwarded.items():
         name = plan.name(base)

@@ -18,7 +18,7 @@ from troposphere import GetAtt, Ref, Sub, Template, awslambda, cloudformation
 from troposphere import events as eventbridge
 
 from iam_guard.blocks import alarms, events
-from iam_guard.blocks.topics import email_subscriptions, encrypted_topic, tls_only_topic_policy
+from iam_guard.blocks.topics import add_alert_topic
 from iam_guard.config import Config
 from iam_guard.outputs import add_exported_outputs
 from iam_guard.policies import document
@@ -101,27 +101,16 @@ def build(config: Config) -> Template:
     bus = template.add_resource(
         eventbridge.EventBus("CentralEventBus", Name=plan.bus_name, Policy=bus_policy.JSONrepr())
     )
-    topic = template.add_resource(
-        encrypted_topic(
-            "OrgAlertTopic",
-            name=plan.name("org-alerts"),
-            display_name=f"iam-guard {config.environment} organization alerts",
-            key=key,
-        )
-    )
-    for subscription in email_subscriptions("OrgAlertEmail", topic=topic, emails=config.alert_emails):
-        template.add_resource(subscription)
-    template.add_resource(
-        tls_only_topic_policy(
-            "OrgAlertTopicPolicy",
-            topic=topic,
-            statements=mon.topic_publishers_statements(
-                Ref(topic),
-                [],
-                alarm_pattern,
-                [plan.central_rule_arn(central_rules[t]) for t in tamper_patterns],
-            ),
-        )
+    topic, _ = add_alert_topic(
+        template,
+        "OrgAlert",
+        name=plan.name("org-alerts"),
+        display_name=f"iam-guard {config.environment} organization alerts",
+        key=key,
+        emails=config.alert_emails,
+        publishers=lambda topic_arn: mon.topic_publishers_statements(
+            topic_arn, [], alarm_pattern, [plan.central_rule_arn(central_rules[t]) for t in tamper_patterns]
+        ),
     )
     analyzer_arn = Sub(
         "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from troposphere import (
     GetAtt,
     Parameter,
-    Ref,
     kms,
 )
 
@@ -17,7 +16,7 @@ from iam_guard.blocks.functions import (
 from iam_guard.blocks.kms import customer_managed_key
 from iam_guard.blocks.logs import encrypted_log_group
 from iam_guard.blocks.queues import encrypted_queue, tls_only_queue_policy
-from iam_guard.blocks.topics import email_subscriptions, encrypted_topic, tls_only_topic_policy
+from iam_guard.blocks.topics import add_alert_topic
 from iam_guard.blocks.trail import trail_arn
 from iam_guard.policies import monitoring as mon
 from iam_guard.policies import state_table as state
@@ -111,28 +110,20 @@ def add_log_groups(parts: Parts, plan: Plan) -> None:
 
 def add_topic(parts: Parts, plan: Plan) -> None:
     """MON-7: the encrypted alert topic, an email subscription per address, publishers limited."""
-    topic = parts.add(
-        encrypted_topic(
-            "AlertTopic",
-            name=plan.topic_name,
-            display_name=f"iam-guard {plan.config.environment} security alerts",
-            key=parts.key,
-        )
-    )
-    for subscription in email_subscriptions(
-        "AlertEmailSubscription", topic=topic, emails=plan.config.alert_emails
-    ):
-        parts.add(subscription)
-    policy = tls_only_topic_policy(
-        "AlertTopicPolicy",
-        topic=topic,
-        statements=mon.topic_publishers_statements(
-            Ref(topic), plan.function_role_arns, plan.alarm_arns, plan.tamper_rule_arns
+    topic, policy = add_alert_topic(
+        parts.template,
+        "Alert",
+        name=plan.topic_name,
+        display_name=f"iam-guard {plan.config.environment} security alerts",
+        key=parts.key,
+        emails=plan.config.alert_emails,
+        publishers=lambda topic_arn: mon.topic_publishers_statements(
+            topic_arn, plan.function_role_arns, plan.alarm_arns, plan.tamper_rule_arns
         ),
+        subscription_prefix="AlertEmailSubscription",
     )
     # SNS rejects a policy whose principal does not exist yet (PrincipalNotFound): the roles come first.
     policy.DependsOn = list(FUNCTION_ROLE_IDS)
-    parts.add(policy)
     parts.topic = topic
 
 
