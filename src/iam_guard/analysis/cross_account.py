@@ -34,6 +34,7 @@ scripts/bench_cross_account.py times 1,000 accounts of 500 principals.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ from iam_guard.analysis.principal_reach import (
     PrincipalReach,
     reach_of_principal,
 )
-from iam_guard.analysis.trust_admission import Source, TrustPolicy, source_of
+from iam_guard.analysis.trust_admission import TrustPolicy, source_of
 from iam_guard.analysis.wildcard import matches
 
 __all__ = [
@@ -181,9 +182,6 @@ class _Graph:
                 self.by_arn[key] = min(self.by_arn[key], reach, key=_canonical_json)  # deterministic pick
             else:
                 self.by_arn[key] = reach
-        self.sources: dict[str, Source] = {
-            key: source_of(reach.arn, reach.account, reach.kind) for key, reach in self.by_arn.items()
-        }
         self.roles_by_name: dict[tuple[str, str], str] = {}
         self.assumers_by_account: dict[str, list[str]] = defaultdict(list)
         self.patterns_exact: dict[str, list[str]] = defaultdict(list)
@@ -259,7 +257,8 @@ class _Graph:
         hops = []
         for caller_key in self.candidates(target_key):
             caller = self.by_arn[caller_key]
-            admission = trust.admission(self.sources[caller_key], self.organization_id)
+            source = source_of(caller.arn, caller.account, caller.kind)
+            admission = trust.admission(source, self.organization_id)
             if admission is None:
                 continue
             identity: str | None = None
@@ -282,8 +281,6 @@ class _Graph:
 
 
 def _canonical_json(reach: PrincipalReach) -> str:
-    import json
-
     return json.dumps(reach.to_dict(), sort_keys=True)
 
 

@@ -75,6 +75,9 @@ MAX_LABEL = 512
 MAX_CODES = 64
 MAX_TRUST_JSON = 65536
 
+REACH_FIELDS = frozenset(
+    {"arn", "account", "kind", "assumable", "assumeStatements", "denied", "trust", "codes", "severity"}
+)
 _ACCOUNT = re.compile(r"\d{12}")
 _CODE = re.compile(r"IAMG\d{3}")
 _PRINCIPAL_ARN = re.compile(r"arn:aws(?:-[a-z]+)*:iam::(\d{12}):(role|user)/([\x21-\x7e]{1,1024})")
@@ -173,19 +176,8 @@ def _texts(data: dict[str, Any], field: str, limit: int, count: int) -> tuple[st
 def _reach_from_dict(data: Any) -> PrincipalReach:
     if not isinstance(data, dict):
         raise _bad("(record)", data, "must be a JSON object")
-    known = {
-        "arn",
-        "account",
-        "kind",
-        "assumable",
-        "assumeStatements",
-        "denied",
-        "trust",
-        "codes",
-        "severity",
-    }
-    unknown = sorted((str(key), value) for key, value in data.items() if key not in known)
-    if unknown:
+    if not data.keys() <= REACH_FIELDS:
+        unknown = sorted((str(key), value) for key, value in data.items() if key not in REACH_FIELDS)
         raise _bad(unknown[0][0], unknown[0][1], "is not a known field")
     arn = _text(data, "arn", MAX_TEXT)
     try:
