@@ -36,6 +36,11 @@ def bounded(value: Any, limit: int = FIELD_LIMIT) -> str:
     return text[:limit] + f"... ({len(text) - limit} characters cut)"
 
 
+def shown(value: Any) -> str:
+    """An untrusted value as an error message shows it: its repr, at most 100 characters."""
+    return bounded(repr(value), 100)
+
+
 def severity_label(value: Any) -> str:
     """'high' for 'HIGH' / 'high' / Severity.HIGH; ValueError naming the value otherwise."""
     if isinstance(value, Severity):
@@ -77,22 +82,22 @@ def record_sort_key(record: Mapping[str, Any]) -> tuple[int, str, str, str, str,
 def _checked_record(record: Any, account: str) -> dict[str, Any]:
     """A record as the report keeps it; ValueError naming the field and the value."""
     if not isinstance(record, Mapping):
-        raise ValueError(f"record {bounded(record, 100)!r} is not a JSON object")
+        raise ValueError(f"record {shown(record)} is not a JSON object")
     checked: dict[str, Any] = {}
     for field in RECORD_FIELDS:
         value = record.get(field)
         if not isinstance(value, str):
-            raise ValueError(f"record field {field!r}: {bounded(value, 100)!r} is not a string")
+            raise ValueError(f"record field {field!r}: {shown(value)} is not a string")
         checked[field] = bounded(
             value, NAME_LIMIT if field in ("account", "principal", "policy") else FIELD_LIMIT
         )
     if checked["account"] != account:
-        raise ValueError(f"record field 'account': {bounded(checked['account'], 100)!r} is not {account}")
+        raise ValueError(f"record field 'account': {shown(checked['account'])} is not {account}")
     try:
         checked["severity"] = severity_label(checked["severity"])
     except ValueError:
         raise ValueError(
-            f"record field 'severity': {bounded(record.get('severity'), 100)!r} is not a severity"
+            f"record field 'severity': {shown(record.get('severity'))} is not a severity"
         ) from None
     return checked
 
@@ -100,20 +105,20 @@ def _checked_record(record: Any, account: str) -> dict[str, Any]:
 def _account_entry(entry: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(the account's summary line, its records); an entry that does not check out is a failed account."""
     if not isinstance(entry, Mapping):
-        raise ValueError(f"account entry {bounded(entry, 100)!r} is not a JSON object")
+        raise ValueError(f"account entry {shown(entry)} is not a JSON object")
     account = entry.get("account")
     if not isinstance(account, str) or not account or len(account) > 64:
-        raise ValueError(f"account entry field 'account': {bounded(account, 100)!r} is not an account ID")
+        raise ValueError(f"account entry field 'account': {shown(account)} is not an account ID")
     status, error, records = entry.get("status"), entry.get("error"), entry.get("records")
     try:
         if status not in STATUSES:
-            raise ValueError(f"field 'status': {bounded(status, 100)!r} is not audited or failed")
+            raise ValueError(f"field 'status': {shown(status)} is not audited or failed")
         if error is not None and not isinstance(error, str):
-            raise ValueError(f"field 'error': {bounded(error, 100)!r} is not a string or null")
+            raise ValueError(f"field 'error': {shown(error)} is not a string or null")
         if status == "failed" and not error:
             error = "failed (no error given)"
         if not isinstance(records, list):
-            raise ValueError(f"field 'records': {bounded(records, 100)!r} is not a list")
+            raise ValueError(f"field 'records': {shown(records)} is not a list")
         checked = [_checked_record(record, account) for record in records]
     except ValueError as problem:
         status, error, checked = "failed", f"malformed audit results: {problem}", []
@@ -137,13 +142,13 @@ def _path_sort_key(path: Mapping[str, Any]) -> tuple[int, int, str]:
 def _checked_path(path: Any) -> dict[str, Any]:
     """A ReachPath.to_dict(), its shape checked (ValueError naming what is wrong)."""
     if not isinstance(path, Mapping) or not isinstance(path.get("hops"), list) or not path["hops"]:
-        raise ValueError(f"path {bounded(path, 100)!r} is not a ReachPath dict with hops")
+        raise ValueError(f"path {shown(path)} is not a ReachPath dict with hops")
     severity_label(path.get("severity"))
     for hop in path["hops"]:
         if not isinstance(hop, Mapping) or not all(
             isinstance(hop.get(key), str) for key in ("source", "sourceAccount", "target", "targetAccount")
         ):
-            raise ValueError(f"path hop {bounded(hop, 100)!r} lacks source/target ARNs and accounts")
+            raise ValueError(f"path hop {shown(hop)} lacks source/target ARNs and accounts")
     return dict(path)
 
 
@@ -160,7 +165,7 @@ def consolidated_report(
     for entry in accounts:
         line, checked = _account_entry(entry)
         if line["account"] in seen:
-            raise ValueError(f"account {bounded(line['account'], 100)!r} appears twice in the report")
+            raise ValueError(f"account {shown(line['account'])} appears twice in the report")
         seen.add(line["account"])
         lines.append(line)
         records += checked

@@ -84,12 +84,13 @@ def _badge(severity: str) -> str:
     return f'<span class="sev sev-{_e(severity)}">{_e(severity)}</span>'
 
 
-def _omitted(count: int, what: str) -> str:
+def _omitted(count: int, what: str, of: str) -> str:
+    """A line counting what a list leaves out; data-omitted-of names the list (paths, worst, findings)."""
     if count <= 0:
         return ""
     return (
-        f'<p class="omitted" data-omitted="{count}">{count} more {_e(what)} not shown here: '
-        "the JSON report holds them all.</p>"
+        f'<p class="omitted" data-omitted="{count}" data-omitted-of="{of}">{count} more {_e(what)} '
+        "not shown here: the JSON report holds them all.</p>"
     )
 
 
@@ -220,7 +221,7 @@ def _paths(report: Mapping[str, Any]) -> str:
     return (
         f'<section id="paths" data-paths="{len(paths)}"><h2>Cross-account paths to admin ({len(paths)})</h2>'
         f'{drawn}<div class="graph-wrap">{graph.svg}</div><ol class="paths">{"".join(items)}</ol>'
-        f"{_omitted(len(paths) - PATHS_LISTED, 'paths')}</section>"
+        f"{_omitted(len(paths) - PATHS_LISTED, 'paths', 'paths')}</section>"
     )
 
 
@@ -251,7 +252,8 @@ def _worst(report: Mapping[str, Any]) -> str:
     return (
         f'<section id="worst" data-worst="{len(worst)}"><h2>The {len(worst)} worst findings</h2>'
         f"{_record_table(worst, True)}"
-        f"{_omitted(int(report['totals']['findings']) - len(worst), 'findings (see below)')}</section>"
+        f"{_omitted(int(report['totals']['findings']) - len(worst), 'findings (all below)', 'worst')}"
+        "</section>"
     )
 
 
@@ -279,9 +281,9 @@ def _every_finding(report: Mapping[str, Any]) -> str:
             f'<details{opened} data-findings-account="{_e(line["account"])}">'
             f'<summary><span class="mono">{_e(line["account"])}</span>: {len(records)} finding(s) '
             f"({_e(counts)})</summary>{_record_table(shown, False)}"
-            f"{_omitted(len(records) - len(shown), 'findings of this account')}</details>"
+            f"{_omitted(len(records) - len(shown), 'findings of this account', 'findings')}</details>"
         )
-    tail = _omitted(left_out_records, f"findings of {left_out_accounts} more account(s)")
+    tail = _omitted(left_out_records, f"findings of {left_out_accounts} more account(s)", "findings")
     if not parts:
         return '<section id="findings"><h2>Every finding</h2><p class="muted">No finding.</p></section>'
     return (
