@@ -12,7 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iam_guard.analysis.account import PrincipalToAudit, Reference, Traversal, reach_of_unit
-from iam_guard.analysis.cross_account import PrincipalReach, ReachPath, reach_of_principal, reach_paths
+from iam_guard.analysis.cross_account import (
+    PrincipalReach,
+    ReachPath,
+    load_reaches,
+    reach_of_principal,
+    reach_paths,
+)
 
 A, B, C, D, E = "111111111111", "222222222222", "333333333333", "444444444444", "555555555555"
 ADMIN = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -327,6 +333,19 @@ def test_org_3_from_dict_rejects_malformed_input_naming_the_field(field: str, va
 def test_org_3_from_dict_rejects_what_is_not_a_record() -> None:
     with pytest.raises(ValueError, match="must be a JSON object"):
         PrincipalReach.from_dict(["not", "a", "record"])
+
+
+def test_org_3_load_reaches_keeps_each_account_to_its_own_principals() -> None:
+    written = json.loads(json.dumps([reach.to_dict() for reach in planted() if reach.account == A]))
+    assert [reach.arn for reach in load_reaches(A, written)] == [
+        arn(A, "user", "alice"),
+        arn(A, "user", "bob"),
+    ]
+    forged = [*written, role(C, "Admin", trust({"AWS": A}), ADMIN).to_dict()]
+    with pytest.raises(ValueError, match="field 'account': '333333333333' is not the account whose results"):
+        load_reaches(A, forged)
+    with pytest.raises(ValueError, match="must be a list"):
+        load_reaches(A, {"arn": "x"})
 
 
 def test_org_3_paths_are_deterministic_whatever_the_input_order() -> None:

@@ -1,11 +1,12 @@
 """ORG-3: cross-account reach, "who can become admin where" in an organization (standard library only;
 shipped in the Lambda zips; imports only iam_guard.analysis).
 
-    from iam_guard.analysis.cross_account import PrincipalReach, reach_of_principal, reach_paths
+    from iam_guard.analysis.cross_account import PrincipalReach, load_reaches, reach_of_principal, reach_paths
 
 Each account's audit turns each user and role into a PrincipalReach (reach_of_principal, see
 iam_guard.analysis.principal_reach for what the identity side means, iam_guard.analysis.trust_admission
-for the trust side). The consolidator gives every account's reaches to reach_paths.
+for the trust side). The consolidator reads each account's reaches back with load_reaches(account, data)
+(every field checked, every principal of that account) and gives them all to reach_paths.
 
 A hop is one sts:AssumeRole from a principal to a role: the role's trust admits the caller (its ARN, its
 account root, or `*` with only conditions such as aws:PrincipalOrgID) and, unless the trust names the
@@ -44,6 +45,7 @@ from iam_guard.analysis.model import Severity
 from iam_guard.analysis.principal_reach import (
     ESCALATION_CODES,
     PrincipalReach,
+    load_reaches,
     reach_of_principal,
 )
 from iam_guard.analysis.trust_admission import TrustPolicy, source_of
@@ -54,6 +56,7 @@ __all__ = [
     "Hop",
     "PrincipalReach",
     "ReachPath",
+    "load_reaches",
     "reach_of_principal",
     "reach_paths",
 ]

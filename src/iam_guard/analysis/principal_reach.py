@@ -150,6 +150,24 @@ class PrincipalReach:
         return _reach_from_dict(data)
 
 
+MAX_REACHES_PER_ACCOUNT = 20000  # IAM's quotas: at most 5,000 roles and 5,000 users per account
+
+
+def load_reaches(account: str, data: Any) -> list[PrincipalReach]:
+    """One account's reaches as its audit wrote them (a JSON list of to_dict()), every record checked by
+    from_dict and required to be a principal of `account` (a member account cannot speak for another):
+    ValueError naming the field and the value otherwise."""
+    if not isinstance(data, list) or len(data) > MAX_REACHES_PER_ACCOUNT:
+        raise _bad(
+            "(reaches)", type(data).__name__, f"must be a list of at most {MAX_REACHES_PER_ACCOUNT} records"
+        )
+    reaches = [PrincipalReach.from_dict(item) for item in data]
+    for reach in reaches:
+        if reach.account != account:
+            raise _bad("account", reach.account, f"is not the account whose results these are ({account})")
+    return reaches
+
+
 def _bad(field: str, value: Any, why: str) -> ValueError:
     shown = repr(value)
     shown = shown if len(shown) <= 200 else shown[:200] + "...(truncated)"
@@ -317,7 +335,7 @@ def reach_of_principal(
     for pattern, label in kept:
         first_label.setdefault(pattern, label)
     unique = list(first_label.items())
-    remaining_denies = tuple(sorted({d for d in denied if any(not _covers(d, p) for p, _ in kept)}))
+    remaining_denies = tuple(sorted(set(denied))) if kept else ()
     relevant = escalation_findings_of(findings)
     if kind == "role":
         relevant += escalation_findings_of(merged_identity_findings(identity_documents, budget_seconds))
