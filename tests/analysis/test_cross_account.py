@@ -298,6 +298,13 @@ def test_org_3_reach_of_unit_reads_the_role_and_user_of_account_authorization_de
     assert reach_of_unit(C, user_unit, []) is None  # not this account's principal
 
 
+def test_org_3_more_patterns_than_the_graph_bounds_are_taken_as_star() -> None:
+    many = user(A, "ruth", allow_assume(*(arn(B, "role", f"r{n}") for n in range(300))))
+    assert many.assumable == ("*",)
+    assert many.assume_statements == ("300 sts:AssumeRole resource patterns (over 256): taken as *",)
+    assert len(reach_paths([many, role(C, "Admin", trust({"AWS": A}), ADMIN)])) == 1
+
+
 def test_org_3_to_dict_and_from_dict_round_trip() -> None:
     for reach in planted():
         assert PrincipalReach.from_dict(json.loads(json.dumps(reach.to_dict()))) == reach
@@ -318,6 +325,7 @@ VALID = user(A, "pat", allow_assume("*")).to_dict()
         ("assumable", "*"),
         ("assumable", [1]),
         ("assumable", ["x" * 5000]),
+        ("assumable", [f"arn:aws:iam::{B}:role/r{n}" for n in range(300)]),
         ("assumeStatements", ["one", "two"]),
         ("trust", {"Statement": []}),
         ("codes", ["IAMG001; DROP"]),

@@ -26,7 +26,7 @@ from org_report_fixture import (
 )
 
 from iam_guard.analysis.codes import CODES
-from org_report import WORST_LIMIT, consolidated_report, finding_record, render_html
+from org_report import PATHS_KEPT, WORST_LIMIT, consolidated_report, finding_record, render_html
 from org_report_html import RECORDS_SHOWN
 
 
@@ -230,3 +230,15 @@ def test_org_4_a_thousand_accounts_give_a_bounded_page_that_counts_what_it_leave
     assert every_finding_rows + findings_omitted == total  # what is not shown is counted, never dropped
     assert omitted == {"worst": total - WORST_LIMIT}
     assert dom.failed == [line["account"] for line in report["accounts"] if line["status"] == "failed"]
+
+
+def test_org_4_paths_beyond_what_a_report_can_hold_are_counted_not_dropped_silently() -> None:
+    [model, *_] = planted_paths()
+    paths = [dict(model, description=f"{model['description']} #{n:05d}") for n in range(PATHS_KEPT + 50)]
+    report = consolidated_report("run", "now", account_entries(), paths)
+    assert report["totals"]["paths"] == PATHS_KEPT + 50 and report["pathsOmitted"] == 50
+    assert len(report["paths"]) == PATHS_KEPT and report["paths"][0]["description"].endswith("#00000")
+    dom = dom_totals(render_html(report))
+    omitted = [a for _, a in dom.tags if a.get("data-omitted-of") == "paths"]
+    listed = [a for tag, a in dom.tags if tag == "li" and "data-path-severity" in a]
+    assert [int(str(a["data-omitted"])) for a in omitted] == [PATHS_KEPT + 50 - len(listed)]

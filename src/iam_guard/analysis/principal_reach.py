@@ -21,7 +21,10 @@ its groups'):
 - a Deny on sts:AssumeRole without condition removes the roles its Resource patterns match (an allowed
   pattern it covers entirely is dropped from `assumable`; the others are kept in `denied` and checked for
   each target role); a Deny with a condition or NotResource is ignored: it might not apply (conservative);
-- role ARNs are matched case-insensitively (conservative: IAM role names are unique regardless of case).
+- role ARNs are matched case-insensitively (conservative: IAM role names are unique regardless of case);
+- bounded work: a principal with more than MAX_PATTERNS (256) distinct patterns is taken to allow `*`,
+  and more than 256 Deny patterns are ignored (both conservative; IAM's policy size quotas make either
+  rare in a real account, and a crafted account cannot make the organization's graph slow).
   Service control policies and permissions boundaries are not weighed (they are not in
   GetAccountAuthorizationDetails' identity documents): a path they cut is still reported.
 The trust side: see iam_guard.analysis.trust_admission.
@@ -69,7 +72,9 @@ OWN_ANALYSIS_BUDGET_SECONDS = 2.0
 
 # bounds on what crosses S3 (each account's reaches are written by a Lambda in that account's audit and
 # read by the consolidator: treated as attacker-written)
-MAX_PATTERNS = 5000
+MAX_PATTERNS = (
+    256  # distinct sts:AssumeRole patterns kept per principal; beyond, '*' (see reach_of_principal)
+)
 MAX_TEXT = 2048
 MAX_LABEL = 512
 MAX_CODES = 64
@@ -335,7 +340,11 @@ def reach_of_principal(
     for pattern, label in kept:
         first_label.setdefault(pattern, label)
     unique = list(first_label.items())
+    if len(unique) > MAX_PATTERNS:  # bounded work for the graph: more patterns than that is taken as '*'
+        unique = [("*", f"{len(unique)} sts:AssumeRole resource patterns (over {MAX_PATTERNS}): taken as *")]
     remaining_denies = tuple(sorted(set(denied))) if kept else ()
+    if len(remaining_denies) > MAX_PATTERNS:
+        remaining_denies = ()  # ignored, as a conditional Deny is: the paths they might cut are reported
     relevant = escalation_findings_of(findings)
     if kind == "role":
         relevant += escalation_findings_of(merged_identity_findings(identity_documents, budget_seconds))

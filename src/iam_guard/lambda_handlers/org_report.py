@@ -6,7 +6,10 @@ Everything in a report comes from member accounts' audits and is treated as atta
 string is bounded here and HTML-escaped by the renderer. An account entry that is not what the report
 expects never breaks the report: the account is reported as failed with the reason (loud, never dropped).
 Ordering is deterministic: accounts by ID, records and worst findings worst first, then account,
-principal, policy, code, message; paths worst first, then fewer hops, then their description.
+principal, policy, code, message; paths worst first, then fewer hops, then their description. Every
+record is kept; the paths are kept up to PATHS_KEPT (the worst ones; totals.paths counts all of them and
+pathsOmitted says how many were left out: an organization where everyone can reach everything would
+otherwise make a report nobody can open).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ REPORT_VERSION = 1
 STATUSES = ("audited", "failed")
 SEVERITY_LABELS: tuple[str, ...] = tuple(level.label for level in sorted(Severity, reverse=True))
 WORST_LIMIT = 50
+PATHS_KEPT = 10_000  # the worst paths kept in the JSON; totals.paths counts them all, pathsOmitted the rest
 FIELD_LIMIT = 2000
 NAME_LIMIT = 1024
 RECORD_FIELDS = ("account", "principal", "policy", "code", "severity", "title", "message", "remediation")
@@ -193,10 +197,11 @@ def consolidated_report(
             "byAccount": {line["account"]: {**line["counts"], "total": line["findings"]} for line in lines},
             "paths": len(checked_paths),
         },
+        "pathsOmitted": max(len(checked_paths) - PATHS_KEPT, 0),
         "worstLimit": WORST_LIMIT,
         "worst": records[:WORST_LIMIT],
         "failed": failed,
-        "paths": checked_paths,
+        "paths": checked_paths[:PATHS_KEPT],
         "records": records,
     }
 

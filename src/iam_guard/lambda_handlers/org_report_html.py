@@ -209,18 +209,19 @@ def _paths(report: Mapping[str, Any]) -> str:
             "No principal can reach an admin-equivalent or escalating role in another account within 3 hops."
             "</p></section>"
         )
+    total = int(report["totals"]["paths"])
     graph = render_graph(paths)
     items = [_path_item(path) for path in paths[:PATHS_LISTED]]
     drawn = (
-        f'<p class="muted" data-drawn="{graph.drawn}">Drawn: the {graph.drawn} worst of {graph.total} '
-        "path(s) that fit in one picture, every one listed below. Each box is a principal in its account; "
-        "an arrow is one sts:AssumeRole its trust and policies allow; a red outline marks the role "
-        "reached (critical: admin-equivalent, high: can escalate).</p>"
+        f'<p class="muted" data-drawn="{graph.drawn}">Drawn: the {graph.drawn} worst of {total} '
+        f"path(s) that fit in one picture, the {len(items)} worst listed below. Each box is a principal in "
+        "its account; an arrow is one sts:AssumeRole its trust and policies allow; a red outline marks "
+        "the role reached (critical: admin-equivalent, high: can escalate).</p>"
     )
     return (
-        f'<section id="paths" data-paths="{len(paths)}"><h2>Cross-account paths to admin ({len(paths)})</h2>'
+        f'<section id="paths" data-paths="{total}"><h2>Cross-account paths to admin ({total})</h2>'
         f'{drawn}<div class="graph-wrap">{graph.svg}</div><ol class="paths">{"".join(items)}</ol>'
-        f"{_omitted(len(paths) - PATHS_LISTED, 'paths', 'paths')}</section>"
+        f"{_omitted(int(report['totals']['paths']) - len(items), 'paths', 'paths')}</section>"
     )
 
 
