@@ -253,6 +253,9 @@ def test_org_3_trust_naming_a_principal_of_its_own_account_needs_no_identity_per
     [path] = paths_between(reach_paths(reaches), arn(A, "user", "lee"), arn(B, "role", "Admin"))
     assert path.hops[0].identity_statement is None
     assert path.hops[1].trust_element == f"arn:aws:sts::{A}:assumed-role/Hop/session"
+    # an explicit Deny still wins over the trust that names lee
+    reaches[0] = user(A, "lee", READ_ONLY, deny_assume(arn(A, "role", "Hop")))
+    assert paths_between(reach_paths(reaches), arn(A, "user", "lee"), arn(B, "role", "Admin")) == []
 
 
 def test_org_3_a_role_that_can_only_assume_roles_is_not_an_end() -> None:

@@ -225,10 +225,15 @@ class _Graph:
             self.trusts[key] = TrustPolicy.parse(self.by_arn[key].trust)
         return self.trusts[key]
 
+    @staticmethod
+    def denies(caller: PrincipalReach, target: PrincipalReach) -> bool:
+        """An explicit Deny of the caller's covers the target (it wins over any Allow, trust included)."""
+        return any(matches(pattern, target.arn) for pattern in caller.denied)
+
     def identity_statement(self, caller: PrincipalReach, target: PrincipalReach) -> str | None:
         """The caller's statement allowing sts:AssumeRole on the target, None when none does (or a Deny
         takes it away)."""
-        if any(matches(pattern, target.arn) for pattern in caller.denied):
+        if self.denies(caller, target):
             return None
         for index, pattern in enumerate(caller.assumable):
             if matches(pattern, target.arn):
@@ -269,6 +274,8 @@ class _Graph:
                 identity = self.identity_statement(caller, target)
                 if identity is None:
                     continue
+            elif self.denies(caller, target):
+                continue
             hop = Hop(
                 caller.arn,
                 caller.account,

@@ -19,8 +19,9 @@ its groups'):
   conditions narrow (conditions.py's table: aws:MultiFactorAuthPresent, aws:ResourceTag/...) is kept and
   its label names the keys, as the request context of a future call cannot be known;
 - a Deny on sts:AssumeRole without condition removes the roles its Resource patterns match (an allowed
-  pattern it covers entirely is dropped from `assumable`; the others are kept in `denied` and checked for
-  each target role); a Deny with a condition or NotResource is ignored: it might not apply (conservative);
+  pattern it covers entirely is dropped from `assumable`; every Deny pattern is kept in `denied` and
+  checked for each target role, even one whose trust names the principal: an explicit Deny always wins);
+  a Deny with a condition or NotResource is ignored: it might not apply (conservative);
 - role ARNs are matched case-insensitively (conservative: IAM role names are unique regardless of case);
 - bounded work: a principal with more than MAX_PATTERNS (256) distinct patterns is taken to allow `*`,
   and more than 256 Deny patterns are ignored (both conservative; IAM's policy size quotas make either
@@ -105,10 +106,10 @@ class PrincipalReach:
     `assumable`: the role-ARN patterns its identity policies allow sts:AssumeRole on, after explicit Deny
     (`*` included); `assume_statements`: for each pattern, the statement that allows it ('policy 1
     statement 0 (Sid AssumeDeploy)', with ' if <keys>' when a condition narrows it); empty when unknown.
-    `denied`: the patterns of unconditional Deny statements on sts:AssumeRole that did not cancel an
-    allowed pattern entirely (checked for each target role). `trust`: a role's trust policy (None for a
-    user). `codes` / `severity`: its own admin/escalation codes at high or above and the worst severity
-    among them ("critical" / "high"), None when it has none."""
+    `denied`: the patterns of unconditional Deny statements on sts:AssumeRole (checked for each target
+    role, also when its trust names the principal and no identity permission is needed). `trust`: a
+    role's trust policy (None for a user). `codes` / `severity`: its own admin/escalation codes at high
+    or above and the worst severity among them ("critical" / "high"), None when it has none."""
 
     arn: str
     account: str
@@ -342,7 +343,7 @@ def reach_of_principal(
     unique = list(first_label.items())
     if len(unique) > MAX_PATTERNS:  # bounded work for the graph: more patterns than that is taken as '*'
         unique = [("*", f"{len(unique)} sts:AssumeRole resource patterns (over {MAX_PATTERNS}): taken as *")]
-    remaining_denies = tuple(sorted(set(denied))) if kept else ()
+    remaining_denies = tuple(sorted(set(denied)))  # they also bind a trust that names the principal
     if len(remaining_denies) > MAX_PATTERNS:
         remaining_denies = ()  # ignored, as a conditional Deny is: the paths they might cut are reported
     relevant = escalation_findings_of(findings)
