@@ -218,12 +218,15 @@ class _Graph:
                     self.patterns_by_account[slot[1]].append(key)
                 else:
                     self.patterns_anywhere.append(key)
-        self.trusts: dict[str, TrustPolicy] = {}
+        self.trusts: dict[int, TrustPolicy] = {}
 
     def trust_of(self, key: str) -> TrustPolicy:
-        if key not in self.trusts:
-            self.trusts[key] = TrustPolicy.parse(self.by_arn[key].trust)
-        return self.trusts[key]
+        """The role's trust, parsed once per document object (roles read back by load_reaches share
+        equal documents; the reaches, and so the documents, live as long as the graph)."""
+        document = self.by_arn[key].trust
+        if id(document) not in self.trusts:
+            self.trusts[id(document)] = TrustPolicy.parse(document)
+        return self.trusts[id(document)]
 
     @staticmethod
     def denies(caller: PrincipalReach, target: PrincipalReach) -> bool:

@@ -174,6 +174,21 @@ def load_reaches(account: str, data: Any) -> list[PrincipalReach]:
     return reaches
 
 
+# Most roles of an organization share a handful of trust documents (lambda.amazonaws.com, the management
+# account...): equal documents read back are one object, which keeps a 500,000-principal graph in memory.
+# Bounded; the documents are never modified.
+_SHARED_TRUSTS: dict[str, dict[str, Any]] = {}
+MAX_SHARED_TRUSTS = 100_000
+
+
+def _shared_trust(text: str, trust: dict[str, Any]) -> dict[str, Any]:
+    if text in _SHARED_TRUSTS:
+        return _SHARED_TRUSTS[text]
+    if len(_SHARED_TRUSTS) < MAX_SHARED_TRUSTS:
+        _SHARED_TRUSTS[text] = trust
+    return trust
+
+
 def _bad(field: str, value: Any, why: str) -> ValueError:
     shown = repr(value)
     shown = shown if len(shown) <= 200 else shown[:200] + "...(truncated)"
@@ -226,11 +241,14 @@ def _reach_from_dict(data: Any) -> PrincipalReach:
         if kind != "role" or not isinstance(trust, dict):
             raise _bad("trust", trust, "must be a role's trust policy (a JSON object) or null")
         try:
-            size = len(json.dumps(trust))
+            text = json.dumps(trust, sort_keys=True)
         except (TypeError, ValueError, RecursionError):
             raise _bad("trust", trust, "must be JSON") from None
-        if size > MAX_TRUST_JSON:
-            raise _bad("trust", f"{size} characters", f"must be at most {MAX_TRUST_JSON} characters of JSON")
+        if len(text) > MAX_TRUST_JSON:
+            raise _bad(
+                "trust", f"{len(text)} characters", f"must be at most {MAX_TRUST_JSON} characters of JSON"
+            )
+        trust = _shared_trust(text, trust)
     found_codes = _texts(data, "codes", 16, MAX_CODES)
     for code in found_codes:
         if not _CODE.fullmatch(code):
