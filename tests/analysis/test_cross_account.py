@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from iam_guard.analysis import Finding, Severity
 from iam_guard.analysis.account import PrincipalToAudit, Reference, Traversal, reach_of_unit
 from iam_guard.analysis.cross_account import (
     PrincipalReach,
@@ -273,6 +274,30 @@ def test_org_3_escalation_and_findings_from_the_audit_end_paths() -> None:
     assert target.codes == ("IAMG006",) and target.severity == "high"
     [path] = reach_paths([user(A, "ned", allow_assume("*")), target])
     assert path.describe().endswith(": IAMG006 escalation")
+
+
+def finding(code: str, severity: Severity, message: str = "") -> Finding:
+    return Finding(code, severity, message, None, None, (), (), "")
+
+
+def test_org_3_the_audit_findings_that_make_a_principal_an_end() -> None:
+    def codes_of(*findings: Finding) -> tuple[tuple[str, ...], str | None]:
+        reach = reach_of_principal(B, arn(B, "role", "R"), "role", [READ_ONLY], trust({"AWS": A}), findings)
+        return reach.codes, reach.severity
+
+    assert codes_of(finding("IAMG003", Severity.HIGH)) == (("IAMG003",), "high")
+    assert codes_of(finding("IAMG019", Severity.HIGH)) == (("IAMG019",), "high")  # not analyzed: never safe
+    assert codes_of(finding("IAMG003", Severity.MEDIUM), finding("IAMG008", Severity.HIGH)) == ((), None)
+    only_assume = finding(
+        "IAMG006", Severity.HIGH, "privilege escalation in this policy: AssumeRoleOnAnyRole (statements 0)"
+    )
+    assert codes_of(only_assume) == ((), None)
+    both = finding(
+        "IAMG006",
+        Severity.HIGH,
+        "privilege escalation ...: AssumeRoleOnAnyRole, PutRolePolicy (statements 0)",
+    )
+    assert codes_of(both, finding("IAMG001", Severity.CRITICAL)) == (("IAMG001", "IAMG006"), "critical")
 
 
 def test_org_3_reach_of_unit_reads_the_role_and_user_of_account_authorization_details() -> None:
