@@ -150,8 +150,10 @@ def render_graph(paths: Sequence[Mapping[str, Any]]) -> Graph:
             f'width="{COLUMN_WIDTH}" height="{cluster_height}" rx="10" class="account-box"/>'
             f'<text x="{x + 12}" y="{y + 22}" class="account-label">account {escape(account)}</text></g>'
         )
+    ports = _ports(edges, layout.boxes)
     for (source, target), to_end in sorted(edges.items()):
-        parts.append(_edge(layout.boxes[source], layout.boxes[target], to_end))
+        start, end = ports[(source, target)]
+        parts.append(_edge(layout.boxes[source], layout.boxes[target], start, end, to_end))
     for account in sorted(layout.members):
         for arn in layout.members[account]:
             parts.append(_node(arn, layout.boxes[arn], ends.get(arn)))
@@ -179,9 +181,31 @@ def _node(arn: str, where: tuple[int, int], severity: str | None) -> str:
     )
 
 
-def _edge(source: tuple[int, int], target: tuple[int, int], to_end: bool) -> str:
+def _ports(
+    edges: Mapping[tuple[str, str], bool], boxes: Mapping[str, tuple[int, int]]
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """Where each arrow leaves its source box and enters its target box (y offsets within the boxes):
+    the arrows of one box are spread over its edge in the order of the boxes at their other end, so that
+    they neither overlap nor cross on the way in or out."""
+    outgoing: dict[str, list[tuple[str, str]]] = {}
+    incoming: dict[str, list[tuple[str, str]]] = {}
+    for source, target in edges:
+        outgoing.setdefault(source, []).append((source, target))
+        incoming.setdefault(target, []).append((source, target))
+    offsets: dict[tuple[str, str], list[int]] = {edge: [NODE_HEIGHT // 2, NODE_HEIGHT // 2] for edge in edges}
+    for side, groups in ((0, outgoing), (1, incoming)):
+        for group in groups.values():
+            group.sort(key=lambda edge: (boxes[edge[1 - side]][1], boxes[edge[1 - side]][0], edge))
+            for rank, edge in enumerate(group):
+                offsets[edge][side] = round((rank + 1) * NODE_HEIGHT / (len(group) + 1))
+    return {edge: (start, end) for edge, (start, end) in offsets.items()}
+
+
+def _edge(
+    source: tuple[int, int], target: tuple[int, int], start_offset: int, end_offset: int, to_end: bool
+) -> str:
     (sx, sy), (tx, ty) = source, target
-    sy, ty = sy + NODE_HEIGHT // 2, ty + NODE_HEIGHT // 2
+    sy, ty = sy + start_offset, ty + end_offset
     start = (sx + NODE_WIDTH, sy)
     if tx > sx:  # to a later layer
         end = (tx, ty)
