@@ -80,6 +80,16 @@ def test_org_4_chromium_renders_the_report_and_its_dom_totals_equal_the_json(
     tags = {tag for tag, _ in dom.tags}
     assert {"svg", "table", "details"} <= tags and not tags & {"script", "img"}
     assert sum(1 for tag, attributes in dom.tags if tag == "g" and "data-arn" in attributes) >= 3
+    sections = [
+        str(attributes.get("id")) for tag, attributes in dom.tags if tag == "section" and "id" in attributes
+    ]
+    assert sections[:2] == ["failed-accounts", "totals"]  # the accounts that could not be audited come first
+    policies = [
+        attributes
+        for tag, attributes in dom.tags
+        if attributes.get("http-equiv") == "Content-Security-Policy"
+    ]
+    assert [str(attributes["content"]).split(";")[0] for attributes in policies] == ["default-src 'none'"]
 
 
 def test_org_4_chromium_screenshot_of_the_report(
