@@ -55,7 +55,7 @@ def internal_error(error: Exception) -> Finding:
     )
 
 
-class FailingPolicy(dict):  # type: ignore[type-arg]
+class FailingPolicy(dict[str, Any]):
     """A mapping that passes for a policy and fails when read: stands for any bug inside the analyzer."""
 
     def get(self, key: Any, default: Any = None) -> Any:
