@@ -25,6 +25,7 @@ from iam_guard.analysis.detections.unit import (
 from iam_guard.analysis.index import load_index
 from iam_guard.scan.model import ScanResult
 from iam_guard.scan.scanner import template_findings
+from support import corpus_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REGENERATE = "regenerate it with: .venv/bin/python -m iam_guard.analysis.detections --write"
@@ -190,3 +191,16 @@ def test_ana_1_examples_are_json_documents() -> None:
             if isinstance(example.document, str):
                 continue  # text on purpose (a truncated document)
             json.dumps(example.document)
+
+
+@pytest.mark.parametrize(
+    ("folder", "policy_type"), [("aws-managed", "identity"), ("iam-vulnerable", "identity")]
+)
+def test_ana_1_no_corpus_finding_exceeds_its_units_declared_severity(folder: str, policy_type: str) -> None:
+    """The declared severity is a ceiling the engine keeps on real policies, not just on the examples."""
+    louder = []
+    for path in sorted(corpus_dir(folder).glob("*.json")):
+        for finding in analyze_policy(path.read_text(encoding="utf-8"), policy_type):
+            if finding.severity > BY_CODE[finding.code].severity:
+                louder.append((path.name, finding.code, finding.severity.label))
+    assert louder == []

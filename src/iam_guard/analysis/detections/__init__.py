@@ -11,6 +11,8 @@ table of finding codes (and codes.py's docstring) is generated from it:
 
 from __future__ import annotations
 
+import functools
+
 from iam_guard.analysis.detections import (
     admission,
     data_access,
@@ -59,6 +61,7 @@ BY_CODE: dict[str, Detection] = {unit.code: unit for unit in REGISTRY}
 STAR_ACTION = wildcard_action.UNIT
 
 
+@functools.cache
 def units(scope: str, policy_type: str) -> tuple[Detection, ...]:
     """The units of one scope that apply to a policy type, in registry order."""
     return tuple(unit for unit in REGISTRY if unit.scope == scope and unit.applies_to(policy_type))
