@@ -27,28 +27,28 @@ from them (`python -m iam_guard.analysis.detections --write`); tests/analysis ch
 | IAMG019 | H-6 | policy that could not be analyzed within its time budget ("could not be analyzed within N s: ..."; the findings before it are incomplete) | high |
 | IAMG020 | H-6 | policy that could not be analyzed because of an internal error of the analyzer (never reported as malformed) | high |
 
-| code | unit | looks at | policy types | runs after a `*` action | examples (good / bad) |
-| --- | --- | --- | --- | --- | --- |
-| IAMG001 | `detections/wildcard_action.py` | grant | identity, resource | yes | 2 / 3 |
-| IAMG002 | `detections/star_resource_writes.py` | grant | identity | no | 2 / 3 |
-| IAMG003 | `detections/service_wildcard.py` | grant | identity, resource | no | 2 / 4 |
-| IAMG004 | `detections/negations.py` | grant | identity, resource | yes | 2 / 2 |
-| IAMG005 | `detections/negations.py` | grant | identity, resource | yes | 2 / 2 |
-| IAMG006 | `detections/escalation.py` | policy | identity, principal | no | 3 / 3 |
-| IAMG007 | `detections/passrole.py` | grant | identity | no | 1 / 3 |
-| IAMG008 | `detections/data_access.py` | grant | identity | no | 1 / 2 |
-| IAMG009 | `detections/trust.py` | principals | trust | always | 2 / 4 |
-| IAMG010 | `detections/admission.py` | principals | resource, trust | always | 1 / 2 |
-| IAMG011 | `detections/unknown_actions.py` | actions | identity, resource, trust | always | 1 / 2 |
-| IAMG012 | `detections/unknown_actions.py` | actions | identity, resource, trust | always | 1 / 2 |
-| IAMG013 | `detections/admission.py` | principals | resource, trust | always | 1 / 2 |
-| IAMG014 | `detections/star_resource_writes.py` | grant | identity | no | 2 / 1 |
-| IAMG015 | `detections/data_access.py` | grant | identity | no | 1 / 1 |
-| IAMG016 | `detections/incomplete.py` | engine | identity, principal, resource, trust | always | 2 / 3 |
-| IAMG017 | `detections/admission.py` | principals | resource | always | 1 / 2 |
-| IAMG018 | `detections/suppression.py` | scanner | template | always | 1 / 2 |
-| IAMG019 | `detections/incomplete.py` | engine | identity, principal, resource, trust | always | 1 / 1 |
-| IAMG020 | `detections/incomplete.py` | engine | identity, principal, resource, trust | always | 2 / 2 |
+| code | unit | highest severity | looks at | policy types | runs after a `*` action | examples (good / bad) |
+| --- | --- | --- | --- | --- | --- | --- |
+| IAMG001 | `detections/wildcard_action.py` | critical | grant | identity, resource | yes | 2 / 3 |
+| IAMG002 | `detections/star_resource_writes.py` | high | grant | identity | no | 2 / 3 |
+| IAMG003 | `detections/service_wildcard.py` | high | grant | identity, resource | no | 2 / 4 |
+| IAMG004 | `detections/negations.py` | high | grant | identity, resource | yes | 2 / 2 |
+| IAMG005 | `detections/negations.py` | high | grant | identity, resource | yes | 2 / 2 |
+| IAMG006 | `detections/escalation.py` | high | policy | identity, principal | no | 3 / 3 |
+| IAMG007 | `detections/passrole.py` | high | grant | identity | no | 1 / 3 |
+| IAMG008 | `detections/data_access.py` | medium | grant | identity | no | 1 / 2 |
+| IAMG009 | `detections/trust.py` | critical | principals | trust | always | 2 / 4 |
+| IAMG010 | `detections/admission.py` | low | principals | resource, trust | always | 1 / 2 |
+| IAMG011 | `detections/unknown_actions.py` | medium | actions | identity, resource, trust | always | 1 / 2 |
+| IAMG012 | `detections/unknown_actions.py` | medium | actions | identity, resource, trust | always | 1 / 2 |
+| IAMG013 | `detections/admission.py` | high | principals | resource, trust | always | 1 / 2 |
+| IAMG014 | `detections/star_resource_writes.py` | high | grant | identity | no | 2 / 1 |
+| IAMG015 | `detections/data_access.py` | medium | grant | identity | no | 1 / 1 |
+| IAMG016 | `detections/incomplete.py` | high | engine | identity, principal, resource, trust | always | 2 / 3 |
+| IAMG017 | `detections/admission.py` | critical | principals | resource | always | 1 / 2 |
+| IAMG018 | `detections/suppression.py` | high | scanner | template | always | 1 / 2 |
+| IAMG019 | `detections/incomplete.py` | high | engine | identity, principal, resource, trust | always | 1 / 1 |
+| IAMG020 | `detections/incomplete.py` | high | engine | identity, principal, resource, trust | always | 2 / 2 |
 <!-- detections table: end -->
 
 ANA-10 is not a code of its own: narrowing conditions lower the severity of the findings above (see

@@ -69,8 +69,9 @@ def units(scope: str, policy_type: str) -> tuple[Detection, ...]:
 
 TABLE_HEADER = ("| code | ID | detection | base severity |", "| --- | --- | --- | --- |")
 UNITS_HEADER = (
-    "| code | unit | looks at | policy types | runs after a `*` action | examples (good / bad) |",
-    "| --- | --- | --- | --- | --- | --- |",
+    "| code | unit | highest severity | looks at | policy types | runs after a `*` action "
+    "| examples (good / bad) |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
 )
 
 
@@ -90,8 +91,8 @@ def markdown_table() -> str:
     by_code = sorted(REGISTRY, key=lambda unit: unit.code)
     rows = [f"| {u.code} | {u.requirement} | {u.detects} | {u.severity_rule} |" for u in by_code]
     units_rows = [
-        f"| {u.code} | {_module_of(u)} | {u.scope} | {', '.join(sorted(u.policy_types))} | "
-        f"{_after_star(u)} | {len(u.good)} / {len(u.bad)} |"
+        f"| {u.code} | {_module_of(u)} | {u.severity.label} | {u.scope} | "
+        f"{', '.join(sorted(u.policy_types))} | {_after_star(u)} | {len(u.good)} / {len(u.bad)} |"
         for u in by_code
     ]
     return "\n".join([*TABLE_HEADER, *rows, "", *UNITS_HEADER, *units_rows]) + "\n"
