@@ -223,6 +223,13 @@ VERDICTS: tuple[Verdict, ...] = tuple(
             "creates and opens security groups, changes routes on '*'",
         ),
         ("AWSLambdaRole", "lambda:InvokeFunction", "lambda:InvokeFunction on every function"),
+        (
+            "AmazonEBSCSIDriverPolicy",
+            "ec2:AttachVolume",
+            "attaches and detaches every volume to every instance (arn:aws:ec2:*:*:volume/* is every volume, "
+            "ANA-12) and deletes the volumes where a tag key is merely present ('*' narrows nothing); the "
+            "statements whose tag condition names a value stay narrowed",
+        ),
         ("AWSLambdaSQSQueueExecutionRole", "sqs:DeleteMessage", "sqs:DeleteMessage on every queue"),
         (
             "AmazonEC2ContainerServiceforEC2Role",
@@ -280,7 +287,6 @@ VERDICTS: tuple[Verdict, ...] = tuple(
         ("AmazonDMSCloudWatchLogsRole", "", "log writes to dms-tasks-* groups"),
         ("CloudWatchLambdaInsightsExecutionRolePolicy", "", "log writes to /aws/lambda-insights"),
         ("AmazonSSMManagedEC2InstanceDefaultPolicy", "", "the SSM agent reporting its own state"),
-        ("AmazonEBSCSIDriverPolicy", "", "volumes and snapshots tagged by the driver"),
         ("AmazonEKSVPCResourceController", "", "the pods' branch network interfaces"),
         ("AmazonEKSFargatePodExecutionRolePolicy", "", "pulls images"),
         ("AmazonDMSVPCManagementRole", "", "the replication instance's network interfaces"),

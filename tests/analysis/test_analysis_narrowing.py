@@ -3,6 +3,7 @@ to. Each rule has a positive case (it narrows) and a negative one (it does not).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iam_guard.analysis import Finding, Severity, analyze_policy
+from support import FIXTURES
 
 
 def policy(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -145,7 +147,9 @@ def test_ana_12_self_service_on_own_credentials_is_not_escalation() -> None:
 def test_ana_12_credentials_of_others_and_policies_on_oneself_stay_escalation(
     action: str, resource: str, expected: Severity
 ) -> None:
-    assert statement_findings(action, resource) == [("IAMG006", expected)]
+    assert [finding for finding in statement_findings(action, resource) if finding[0] == "IAMG006"] == [
+        ("IAMG006", expected)
+    ]
 
 
 def test_ana_12_iam_resource_tag_narrows_sts_assume_role() -> None:
@@ -174,6 +178,10 @@ BASES = [
     {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
     {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "kms:Decrypt"], "Resource": "*"},
     {"Effect": "Allow", "Action": "iam:CreateAccessKey", "Resource": "arn:aws:iam::*:user/*"},
+    # every resource of a type counts as '*' (ANA-12): a condition may only take that away
+    {"Effect": "Allow", "Action": "cloudtrail:StopLogging", "Resource": "arn:*:cloudtrail:*:*:trail/*"},
+    {"Effect": "Allow", "Action": "iam:PutRolePolicy", "Resource": "arn:${AWS::Partition}:iam::*:role/*"},
+    {"Effect": "Allow", "Action": "ec2:DeleteVolume", "Resource": "arn:aws:ec2:*:*:volume/*"},
 ]
 CONDITION_KEYS = [
     "aws:PrincipalArn",
@@ -182,6 +190,8 @@ CONDITION_KEYS = [
     "aws:SourceArn",
     "aws:SourceIp",
     "aws:ResourceTag/team",
+    "ec2:ResourceTag/team",
+    "aws:RequestTag/team",
     "iam:PassedToService",
     "kms:ViaService",
     "aws:MultiFactorAuthPresent",
@@ -260,3 +270,120 @@ def test_ana_12_a_wildcard_only_condition_never_lowers_a_severity(
     plain = worst_by_code(analyze_policy(policy(base)))
     conditioned = worst_by_code(analyze_policy(policy({**base, "Condition": {operator: {key: wildcard}}})))
     assert conditioned == plain
+
+
+TRAILS = "arn:*:cloudtrail:*:*:trail/*"
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "expected"),
+    [
+        ("cloudtrail:StopLogging", TRAILS, [("IAMG002", Severity.MEDIUM)]),
+        ("cloudtrail:StopLogging", "*", [("IAMG002", Severity.MEDIUM)]),
+        ("ec2:ModifyVpcAttribute", "arn:aws:ec2:*:*:vpc/*", [("IAMG002", Severity.MEDIUM)]),
+        ("ec2:DeleteVolume", "arn:aws:ec2::*:volume/*", [("IAMG002", Severity.MEDIUM)]),
+        ("lambda:DeleteFunction", "arn:aws:lambda:*:*:function:*", [("IAMG002", Severity.MEDIUM)]),
+        ("s3:PutBucketPolicy", "arn:aws:s3:::*", [("IAMG014", Severity.HIGH)]),
+        (
+            "iam:PutRolePolicy",
+            "arn:${AWS::Partition}:iam::*:role/*",
+            [("IAMG002", Severity.HIGH), ("IAMG006", Severity.HIGH)],
+        ),
+        # both resource types of AttachVolume are covered: every volume to every instance
+        (
+            ["ec2:AttachVolume"],
+            ["arn:aws:ec2:*:*:volume/*", "arn:aws:ec2:*:*:instance/*"],
+            [("IAMG002", Severity.MEDIUM)],
+        ),
+    ],
+)
+def test_ana_12_every_resource_of_a_type_counts_as_star_for_that_type(
+    action: str | list[str], resource: str | list[str], expected: list[tuple[str, Severity]]
+) -> None:
+    assert statement_findings(action, resource) == expected
+
+
+@pytest.mark.parametrize(
+    ("action", "resource"),
+    [
+        ("cloudtrail:StopLogging", "arn:aws:cloudtrail:us-east-1:123456789012:trail/audit"),  # one trail
+        ("cloudtrail:StopLogging", "arn:aws:cloudtrail:us-east-1:*:trail/*"),  # one region's trails
+        ("cloudtrail:StopLogging", "arn:aws:cloudtrail:*:123456789012:trail/*"),  # one account's trails
+        ("cloudtrail:StopLogging", "arn:aws:cloudtrail:*:${AWS::AccountId}:trail/*"),
+        ("cloudtrail:StopLogging", "arn:aws:cloudtrail:*:*:trail/audit-*"),  # trails named audit-*
+        ("lambda:DeleteFunction", "arn:aws:lambda:*:*:function:app-*"),
+        ("s3:DeleteObject", "arn:aws:s3:::bucket/*"),  # a bucket named 'bucket', not S3's bucket type
+        ("s3:GetObject", "arn:aws:s3:::reports/*"),
+        (["cloudtrail:StopLogging", "s3:PutObject"], TRAILS),  # s3 is not on trails
+        (["iam:PutRolePolicy", "iam:PutUserPolicy"], "arn:aws:iam::*:role/*"),  # users are not roles
+        ("ec2:AttachVolume", "arn:aws:ec2:*:*:volume/*"),  # the instance is allowed (or not) elsewhere
+        ("ec2:CreateVolume", "arn:aws:ec2:*:*:volume/*"),  # and the snapshot it may come from
+    ],
+)
+def test_ana_12_a_named_region_account_resource_or_another_type_is_not_star(
+    action: str | list[str], resource: str
+) -> None:
+    assert [code for code, _ in statement_findings(action, resource) if code in ("IAMG002", "IAMG014")] == []
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringEquals": {"aws:ResourceTag/ebs.csi.aws.com/cluster": "true"}},
+        {"StringEquals": {"ec2:ResourceTag/team": "storage"}},
+        {"StringLike": {"aws:RequestTag/CSIVolumeName": "pvc-*"}},
+        {"StringEquals": {"aws:SourceVpce": "vpce-0a1b2c3d"}},
+    ],
+)
+def test_ana_12_a_type_wide_resource_under_a_narrowing_condition_stays_narrowed(
+    condition: dict[str, Any],
+) -> None:
+    """AmazonEBSCSIDriverPolicy's tag-scoped statements: every volume, but only those with the tag."""
+    assert statement_findings("ec2:DeleteVolume", "arn:aws:ec2:*:*:volume/*", Condition=condition) == []
+    assert statement_findings("ec2:DeleteVolume", "arn:aws:ec2:*:*:volume/*") == [
+        ("IAMG002", Severity.MEDIUM)
+    ]
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringLike": {"ec2:ResourceTag/CSIVolumeName": "*"}},  # the tag key merely present
+        {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/ci"}},
+        {"Bool": {"aws:SecureTransport": "true"}},
+        {"StringNotEquals": {"aws:ResourceTag/team": "storage"}},
+    ],
+)
+def test_ana_12_a_type_wide_resource_under_a_condition_that_narrows_nothing_stays_star(
+    condition: dict[str, Any],
+) -> None:
+    assert statement_findings("ec2:DeleteVolume", "arn:aws:ec2:*:*:volume/*", Condition=condition) == [
+        ("IAMG002", Severity.MEDIUM)
+    ]
+
+
+def test_ana_12_star_action_on_one_type_is_not_administrator_access() -> None:
+    findings = statement_findings("*", TRAILS)
+    assert ("IAMG001", Severity.MEDIUM) in findings and ("IAMG001", Severity.CRITICAL) not in findings
+
+
+def condition_names_values(statement: dict[str, Any]) -> bool:
+    """True when the statement has a condition and every value names something (not only wildcards)."""
+    values = [
+        value
+        for block in statement.get("Condition", {}).values()
+        for given in block.values()
+        for value in ([given] if isinstance(given, str) else given)
+    ]
+    return bool(values) and all(str(value).strip("*?") for value in values)
+
+
+def test_ana_12_ebs_csi_driver_keeps_its_tag_scoped_statements_narrowed() -> None:
+    """The copy of AmazonEBSCSIDriverPolicy: the statements whose tag condition names a value raise
+    nothing; the unconditioned attach/detach on every volume and instance is a write on '*'."""
+    document = (FIXTURES / "aws-managed" / "AmazonEBSCSIDriverPolicy.json").read_text(encoding="utf-8")
+    statements = json.loads(document)["Statement"]
+    loud = {f.statement_index for f in analyze_policy(document) if f.severity >= Severity.MEDIUM}
+    valued = {index for index, statement in enumerate(statements) if condition_names_values(statement)}
+    assert valued and not loud & valued
+    assert 2 in loud  # ec2:AttachVolume / DetachVolume on volume/* and instance/*

@@ -25,6 +25,7 @@ really restrict the request:
 | aws:ResourceTag/*, aws:PrincipalTag/*, aws:RequestTag/*, `<service>:ResourceTag/*` (`iam:ResourceTag/*` for sts:AssumeRole too), s3:ExistingObjectTag/* | equality, no bare `*` | 1 | attribute-based access: only tagged resources / principals |
 | kms:EncryptionContext:*, kms:EncryptionContextKeys, kms:CallerAccount | equality, no bare `*` | 1 | only requests with the named context / account |
 | s3:prefix, s3:DataAccessPointArn, s3:DataAccessPointAccount, aws:ResourceAccount, aws:ResourceOrgID | equality, no bare `*` | 1 | only the named prefixes / access points / accounts |
+| a resource `arn:PARTITION:SERVICE:*:*:TYPE/*` (every resource of one type: no region, account or name in it) | not a condition: the statement has no narrowing condition above | counts as `*` (raises ANA-2 checks to `*`) when every resource type of every granted action is such a type | it names every trail, role or volume there is, as `*` does |
 
 A wildcard where the identity is narrows nothing: `arn:aws:iam::*:role/ci` is a role named ci in any
 account, `*1` any account ending in 1, `arn:aws:sns:*:*:*` any topic, `o-*` any organization.
@@ -39,6 +40,12 @@ aws:CurrentTime / aws:TokenIssueTime) makes the statement grant nothing: it rais
 Service-specific keys (kms:, iam:, s3:, `<service>:ResourceTag/`) lower only findings about that service.
 When the principal is `*` (a public resource policy or trust policy), the condition is the only boundary
 left, so its reduction counts double.
+A resource that covers every resource of its type counts as `*` unless a narrowing condition narrows the
+statement: `arn:*:cloudtrail:*:*:trail/*` and `arn:${AWS::Partition}:iam::*:role/*` are `*` for the
+actions on trails and roles (`arn:aws:s3:::*` already is `*`); a region, an account or a name in the ARN
+narrows it (`arn:aws:ec2:us-east-1:*:volume/*`, `arn:aws:iam::123456789012:role/*`, a bucket's objects
+`arn:aws:s3:::reports/*`), and so does an action that involves another resource type too, which another
+statement must allow (iam_guard.analysis.grants.counts_as_star).
 """
 
 from __future__ import annotations

@@ -1,69 +1,34 @@
-"""analyze_policy and analyze_principal: parse, expand, run the checks, sort; within a time budget (H-6)."""
+"""analyze_policy and analyze_principal: parse, expand, run the detection units of the registry that apply
+(iam_guard.analysis.detections), sort; within a time budget (H-6)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from typing import Any
 
-from iam_guard.analysis import budget, codes
-from iam_guard.analysis.checks import GRANT_CHECKS, check_unknown_actions, check_wildcard_action, finding
+from iam_guard.analysis import budget
 from iam_guard.analysis.conditions import never_true
+from iam_guard.analysis.detections import STAR_ACTION, units
+from iam_guard.analysis.detections.escalation import escalation_findings
+from iam_guard.analysis.detections.incomplete import internal_error, malformed, unfinished
+from iam_guard.analysis.detections.unit import (
+    ACTIONS,
+    GRANT,
+    IDENTITY,
+    POLICY,
+    PRINCIPAL,
+    PRINCIPALS,
+    TRUST,
+)
+from iam_guard.analysis.detections.wildcard_action import star_action_findings
 from iam_guard.analysis.document import Statement, parse_document
-from iam_guard.analysis.escalation import escalation_findings, satisfied
+from iam_guard.analysis.escalation import satisfied
 from iam_guard.analysis.grants import Grant, grants_of, resource_facts, unconditional_denies
 from iam_guard.analysis.index import load_index
 from iam_guard.analysis.model import Finding, Severity
 from iam_guard.analysis.patterns import is_full
-from iam_guard.analysis.principals import check_resource_principals, check_trust
 
 _POLICY_TYPES = frozenset({"identity", "resource", "trust"})
-_AFTER_TIMEOUT = " (reported after the time budget ran out; denies not weighed)"
-
-
-def _malformed(message: str, statement_index: int | None = None) -> Finding:
-    return Finding(
-        code=codes.MALFORMED,
-        severity=Severity.HIGH,
-        message=message,
-        statement_index=statement_index,
-        sid=None,
-        actions=(),
-        resources=(),
-        remediation=codes.CODES[codes.MALFORMED].remediation,
-    )
-
-
-def _unfinished(seconds: float, stopped: budget.BudgetExceeded) -> Finding:
-    """H-6: the budget ran out; what could not be analyzed is itself a finding."""
-    return Finding(
-        code=codes.ANALYSIS_TIMEOUT,
-        severity=Severity.HIGH,
-        message=f"could not be analyzed within {seconds:g} s: stopped while {stopped.activity}; the findings "
-        f"before this one are incomplete",
-        statement_index=None,
-        sid=None,
-        actions=(),
-        resources=(),
-        remediation=codes.CODES[codes.ANALYSIS_TIMEOUT].remediation,
-    )
-
-
-def _internal_error(error: Exception) -> Finding:
-    """H-6: an analyzer bug must not pass for a clean (or a merely malformed) policy."""
-    detail = str(error)
-    detail = detail if len(detail) <= 120 else detail[:120] + "... (truncated)"
-    return Finding(
-        code=codes.ANALYSIS_ERROR,
-        severity=Severity.HIGH,
-        message=f"could not be analyzed: internal error {type(error).__name__}"
-        + (f": {detail}" if detail else ""),
-        statement_index=None,
-        sid=None,
-        actions=(),
-        resources=(),
-        remediation=codes.CODES[codes.ANALYSIS_ERROR].remediation,
-    )
 
 
 class _Progress:
@@ -73,7 +38,7 @@ class _Progress:
     def __init__(self) -> None:
         self.findings: list[Finding] = []
         self.statements: list[Statement] = []
-        self.kind = "identity"
+        self.kind = IDENTITY
 
 
 def _guarded(work: Callable[[_Progress], None], budget_seconds: float | None) -> list[Finding]:
@@ -85,18 +50,18 @@ def _guarded(work: Callable[[_Progress], None], budget_seconds: float | None) ->
             work(progress)
     except budget.BudgetExceeded as stopped:
         progress.findings += _admin_grants_not_yet_reported(progress)
-        progress.findings.append(_unfinished(budget_seconds or 0.0, stopped))
+        progress.findings.append(unfinished(budget_seconds or 0.0, stopped.activity))
     except Exception as error:  # the contract: a document can never crash the caller (a Lambda, CI)
-        progress.findings.append(_internal_error(error))
+        progress.findings.append(internal_error(error))
     return _sorted(progress.findings)
 
 
 def _admin_grants_not_yet_reported(progress: _Progress) -> list[Finding]:
     """H-6: when the budget runs out, an Allow of '*' read so far is still reported as IAMG001. It costs
     no expansion: a slow wildcard cannot hide an administrator grant. Deny statements are not weighed."""
-    if progress.kind == "trust":
+    if progress.kind == TRUST:
         return []
-    reported = {f.statement_index for f in progress.findings if f.code == codes.WILDCARD_ACTION}
+    reported = {f.statement_index for f in progress.findings if f.code == STAR_ACTION.code}
     found = []
     for statement in progress.statements:
         if statement.index in reported or not statement.is_allow or statement.actions is None:
@@ -108,10 +73,7 @@ def _admin_grants_not_yet_reported(progress: _Progress) -> list[Finding]:
         else:
             star = resource_facts(statement.resources)[0]
         grant = Grant(statement, load_index().everything, frozenset(), star, star, True)
-        found += [
-            replace(item, message=item.message + _AFTER_TIMEOUT)
-            for item in check_wildcard_action(grant, progress.kind)
-        ]
+        found += star_action_findings(grant, progress.kind, after_timeout=True)
     return found
 
 
@@ -120,15 +82,22 @@ def _sorted(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def _grant_findings(grant: Grant, policy_type: str) -> list[Finding]:
-    """Every check on one grant; a '*' action subsumes the narrower checks of the same statement."""
-    wildcard = check_wildcard_action(grant, policy_type)
-    if wildcard:
-        return wildcard + [f for check in GRANT_CHECKS[3:5] for f in check(grant, policy_type)]
-    return [f for check in GRANT_CHECKS for f in check(grant, policy_type)]
+    """Every grant unit in registry order; once the '*' action is reported, only the units that still run
+    after it (the '*' subsumes the narrower checks of the same statement)."""
+    findings: list[Finding] = []
+    star_reported = False
+    for unit in units(GRANT, policy_type):
+        if star_reported and not unit.after_star_action:
+            continue
+        assert unit.check is not None
+        found = unit.check(grant, policy_type)
+        findings += found
+        star_reported = star_reported or (unit is STAR_ACTION and bool(found))
+    return findings
 
 
 def _is_admin(findings: list[Finding]) -> bool:
-    return any(f.code == codes.WILDCARD_ACTION and f.severity is Severity.CRITICAL for f in findings)
+    return any(f.code == STAR_ACTION.code and f.severity is Severity.CRITICAL for f in findings)
 
 
 def _statement_label(statement: Statement) -> str:
@@ -137,38 +106,43 @@ def _statement_label(statement: Statement) -> str:
     return f"statement {statement.index} (actions {shown})"
 
 
+def _statement_findings(scope: str, statement: Statement, policy_type: str) -> list[Finding]:
+    return [f for unit in units(scope, policy_type) if unit.check for f in unit.check(statement, policy_type)]
+
+
 def _analyze(document: Any, policy_type: str, progress: _Progress) -> None:
     """Append every finding of one document to the progress as it goes (so a budget that runs out keeps
     what was found before)."""
     findings = progress.findings
     kind = str(policy_type).lower()
     if kind not in _POLICY_TYPES:
-        findings.append(_malformed(f"unknown policy type {policy_type!r}; analyzed as an identity policy"))
-        kind = "identity"
+        findings.append(malformed(f"unknown policy type {policy_type!r}; analyzed as an identity policy"))
+        kind = IDENTITY
     progress.kind = kind
     parsed = parse_document(document)  # linear in the text (json.loads): no deadline check before it
     progress.statements = parsed.statements
-    findings += [_malformed(message, index) for index, message in parsed.problems]
+    findings += [malformed(message, index) for index, message in parsed.problems]
     for statement in parsed.statements:
         budget.doing(f"expanding the actions of {_statement_label(statement)}")
-        findings += check_unknown_actions(statement)
-    if kind == "trust":
+        findings += _statement_findings(ACTIONS, statement, kind)
+    if units(PRINCIPALS, kind):
         for statement in parsed.statements:
             budget.doing(f"checking the principals of statement {statement.index}")
-            findings += check_trust(statement)
-        return
-    if kind == "resource":
-        for statement in parsed.statements:
-            budget.doing(f"checking the principals of statement {statement.index}")
-            findings += check_resource_principals(statement)
+            findings += _statement_findings(PRINCIPALS, statement, kind)
+    if not units(GRANT, kind) and not units(POLICY, kind):
+        return  # a trust policy grants no actions to analyze
     budget.doing("working out what the statements grant after their denies")
     grants = grants_of(parsed.statements)
     for grant in grants:
         budget.doing(f"checking what {_statement_label(grant.statement)} grants")
         findings += _grant_findings(grant, kind)
-    if kind == "identity" and not _is_admin(findings):
+    admin = _is_admin(findings)
+    for unit in units(POLICY, kind):
+        if admin and not unit.after_star_action:
+            continue
         budget.doing("looking for privilege escalation across the statements")
-        findings += escalation_findings(satisfied(grants), "in this policy")
+        assert unit.check is not None
+        findings += unit.check(grants, kind)
 
 
 def analyze_policy(
@@ -188,7 +162,7 @@ def _statements_of(documents: Iterable[Any]) -> tuple[list[list[Statement]], lis
         budget.doing(f"reading policy {number}")
         parsed = parse_document(document)
         per_document.append(parsed.statements)
-        problems += [_malformed(f"policy {number}: {message}", index) for index, message in parsed.problems]
+        problems += [malformed(f"policy {number}: {message}", index) for index, message in parsed.problems]
     return per_document, problems
 
 
@@ -196,6 +170,8 @@ def _analyze_principal(documents: list[Any], progress: _Progress) -> None:
     findings = progress.findings
     per_document, problems = _statements_of(documents)
     findings += problems
+    if not units(POLICY, PRINCIPAL):
+        return
     alone: set[str] = set()
     for number, statements in enumerate(per_document):
         budget.doing(f"looking for privilege escalation in policy {number}")
@@ -205,19 +181,8 @@ def _analyze_principal(documents: list[Any], progress: _Progress) -> None:
     denied = unconditional_denies(every_statement)
     combined = satisfied(grants_of(every_statement, denied))
     only_combined = {name: reaches for name, reaches in combined.items() if name not in alone}
-    escalations = escalation_findings(only_combined, "when this principal's policies are combined")
-    findings += [_without_statement(item, len(per_document)) for item in escalations]
-
-
-def _without_statement(item: Finding, document_count: int) -> Finding:
-    """A principal-level finding spans documents: no single statement index, the message says so."""
-    return finding(
-        item.code,
-        item.severity,
-        item.message.split(" (statements")[0] + f" (across {document_count} policies)",
-        None,
-        item.actions,
-        item.resources,
+    findings += escalation_findings(
+        only_combined, "when this principal's policies are combined", policies=len(per_document)
     )
 
 

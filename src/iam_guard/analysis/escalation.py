@@ -1,16 +1,15 @@
-"""ANA-6: privilege escalation, within one document or across the documents of one principal."""
+"""ANA-6: which privilege-escalation techniques a set of grants makes possible, and how well (the
+IAMG006 detection in iam_guard.analysis.detections.escalation reports them)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from iam_guard.analysis import codes
 from iam_guard.analysis.conditions import condition_values, narrowing
 from iam_guard.analysis.grants import Grant
-from iam_guard.analysis.index import action_info
 from iam_guard.analysis.knowledge import ESCALATION_ACTIONS, TECHNIQUES, Technique
-from iam_guard.analysis.model import Finding, Severity
+from iam_guard.analysis.model import Severity
 from iam_guard.analysis.wildcard import matches
 
 PASSED_TO_SERVICE = "iam:PassedToService"
@@ -107,41 +106,7 @@ def satisfied(grants: list[Grant]) -> dict[str, list[Reach]]:
     return found
 
 
-def _canonical(action: str) -> str:
-    info = action_info(action)
-    return info.name if info else action
-
-
-def escalation_findings(found: dict[str, list[Reach]], scope: str) -> list[Finding]:
-    """One IAMG006 finding per severity level, naming the techniques and the actions that enable them."""
-    by_severity: dict[Severity, list[str]] = {}
-    for name, reaches in found.items():
-        by_severity.setdefault(technique_severity(reaches), []).append(name)
-    findings = []
-    for severity, names in sorted(by_severity.items(), reverse=True):
-        reaches = [reach for name in names for reach in found[name]]
-        statements = sorted({reach.grant.statement.index for reach in reaches})
-        actions = sorted({_canonical(a) for name in names for a in _used_actions(name, found[name])})
-        resources = sorted({r for reach in reaches for r in reach.grant.resources})
-        single = statements[0] if len(statements) == 1 else None
-        sid = reaches[0].grant.statement.sid if single is not None else None
-        findings.append(
-            Finding(
-                code=codes.PRIVILEGE_ESCALATION,
-                severity=severity,
-                message=f"privilege escalation {scope}: {', '.join(sorted(names))} "
-                f"(statements {', '.join(map(str, statements))})",
-                statement_index=single,
-                sid=sid,
-                actions=tuple(actions),
-                resources=tuple(resources),
-                remediation=codes.CODES[codes.PRIVILEGE_ESCALATION].remediation,
-            )
-        )
-    return findings
-
-
-def _used_actions(name: str, reaches: list[Reach]) -> list[str]:
+def used_actions(name: str, reaches: list[Reach]) -> list[str]:
     """The technique's own actions that the reaching statements grant."""
     technique = TECHNIQUES_BY_NAME[name]
     return [

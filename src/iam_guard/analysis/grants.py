@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from iam_guard.analysis.conditions import never_true
+from iam_guard.analysis.conditions import narrowing, never_true
 from iam_guard.analysis.document import Statement
 from iam_guard.analysis.index import load_index
 from iam_guard.analysis.patterns import complement, summarize
@@ -110,12 +110,62 @@ def make_grant(statement: Statement, denied: frozenset[str]) -> Grant | None:
         star, every, exploitable = True, True, True  # trust/resource policies: the resource is implied
     else:
         star, every, exploitable = resource_facts(statement.resources)
+        if not star and any(resource.rstrip().endswith("*") for resource in statement.resources):
+            star = counts_as_star(statement, actions)
+            every = every or star
     named = summarize(statement.actions).named if statement.actions is not None else frozenset()
     if named and denied:
         named = named & actions
     if denied and statement.actions is not None and not keeps_most_actions(actions):
         named = actions  # '*' minus a Deny NotAction: what is left is checked as if it had been listed
     return Grant(statement, actions, named, star, every, exploitable)
+
+
+# arn:PARTITION:SERVICE:REGION:ACCOUNT:TYPE/* or TYPE:* : every resource of one type of one service
+_TYPE_WIDE = re.compile(r"arn:[^:]*:([^:]+):([^:]*):([^:]*):([a-z0-9-]+)[/:]\*", re.IGNORECASE)
+_ANY = ("", "*")
+
+
+def type_wide(resource: str) -> tuple[str, str] | None:
+    """(service, type) when the ARN covers every resource of that type in every region and account
+    ('arn:*:cloudtrail:*:*:trail/*', 'arn:${AWS::Partition}:iam::*:role/*'); None when a region, an account
+    or a name narrows it, or for a bucket's objects ('arn:aws:s3:::reports/*' names the bucket)."""
+    match = _TYPE_WIDE.fullmatch(without_placeholder_colons(resource.strip()))
+    if match is None or match.group(2) not in _ANY or match.group(3) not in _ANY:
+        return None
+    service = match.group(1).lower()
+    if service == "s3" and not match.group(2) and not match.group(3):
+        return None  # S3 ARNs have no region or account: 'arn:aws:s3:::NAME/*' is one bucket's objects
+    return service, match.group(4).lower()
+
+
+def counts_as_star(statement: Statement, actions: frozenset[str]) -> bool:
+    """ANA-12 (conditions.py's table): resources that each cover every resource of a type count as '*'
+    when every resource type of every granted action (that supports resource-level permissions) is one
+    of them, and no narrowing condition of the table narrows the statement. 'cloudtrail:StopLogging' on
+    'arn:*:cloudtrail:*:*:trail/*' stops every trail; 'ec2:CreateVolume' on volume/* under a tag
+    condition naming a value (AmazonEBSCSIDriverPolicy) stays narrowed; an action that also involves a
+    resource of another type (a snapshot, a VPC endpoint) is narrowed by the statement that allows it."""
+    wanted: set[tuple[str, str]] = set()
+    for resource in statement.resources or ():
+        found = type_wide(resource)
+        if found is None:
+            return False
+        wanted.add(found)
+    known = load_index().actions
+    covered = False
+    for action in actions:
+        info = known.get(action)
+        if info is None or not info.resource_types:
+            continue  # no resource-level permissions: the ARN grants it nothing
+        service = action.partition(":")[0]
+        if not all((service, kind.lower()) in wanted for kind in info.resource_types):
+            return False  # a resource of another type is allowed (or not) by another statement
+        covered = True
+    if not covered:
+        return False
+    services = frozenset(action.partition(":")[0] for action in actions)
+    return not narrowing(statement.conditions, services).levels
 
 
 def keeps_most_actions(actions: frozenset[str]) -> bool:

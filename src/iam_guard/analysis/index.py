@@ -42,6 +42,7 @@ class ActionIndex:
     everything: frozenset[str]
     source: str
     longest_name: int  # a wildcard needing more characters than this matches nothing
+    built: str = "unknown"
 
 
 @functools.cache

@@ -106,6 +106,8 @@ LOW_IMPACT_WRITES = frozenset(
         "ssm:putcomplianceitems",
         "ssm:updateassociationstatus",
         "ssm:updateinstanceassociationstatus",
+        # an Elastic Beanstalk instance reporting its own health statistics
+        "elasticbeanstalk:putinstancestatistics",
         # a service's network interfaces in the customer's VPC
         "ec2:createnetworkinterface",
         "ec2:deletenetworkinterface",
