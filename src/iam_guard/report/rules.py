@@ -3,10 +3,9 @@ GitHub code scanning reads (`security-severity`: 9.0+ critical, 7.0-8.9 high, 4.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 
-from iam_guard.analysis import codes as analysis_codes
+from iam_guard.analysis.detections import BY_CODE
 from iam_guard.scan.model import ALL_CODES, ATTACHED_BY_NAME, NOT_ANALYZED, UNREADABLE_TEMPLATE
 
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "1.0"}
@@ -34,12 +33,11 @@ class Rule:
 
 
 def _detections() -> dict[str, str]:
-    """The detection column of the code table in iam_guard.analysis.codes (the README shows the same)."""
+    """What each code detects, from the analyzer's detection units (the README's code table shows the same)
+    and the scanner's own codes."""
     found = dict(_SCAN_DETECTIONS)
-    for line in (inspect.getdoc(analysis_codes) or "").splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if len(cells) == 4 and cells[0] in ALL_CODES:
-            found[cells[0]] = f"{cells[2]} (base severity: {cells[3]})"
+    for code, unit in BY_CODE.items():
+        found[code] = f"{unit.detects} (base severity: {unit.severity_rule})"
     return found
 
 
