@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import bisect
 import functools
-import gzip
 import json
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -16,6 +16,7 @@ from typing import NamedTuple
 from iam_guard.analysis.wildcard import compile_wildcard
 
 INDEX_PATH = Path(__file__).resolve().parent / "data" / "actions.json.gz"
+GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib reads the gzip container itself: no gzip module to import
 
 LIST, READ, WRITE, PERMISSIONS, TAGGING = "L", "R", "W", "P", "T"
 
@@ -52,24 +53,27 @@ def load_index() -> ActionIndex:
     """Read and precompute the index once per process (first use, not import: cheap Lambda cold start)."""
     from iam_guard.analysis.knowledge import NO_RESOURCE_IN_PRACTICE, PERMISSIONS_MANAGEMENT_WRITES
 
-    with gzip.open(INDEX_PATH, "rb") as stream:
-        raw = json.loads(stream.read())
+    raw = json.loads(zlib.decompress(INDEX_PATH.read_bytes(), GZIP_WBITS))
     actions: dict[str, ActionInfo] = {}
     sorted_by_service: dict[str, tuple[str, ...]] = {}
+    # tuple.__new__ bound to ActionInfo, driven by map/zip: no Python-level call for each of 22,000 actions
+    make = functools.partial(tuple.__new__, ActionInfo)
     for prefix, service in raw["services"].items():
-        keys = []
-        for action, (level, resource_types) in service["actions"].items():
-            key = f"{prefix}:{action.lower()}"
-            actions[key] = ActionInfo(f"{prefix}:{action}", level, tuple(resource_types))
-            keys.append(key)
-        sorted_by_service[prefix] = tuple(sorted(keys))
+        entries = service["actions"]
+        head = prefix + ":"
+        keys = [head + action.lower() for action in entries]
+        levels, kinds = zip(*entries.values(), strict=True) if entries else ((), ())
+        names = [head + action for action in entries]
+        actions.update(zip(keys, map(make, zip(names, levels, map(tuple, kinds), strict=True)), strict=True))
+        keys.sort()
+        sorted_by_service[prefix] = tuple(keys)
     # the analyzer's view where it differs from the source (knowledge.py says why, action by action)
     for key in PERMISSIONS_MANAGEMENT_WRITES & actions.keys():
         if actions[key].level == WRITE:
             actions[key] = actions[key]._replace(level=PERMISSIONS)
     for key in NO_RESOURCE_IN_PRACTICE & actions.keys():
         actions[key] = actions[key]._replace(resource_types=())
-    by_service = {prefix: frozenset(names) for prefix, names in sorted_by_service.items()}
+    by_service = {prefix: frozenset(keys) for prefix, keys in sorted_by_service.items()}
     source = f"{raw['source']} ({raw['source_version']})"
     longest = max(map(len, actions), default=0)
     built = str(raw.get("built", "unknown"))
