@@ -65,6 +65,8 @@ def test_ana_1_access_level_corrections_apply_to_the_source_levels() -> None:
     assert action_info("s3:PutObject").level == "W"  # type: ignore[union-attr]
     assert raw["services"]["cloudwatch"]["actions"]["PutMetricData"][1] == ["dataset"]
     assert action_info("cloudwatch:PutMetricData").resource_types == ()  # type: ignore[union-attr]
+    assert raw["services"]["ecs"]["actions"]["AllowVendedLogDeliveryForResource"][0] == "P"
+    assert action_info("ecs:AllowVendedLogDeliveryForResource").level == "W"  # type: ignore[union-attr]
     assert load_index().actions.keys() >= PERMISSIONS_MANAGEMENT_WRITES
     assert load_index().actions.keys() >= NO_RESOURCE_IN_PRACTICE
 

@@ -51,7 +51,11 @@ class ActionIndex:
 @functools.cache
 def load_index() -> ActionIndex:
     """Read and precompute the index once per process (first use, not import: cheap Lambda cold start)."""
-    from iam_guard.analysis.knowledge import NO_RESOURCE_IN_PRACTICE, PERMISSIONS_MANAGEMENT_WRITES
+    from iam_guard.analysis.knowledge import (
+        LOG_DELIVERY_PERMISSIONS,
+        NO_RESOURCE_IN_PRACTICE,
+        PERMISSIONS_MANAGEMENT_WRITES,
+    )
 
     raw = json.loads(zlib.decompress(INDEX_PATH.read_bytes(), GZIP_WBITS))
     actions: dict[str, ActionInfo] = {}
@@ -71,6 +75,10 @@ def load_index() -> ActionIndex:
     for key in PERMISSIONS_MANAGEMENT_WRITES & actions.keys():
         if actions[key].level == WRITE:
             actions[key] = actions[key]._replace(level=PERMISSIONS)
+    named = {f"{prefix}:{name}" for prefix in sorted_by_service for name in LOG_DELIVERY_PERMISSIONS}
+    for key in named & actions.keys():
+        if actions[key].level == PERMISSIONS:
+            actions[key] = actions[key]._replace(level=WRITE)
     for key in NO_RESOURCE_IN_PRACTICE & actions.keys():
         actions[key] = actions[key]._replace(resource_types=())
     by_service = {prefix: frozenset(keys) for prefix, keys in sorted_by_service.items()}

@@ -197,6 +197,12 @@ PERMISSIONS_MANAGEMENT_WRITES = frozenset(
     }
 )
 
+# ANA-1, ANA-13: permissions-management actions (by name, in every service) that let nobody in: allowing
+# CloudWatch Logs to deliver a resource's own logs ("vended logs"). The service reference files the same
+# action under Permissions management, Read or Write depending on the service; the analyzer counts it as a
+# write, so 'ecs:*' is not permissions management because of it.
+LOG_DELIVERY_PERMISSIONS = frozenset({"allowvendedlogdeliveryforresource"})
+
 # ANA-1: actions the service reference gives an optional resource type that the ordinary call never names:
 # cloudwatch:PutMetricData publishes to a namespace ('dataset' is named only by calls that target one), so
 # '*' is its normal grant and it counts as an action without resource-level permission.
