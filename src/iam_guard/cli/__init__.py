@@ -9,7 +9,6 @@ from collections.abc import Sequence
 
 from iam_guard import __version__
 from iam_guard.cli import analyze, audit_account, deploy, generate, mfa_delete
-from iam_guard.config import ConfigError
 from iam_guard.errors import UsageError
 
 
@@ -29,11 +28,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except (UsageError, ConfigError) as error:
-        print(f"iam-guard {args.command}: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        if not is_usage_error(error):
+            raise
+        print(f"iam-guard {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+def is_usage_error(error: Exception) -> bool:
+    """A bad option, path or config: one line and exit 2. iam_guard.config (YAML, the config schema) is
+    imported only here, when an error needs it: `iam-guard analyze` never pays for it."""
+    if isinstance(error, UsageError):
+        return True
+    from iam_guard.config import ConfigError
+
+    return isinstance(error, ConfigError)
 
 
 if __name__ == "__main__":

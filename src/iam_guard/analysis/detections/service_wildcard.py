@@ -79,9 +79,9 @@ UNIT = Detection(
     ),
     bad=(
         Example(policy(allow("iam:*")), severity=Severity.HIGH),
-        Example(policy(allow("cloudwatch:*")), severity=Severity.MEDIUM),
+        Example(policy(allow("athena:*")), severity=Severity.MEDIUM),
         Example(
-            policy(allow("cloudwatch:*", "arn:aws:cloudwatch:us-east-1:123456789012:alarm:*")),
+            policy(allow("athena:*", "arn:aws:athena:us-east-1:123456789012:workgroup/*")),
             severity=Severity.LOW,
         ),
         Example(policy(_DEFAULT_KEY_POLICY), RESOURCE, severity=Severity.LOW),

@@ -13,7 +13,7 @@ from iam_guard.analysis.detections.unit import (
     policy,
 )
 from iam_guard.analysis.document import Statement
-from iam_guard.analysis.index import load_index
+from iam_guard.analysis.index import unknown_service_note
 from iam_guard.analysis.model import Finding, Severity
 from iam_guard.analysis.patterns import UNKNOWN_ACTION, UNKNOWN_SERVICE, pattern_kind, pattern_kinds
 
@@ -33,12 +33,11 @@ def check_services(statement: Statement, policy_type: str) -> list[Finding]:
     if not found:
         return []
     severity, effect = _severity_and_effect(statement)
-    built = load_index().built
     return [
         SERVICES.finding(
             severity,
-            f"statement {statement.index}: {short_list(found)} name a service unknown to this index "
-            f"(built {built}); a typo {effect} nothing",
+            f"statement {statement.index}: {short_list(found)} name a service {unknown_service_note()}; "
+            f"a typo {effect} nothing",
             statement,
             found,
             statement.shown_resources,
