@@ -35,6 +35,13 @@ class Located(dict[str, Any]):
         self.line = line
 
 
+class Resolved(Located):
+    """A mapping known to hold no intrinsic function, nothing nested deeper than MAX_DEPTH and only the
+    plain types JSON decodes to: resolve() returns it as it is."""
+
+    __slots__ = ()
+
+
 class _NoValue:
     def __repr__(self) -> str:
         return "AWS::NoValue"
@@ -164,6 +171,8 @@ def resolve(value: Any, choices: Mapping[str, bool], depth: int = 0) -> Any:
     out, never the decoder's node classes (the analyzer checks `type(x) is str`)."""
     if depth > MAX_DEPTH:
         raise NestingTooDeep(f"nested deeper than {MAX_DEPTH} levels")
+    if type(value) is Resolved:
+        return value
     if isinstance(value, str):
         return str.__str__(value)
     if isinstance(value, bool | int | float) or value is None:

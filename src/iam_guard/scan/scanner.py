@@ -7,10 +7,12 @@ A path the user named that cannot be read raises UsageError (exit 2 in the CLI).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from iam_guard.analysis import analyze_principal
 from iam_guard.errors import UsageError
+from iam_guard.scan import parallel
 from iam_guard.scan.documents import (
     Variants,
     Where,
@@ -41,10 +43,25 @@ _ROLE = "AWS::IAM::Role"
 _ATTACHABLE = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::RolePolicy")
 
 
-def scan_paths(paths: list[str]) -> ScanResult:
-    """Scan files and folders ("-" is standard input)."""
+def scan_paths(paths: list[str], jobs: int = 1) -> ScanResult:
+    """Scan files and folders ("-" is standard input). `jobs`: processes to scan a large set of files with
+    (0: one per usable core; see iam_guard.scan.parallel); the result is the same whatever the number."""
     candidates, unreadable_folders = discover(paths)
     result = ScanResult(skipped=[SkippedFile(folder, reason) for folder, reason in unreadable_folders])
+    workers = parallel.worker_count(jobs, candidates)
+    if workers == 1:
+        for candidate in candidates:
+            result.files += 1
+            scan_file(candidate, result)
+        return result
+    for part in parallel.scan_in_processes(candidates, workers, scan_chunk):
+        result.add(part)
+    return result
+
+
+def scan_chunk(candidates: Sequence[Candidate]) -> ScanResult:
+    """One worker's share of a parallel scan."""
+    result = ScanResult()
     for candidate in candidates:
         result.files += 1
         scan_file(candidate, result)

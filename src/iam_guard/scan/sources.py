@@ -8,6 +8,7 @@ never a reason to stop. Parsing uses cfn-lint's decoder: YAML with the short int
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from iam_guard.errors import UsageError
+from iam_guard.scan.intrinsics import MAX_DEPTH, Located, Resolved
 
 CANDIDATE_SUFFIXES = (".json", ".yaml", ".yml", ".template")
 EXCLUDED_FOLDERS = ("node_modules", "__pycache__")  # and every folder whose name starts with "."
@@ -126,6 +128,9 @@ def decode_text(data: bytes) -> str:
 def parse(text: str) -> Any:
     """The parsed JSON/YAML (cfn-lint's decoder: short tags, line marks); Unreadable naming the parser's
     first complaint otherwise."""
+    policy = _standalone_json_policy(text)
+    if policy is not None:
+        return policy
     from cfnlint.decode import decode_str
 
     looks_like_template = bool(_TEMPLATE_MARKERS.search(text.encode("utf-8", "replace")))
@@ -147,6 +152,123 @@ def parse(text: str) -> Any:
         where = f" (line {line})" if isinstance(line, int) and line > 1 else ""
         raise Unreadable(f"not valid JSON or YAML: {message[:200]}{where}", looks_like_template)
     return data
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):
+        raise _DuplicateKey
+    return mapping
+
+
+def _standalone_json_policy(text: str) -> Located | None:
+    """A policy file in plain JSON (a folder of exported policies), read by the standard library's parser,
+    with the line of the document and of each statement: cfn-lint's YAML decoder (its import alone takes
+    longer than parsing a thousand policies) is for the rest. None for anything else, which the decoder then
+    reads, so its answer and its complaint stand: a template, AWS CLI output, invalid JSON, and a mapping
+    with a key given twice (a second "Statement" must never hide the first)."""
+    try:
+        located = _LineKeepingReader(text).policy()
+    except (ValueError, RecursionError, IndexError):
+        return None
+    if located is None or not is_policy(located) or is_template(located):
+        return None
+    if unwrap_cli_output(located)[1] is not None:
+        return None
+    if _free_of_intrinsics(text):
+        return Resolved(located, located.line)
+    return located
+
+
+def _free_of_intrinsics(text: str) -> bool:
+    """No "Ref" or "Fn::" key can hide in the text (none written plainly, no \\u escape to spell one) and
+    it has too few brackets to nest deeper than resolve() walks."""
+    return (
+        '"Ref"' not in text
+        and '"Fn::' not in text
+        and "\\u" not in text
+        and text.count("{") + text.count("[") <= MAX_DEPTH
+    )
+
+
+_NOT_JSON_SPACE = re.compile(r"[^ \t\n\r]")
+
+
+class _LineKeepingReader:
+    """Reads a top-level JSON object key by key with the C scanner (json.JSONDecoder.raw_decode), noting the
+    line each statement starts on; every value below the top level is parsed whole."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.decoder = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
+        self.position = 0
+        self.counted_to = 0
+        self.line = 1
+
+    def policy(self) -> Located | None:
+        if self._next() != "{":
+            return None
+        document_line = self._line()
+        self.position += 1
+        items: dict[str, Any] = {}
+        while self._next() != "}":
+            if items and not self._expect(","):
+                return None
+            self._next()
+            key, self.position = self.decoder.raw_decode(self.text, self.position)
+            if not isinstance(key, str) or key in items or not self._expect(":"):
+                return None
+            self._next()
+            items[key] = self._statements() if key == "Statement" else self._value()
+        self.position += 1
+        if self._next() != "":
+            return None
+        return Located(items, document_line)
+
+    def _statements(self) -> Any:
+        if self.text.startswith("{", self.position):
+            return self._located_value()
+        if not self.text.startswith("[", self.position):
+            return self._value()
+        self.position += 1
+        statements: list[Any] = []
+        while self._next() != "]":
+            if statements and not self._expect(","):
+                raise ValueError("expected ',' between statements")
+            self._next()
+            statements.append(self._located_value())
+        self.position += 1
+        return statements
+
+    def _located_value(self) -> Any:
+        line = self._line()
+        value = self._value()
+        return Located(value, line) if isinstance(value, dict) else value
+
+    def _value(self) -> Any:
+        value, self.position = self.decoder.raw_decode(self.text, self.position)
+        return value
+
+    def _next(self) -> str:
+        """The next character that is not white space ("" at the end), the position moved onto it."""
+        found = _NOT_JSON_SPACE.search(self.text, self.position)
+        self.position = found.start() if found else len(self.text)
+        return self.text[self.position : self.position + 1]
+
+    def _expect(self, character: str) -> bool:
+        if self._next() != character:
+            return False
+        self.position += 1
+        return True
+
+    def _line(self) -> int:
+        self.line += self.text.count("\n", self.counted_to, self.position)
+        self.counted_to = self.position
+        return self.line
 
 
 def _json_instead(text: str, data: Any, problems: list[Any]) -> tuple[Any, list[Any]]:
