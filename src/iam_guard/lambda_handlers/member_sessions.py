@@ -47,7 +47,7 @@ from iam_guard.contract import (
     MEMBER_SESSION_SECONDS,
     QUARANTINE_TAG_KEY,
 )
-from lambda_support import Deadline, aws_client, call_within, is_retryable
+from lambda_support import Deadline, aws_client, call_within, is_retryable, log
 
 ACCOUNT_ID = re.compile(r"\d{12}", re.ASCII)
 # What STS accepts as a RoleSessionName: 2-64 characters of letters, digits and =,.@-_
@@ -251,12 +251,13 @@ class MemberSessions:
 
     def _client(self, account: str, role_name: str, purpose: str, policy: dict[str, Any]) -> Any:
         arn = role_arn(self.partition, account, role_name)
+        name = session_name(purpose, self.event_id)
         try:
             reply = call_within(
                 self.deadline,
                 aws_client("sts").assume_role,
                 RoleArn=arn,
-                RoleSessionName=session_name(purpose, self.event_id),
+                RoleSessionName=name,
                 Policy=json.dumps(policy, separators=(",", ":")),
                 DurationSeconds=MEMBER_SESSION_SECONDS,
             )
@@ -264,6 +265,7 @@ class MemberSessions:
             if not refused(error):
                 raise
             raise MemberUnreachable(account, f"cannot assume {arn}: {unreachable_reason(error)}") from error
+        log("INFO", "member session opened", account=account, roleArn=arn, sessionName=name, policy=policy)
         credentials = reply["Credentials"]
         return boto3.client(
             "iam",
