@@ -169,8 +169,9 @@ def test_org_1_member_whose_audit_role_is_missing_is_a_loud_alert_naming_the_acc
     assert fault_proxy.count("sts", "AssumeRole") == 1  # refused once, not retried
     [alert] = monitoring.alerts()
     assert "HIGH: member account unreachable: AttachUserPolicy user dev-alice" in alert["Subject"]
-    assert f"member account {MEMBER}: cannot assume arn:aws:iam::{MEMBER}:role/{AUDIT_ROLE}" in (
-        alert["Message"]
+    assert (
+        f"member account {MEMBER}: cannot assume arn:aws:iam::{MEMBER}:role/{AUDIT_ROLE}"
+        in (alert["Message"])
     )
     assert "AccessDenied" in alert["Message"] and "NOT analyzed" in alert["Message"]
     [record] = monitoring.records()

@@ -159,7 +159,7 @@ class StackSetWatcher:
         if operation is None:
             instances = list(self._instances(stack_set, call_as))
             return StackSetReport(
-                stack_set.name, instances=len(instances), failures=_instance_failures(instances, {})
+                stack_set.name, instances=len(instances), failures=failures_from([], instances)
             )
         operation_id = str(operation["OperationId"])
         started = self.clock()
@@ -191,7 +191,7 @@ class StackSetWatcher:
             str(operation.get("Action", "")),
             status,
             instances=max(len(instances), len(results)),
-            failures=_instance_failures(instances, _result_failures(results)),
+            failures=failures_from(results, instances),
         )
 
     def _latest_operation(self, stack_set: StackSetRef, call_as: Mapping[str, str]) -> dict[str, Any] | None:
@@ -235,6 +235,16 @@ def _pages(operation: Callable[..., Any], key: str, **arguments: Any) -> Iterato
         arguments["NextToken"] = token
 
 
+def failures_from(
+    results: Sequence[Mapping[str, Any]], instances: Sequence[Mapping[str, Any]]
+) -> list[InstanceFailure]:
+    """The failed instances of an operation (ListStackSetOperationResults: FAILED or CANCELLED, with the
+    account gate's reason when it failed), and every instance that is failed or inoperable now
+    (ListStackInstances: an auto-deployment to a new account fails outside any deploy's operation); one
+    per account and region, the operation's reason first."""
+    return _instance_failures(instances, _result_failures(results))
+
+
 def _result_failures(results: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], InstanceFailure]:
     failures = {}
     for result in results:
@@ -254,8 +264,6 @@ def _result_failures(results: Sequence[Mapping[str, Any]]) -> dict[tuple[str, st
 def _instance_failures(
     instances: Sequence[Mapping[str, Any]], from_results: dict[tuple[str, str], InstanceFailure]
 ) -> list[InstanceFailure]:
-    """The operation's failed results, and every instance that is failed or inoperable now (an
-    auto-deployment to a new account fails outside any deploy's operation)."""
     failures = dict(from_results)
     for instance in instances:
         detailed = str((instance.get("StackInstanceStatus") or {}).get("DetailedStatus") or "")
