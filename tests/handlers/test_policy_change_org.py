@@ -32,6 +32,7 @@ import member_sessions
 import policy_change
 from fault_injection import FaultProxy, FaultRule
 from iam_guard import contract
+from lambda_support import SettingsError
 from member_sessions import (
     MemberUnreachable,
     OrgSettings,
@@ -317,7 +318,7 @@ def test_org_1_org_settings_only_with_an_organization_id() -> None:
         }
     )
     assert settings == OrgSettings(ORGANIZATION_ID, AUDIT_ROLE, "", "")
-    with pytest.raises(ValueError, match=contract.ENV_MEMBER_AUDIT_ROLE):
+    with pytest.raises(SettingsError, match=contract.ENV_MEMBER_AUDIT_ROLE):
         OrgSettings.from_environment({contract.ENV_ORGANIZATION_ID: ORGANIZATION_ID})
-    with pytest.raises(ValueError, match=contract.ENV_ORGANIZATION_ID):
+    with pytest.raises(SettingsError, match=contract.ENV_ORGANIZATION_ID):
         OrgSettings.from_environment({contract.ENV_ORGANIZATION_ID: "o-BAD"})

@@ -47,7 +47,7 @@ from iam_guard.contract import (
     MEMBER_SESSION_SECONDS,
     QUARANTINE_TAG_KEY,
 )
-from lambda_support import Deadline, aws_client, call_within, is_retryable, log
+from lambda_support import Deadline, SettingsError, aws_client, call_within, is_retryable, log
 
 ACCOUNT_ID = re.compile(r"\d{12}", re.ASCII)
 # What STS accepts as a RoleSessionName: 2-64 characters of letters, digits and =,.@-_
@@ -90,14 +90,14 @@ class OrgSettings:
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> OrgSettings | None:
-        """None in a single-account deployment (no ORGANIZATION_ID); ValueError naming a variable whose
+        """None in a single-account deployment (no ORGANIZATION_ID); SettingsError naming a variable whose
         value is malformed (a deployment bug: the invocation fails loudly)."""
         env = os.environ if environ is None else environ
         organization_id = env.get(ENV_ORGANIZATION_ID, "").strip()
         if not organization_id:
             return None
         if not _ORGANIZATION_ID.fullmatch(organization_id):
-            raise ValueError(f"{ENV_ORGANIZATION_ID}: {organization_id!r} is not an organization ID")
+            raise SettingsError(f"{ENV_ORGANIZATION_ID}: {organization_id!r} is not an organization ID")
         names = {
             variable: env.get(variable, "").strip()
             for variable in (ENV_MEMBER_AUDIT_ROLE, ENV_MEMBER_REMEDIATION_ROLE, ENV_MEMBER_QUARANTINE_POLICY)
@@ -105,10 +105,12 @@ class OrgSettings:
         for variable, value in names.items():
             required = variable == ENV_MEMBER_AUDIT_ROLE
             if (value or required) and not _ROLE_NAME.fullmatch(value):
-                raise ValueError(f"{variable}: {value!r} is not an IAM role or policy name")
+                raise SettingsError(f"{variable}: {value!r} is not an IAM role or policy name")
         remediation = names[ENV_MEMBER_REMEDIATION_ROLE]
         if remediation and not names[ENV_MEMBER_QUARANTINE_POLICY]:
-            raise ValueError(f"{ENV_MEMBER_QUARANTINE_POLICY} is not set ({ENV_MEMBER_REMEDIATION_ROLE} is)")
+            raise SettingsError(
+                f"{ENV_MEMBER_QUARANTINE_POLICY} is not set ({ENV_MEMBER_REMEDIATION_ROLE} is)"
+            )
         return cls(
             organization_id=organization_id,
             audit_role_name=names[ENV_MEMBER_AUDIT_ROLE],

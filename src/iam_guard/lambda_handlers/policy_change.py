@@ -117,6 +117,7 @@ def _handle(
         if change.is_canary(settings.quarantine_policy_arn) and change.is_in_account(own_account):
             return _heartbeat(change, settings)
         return _acknowledge(UnexpectedEvent("TagPolicy that is not this stack's canary heartbeat"), event)
+    member = _Member.of(change, context, deadline, own_account)
     marks = EventMarks(
         aws_client("dynamodb"), settings.state_table_name, deadline, context.aws_request_id, change.event_id
     )
@@ -130,7 +131,6 @@ def _handle(
             attempts=claim.attempts,
         )
         return {"status": "duplicate", "eventId": change.event_id}
-    member = _Member.of(change, context, deadline, own_account)
     try:
         analysis = _find_and_analyze(change, member, deadline)
     except UnexpectedEvent as problem:
@@ -348,7 +348,7 @@ def _remediate_in_member(
     """ORG-1: quarantine in the member account; a refusal is a failed outcome naming the account (alerted),
     not an error that retries would repeat."""
     principal = change.principal
-    if settings.remediation_mode == "quarantine" and not sessions.org.remediation_role_name:
+    if settings.remediation_mode != "off" and not sessions.org.remediation_role_name:
         return RemediationOutcome(
             "none", f"member account {account}: the organization deploys no member remediation role"
         )
