@@ -26,6 +26,7 @@ from handler_helpers import (
     load_event,
     log_lines,
     monitoring_fixture,  # noqa: F401 (pytest fixture)
+    monitoring_with_aws_managed_policies_fixture,  # noqa: F401 (pytest fixture)
 )
 
 import member_sessions
@@ -82,6 +83,10 @@ def member_iam() -> Any:
 def org(monitoring: Monitoring, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The organization environment of the PolicyAnalyzer (as the monitoring stack sets it with an
     organization), and a member account holding what org-member deploys plus a user and a wide policy."""
+    return _member_account(monkeypatch)
+
+
+def _member_account(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv(contract.ENV_ORGANIZATION_ID, ORGANIZATION_ID)
     monkeypatch.setenv(contract.ENV_MEMBER_AUDIT_ROLE, AUDIT_ROLE)
     monkeypatch.setenv(contract.ENV_MEMBER_REMEDIATION_ROLE, REMEDIATION_ROLE)
@@ -197,6 +202,41 @@ def test_org_1_member_refusing_the_quarantine_is_a_failed_remediation_alerted_no
     [alert] = monitoring.alerts()
     assert f"quarantine failed: member account {MEMBER}: AccessDenied" in alert["Message"]
     assert attached_user_policies(org, "dev-alice") == [f"arn:aws:iam::{MEMBER}:policy/wide-open"]
+
+
+def test_org_1_member_attach_of_an_aws_managed_policy_is_read_at_home_and_quarantined_in_the_member(
+    monitoring_with_aws_managed_policies: Monitoring,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """AdministratorAccess is the same document in every account: no read session is opened for it."""
+    iam = _member_account(monkeypatch)
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    iam.attach_user_policy(UserName="dev-alice", PolicyArn=admin)
+    event = member_event()
+    event["detail"]["requestParameters"]["policyArn"] = admin
+
+    result = policy_change.handler(event, FakeContext())
+
+    assert result["status"] == "analyzed" and result["remediation"] == "quarantined"
+    assert [s["sessionName"] for s in sessions_opened(capsys.readouterr().out)] == [
+        f"iam-guard-quarantine-{EVENT_ID}"
+    ]
+    assert MEMBER_QUARANTINE_ARN in attached_user_policies(iam, "dev-alice")
+
+
+def test_org_1_member_event_naming_a_policy_of_a_third_account_is_unreachable_not_read(
+    monitoring: Monitoring, org: Any, fault_proxy: FaultProxy
+) -> None:
+    event = member_event()
+    event["detail"]["requestParameters"]["policyArn"] = "arn:aws:iam::444455556666:policy/wide-open"
+
+    result = policy_change.handler(event, FakeContext())
+
+    assert result["status"] == "member-unreachable"
+    assert fault_proxy.count("sts", "AssumeRole") == 0 and fault_proxy.count("iam", "GetPolicy") == 0
+    [alert] = monitoring.alerts()
+    assert "neither a policy of this account nor an AWS managed policy" in alert["Message"]
 
 
 def test_org_1_event_naming_an_invalid_account_opens_no_session(
