@@ -362,3 +362,22 @@ def test_org_1_org_settings_only_with_an_organization_id() -> None:
         OrgSettings.from_environment({contract.ENV_ORGANIZATION_ID: ORGANIZATION_ID})
     with pytest.raises(SettingsError, match=contract.ENV_ORGANIZATION_ID):
         OrgSettings.from_environment({contract.ENV_ORGANIZATION_ID: "o-BAD"})
+
+
+def test_org_1_document_in_the_request_is_analyzed_even_from_an_invalid_account_and_never_remediated(
+    monitoring: Monitoring, org: Any, fault_proxy: FaultProxy
+) -> None:
+    event = member_event("put_role_policy_url_encoded")
+    event["account"] = event["detail"]["recipientAccountId"] = "11112222333x"
+    event["detail"]["eventName"] = "PutRolePolicy"
+    event["detail"]["requestParameters"] = {
+        "roleName": "app-runner",
+        "policyName": "wide",
+        "policyDocument": json.dumps(ADMIN),
+    }
+
+    result = policy_change.handler(event, FakeContext())
+
+    assert result["status"] == "analyzed" and result["findings"] >= 1
+    assert result["remediation"] == "foreign-account"
+    assert fault_proxy.count("sts", "AssumeRole") == 0

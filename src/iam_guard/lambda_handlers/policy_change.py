@@ -169,6 +169,8 @@ class _Member:
     def iam_for(self, policy_arn: str) -> Any:
         """The IAM client that reads `policy_arn`: the function's own for an AWS managed policy (the same
         document in every account), a narrowed member session for a policy of the member account."""
+        if self.unreachable is not None:
+            raise self.unreachable
         policy_account = policy_arn.split(":")[4] if policy_arn.count(":") >= 5 else ""
         if self.sessions is None or policy_account == "aws":
             return aws_client("iam")
@@ -181,9 +183,8 @@ class _Member:
 
 
 def _find_and_analyze(change: PolicyChange, member: _Member, deadline: Deadline) -> Analysis:
-    """find_and_analyze, with a member account that cannot be reached as a member-unreachable analysis."""
-    if member.unreachable is not None:
-        return Analysis("member-unreachable", reason=str(member.unreachable))
+    """find_and_analyze, with a member account that cannot be reached as a member-unreachable analysis
+    (only when the document must be fetched: one in the request is analyzed wherever the event is from)."""
     iam_for: IamForPolicy = member.iam_for
     try:
         return find_and_analyze(change, iam_for, deadline)
