@@ -84,7 +84,7 @@ def denied(document: dict[str, Any], action: str) -> bool:
 # -- org-member: trusts -----------------------------------------------------------------------------------
 
 
-def test_org_1_audit_role_trusts_only_the_security_accounts_auditor_role_inside_the_organization(
+def test_org_1_audit_role_trusts_only_the_security_accounts_auditor_and_analyzer_roles_in_the_organization(
     member: dict[str, Any],
 ) -> None:
     trust = props(member, "MemberAuditRole")["AssumeRolePolicyDocument"]
@@ -98,10 +98,17 @@ def test_org_1_audit_role_trusts_only_the_security_accounts_auditor_role_inside_
     assert stmt["Condition"]["StringEquals"]["sts:ExternalId"] == {"Ref": "AuditExternalId"}
     assert member["Parameters"]["AuditExternalId"]["NoEcho"] is True
     assert member["Parameters"]["AuditExternalId"]["MinLength"] >= 32
-    principal_arn = stmt["Condition"]["ArnEquals"]["aws:PrincipalArn"]
-    # The default auditor: the security account's monitoring stack DailyAuditor role, by its real name.
-    auditor = props(template("org", "monitoring"), "DailyAuditorRole")["RoleName"]
-    assert resolve(principal_arn) == f"arn:aws:iam::{SECURITY_ACCOUNT}:role/{auditor}"
+    principal_arns = stmt["Condition"]["ArnEquals"]["aws:PrincipalArn"]
+    # The default auditor: the security account's monitoring stack DailyAuditor role, by its real name;
+    # and the PolicyAnalyzer, which reads one member policy per narrowed session (the analyzer across
+    # accounts).
+    monitoring = template("org", "monitoring")
+    auditor = props(monitoring, "DailyAuditorRole")["RoleName"]
+    analyzer = props(monitoring, "PolicyAnalyzerRole")["RoleName"]
+    assert [resolve(arn) for arn in principal_arns] == [
+        f"arn:aws:iam::{SECURITY_ACCOUNT}:role/{auditor}",
+        f"arn:aws:iam::{SECURITY_ACCOUNT}:role/{analyzer}",
+    ]
     assert props(member, "MemberAuditRole")["MaxSessionDuration"] == 3600
 
 
@@ -486,3 +493,60 @@ def test_org_1_project_analyzer_clean_on_the_organization_templates(tmp_path: Pa
     serious = [f for f in result.findings if not f.suppressed and f.severity in blocking]
     assert serious == []
     assert all(len((f.suppression_reason or "").split()) >= 8 for f in result.findings if f.suppressed)
+
+
+# -- org-security: the analyzer across accounts (stacks/org_access.py) ------------------------------------
+
+
+def test_org_1_analyzer_may_assume_only_the_member_roles_of_the_organization(
+    security: dict[str, Any],
+) -> None:
+    """The PolicyAnalyzer role (the monitoring stack's, by name) gets sts:AssumeRole on exactly the member
+    audit and remediation role names, in accounts of this organization only (aws:ResourceOrgID)."""
+    access = resource(security, "AnalyzerMemberAccessPolicy")
+    assert access["Type"] == "AWS::IAM::RolePolicy"
+    monitoring = template("org", "monitoring")
+    assert access["Properties"]["RoleName"] == props(monitoring, "PolicyAnalyzerRole")["RoleName"]
+    member = template("org", MEMBER)
+    [stmt] = statements(access["Properties"]["PolicyDocument"])
+    assert stmt["Effect"] == "Allow"
+    assert stmt["Action"] == ["sts:AssumeRole"]  # no sts:TagSession, no other action
+    assert [resolve(arn) for arn in stmt["Resource"]] == [
+        f"arn:aws:iam::*:role/{props(member, 'MemberAuditRole')['RoleName']}",
+        f"arn:aws:iam::*:role/{props(member, 'MemberRemediationRole')['RoleName']}",
+    ]
+    assert stmt["Condition"] == {"StringEquals": {"aws:ResourceOrgID": ORGANIZATION_ID}}
+
+
+def test_org_1_analyzer_access_cannot_assume_anything_else(security: dict[str, Any]) -> None:
+    """No role of another name (the security account's own, a StackSet execution role, a member's
+    forwarder) matches the granted resources."""
+    [stmt] = statements(props(security, "AnalyzerMemberAccessPolicy")["PolicyDocument"])
+    granted = [resolve(arn) for arn in stmt["Resource"]]
+    others = [
+        "arn:aws:iam::111122223333:role/OrganizationAccountAccessRole",
+        "arn:aws:iam::111122223333:role/stacksets-exec-0123456789abcdef",
+        "arn:aws:iam::111122223333:role/IamGuardOrgFwd-corp-eu-west-1-us-east-1",
+        f"arn:aws:iam::{SECURITY_ACCOUNT}:role/IamGuardDailyAuditor-corp-eu-west-1",
+        "arn:aws:iam::111122223333:role/IamGuardOrgMemberAudit-corp-eu-west-1-copy",
+    ]
+    for arn in others:
+        assert not any(fnmatch.fnmatchcase(arn, pattern) for pattern in granted), arn
+    assert any(
+        fnmatch.fnmatchcase("arn:aws:iam::111122223333:role/IamGuardOrgMemberAudit-corp-eu-west-1", pattern)
+        for pattern in granted
+    )
+
+
+def test_org_1_analyzer_gets_the_member_names_only_with_an_organization() -> None:
+    """The PolicyAnalyzer's ORG-1 variables equal the member template's names; single-account configs
+    set none of them (their goldens are unchanged)."""
+    member = template("org", MEMBER)
+    env = props(template("org", "monitoring"), "PolicyAnalyzerFunction")["Environment"]["Variables"]
+    assert env["ORGANIZATION_ID"] == ORGANIZATION_ID
+    assert env["MEMBER_AUDIT_ROLE"] == props(member, "MemberAuditRole")["RoleName"]
+    assert env["MEMBER_REMEDIATION_ROLE"] == props(member, "MemberRemediationRole")["RoleName"]
+    assert env["MEMBER_QUARANTINE_POLICY"] == props(member, "MemberQuarantinePolicy")["ManagedPolicyName"]
+    for name in ("dev", "prod"):
+        single = props(template(name, "monitoring"), "PolicyAnalyzerFunction")["Environment"]["Variables"]
+        assert not {"ORGANIZATION_ID", "MEMBER_AUDIT_ROLE", "MEMBER_REMEDIATION_ROLE"} & set(single)

@@ -84,3 +84,15 @@ class LambdaFunction:
 POLICY_ANALYZER = LambdaFunction("PolicyAnalyzer", "policy-analyzer", "policy_change", "PolicyChangeCodeKey")
 DAILY_AUDITOR = LambdaFunction("DailyAuditor", "daily-auditor", "daily_audit", "DailyAuditCodeKey")
 FUNCTIONS: tuple[LambdaFunction, ...] = (POLICY_ANALYZER, DAILY_AUDITOR)
+
+# -- the analyzer across accounts (ORG-1) -------------------------------------------------------------------
+# Set on the PolicyAnalyzer only when the config has an organization (the single-account template is
+# unchanged): the organization, the member roles the analyzer assumes (names from stacks/org_plan.py) and
+# the member quarantine policy's name. MEMBER_REMEDIATION_ROLE is absent when the organization deploys no
+# member remediation role.
+ENV_ORGANIZATION_ID = "ORGANIZATION_ID"
+ENV_MEMBER_AUDIT_ROLE = "MEMBER_AUDIT_ROLE"
+ENV_MEMBER_REMEDIATION_ROLE = "MEMBER_REMEDIATION_ROLE"
+ENV_MEMBER_QUARANTINE_POLICY = "MEMBER_QUARANTINE_POLICY"
+# The lifetime of each narrowed member session (STS's minimum).
+MEMBER_SESSION_SECONDS = 900

@@ -32,6 +32,7 @@ HANDLER_MODULES: dict[str, tuple[str, ...]] = {
         "policy_events",
         "policy_documents",
         "policy_alerts",
+        "member_sessions",
         "event_marks",
         "remediation",
         "alerts",

@@ -2,10 +2,12 @@
 
 deploy: build the templates and handler zips, ensure the hardened artifact bucket, upload the zips under
 their content-hash keys, create or update each stack through a change set (stack tags from the config,
-termination protection on), then write out/flat-outputs.json. destroy: ask (or --yes), termination
-protection off, delete the stacks, and say which retained resources remain. Credentials and endpoints
-come from the standard AWS environment and profiles; the audit external ID is read from
-IAM_GUARD_AUDIT_EXTERNAL_ID (or --audit-external-id) and never printed.
+termination protection on), then write out/flat-outputs.json. ORG-1: after a stack that creates a StackSet
+(org-security), wait for the StackSet's latest operation (at most --stack-set-timeout seconds) and print
+every failed account and region in one block; any failed instance makes the exit code 1. destroy: ask (or
+--yes), termination protection off, delete the stacks, and say which retained resources remain.
+Credentials and endpoints come from the standard AWS environment and profiles; the audit external ID is
+read from IAM_GUARD_AUDIT_EXTERNAL_ID (or --audit-external-id) and never printed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from iam_guard.build import StackArtifact
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+DEFAULT_STACK_SET_TIMEOUT = 1800
+MAX_STACK_SET_TIMEOUT = 6 * 3600
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -53,6 +57,13 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         f"{EXTERNAL_ID_PARAMETER} parameter before anything is deployed); prefer the environment variable "
         f"{EXTERNAL_ID_ENV} (a command line is visible to other local users)",
     )
+    deploy.add_argument(
+        "--stack-set-timeout",
+        default=str(DEFAULT_STACK_SET_TIMEOUT),
+        metavar="SECONDS",
+        help=f"how long to wait for the org-member StackSet's operation after org-security is deployed "
+        f"(default {DEFAULT_STACK_SET_TIMEOUT}, at most {MAX_STACK_SET_TIMEOUT})",
+    )
     deploy.set_defaults(run=run_deploy)
     destroy = subcommands.add_parser(
         "destroy",
@@ -80,6 +91,7 @@ def run_deploy(args: argparse.Namespace) -> int:
 
     if args.artifact_bucket is not None and not _BUCKET_NAME.fullmatch(args.artifact_bucket):
         raise UsageError(f"--artifact-bucket: {args.artifact_bucket!r} is not a valid S3 bucket name")
+    stack_set_timeout = _stack_set_timeout(args.stack_set_timeout)
     config = load_config(args.config)
     artifacts = _deployable(build_stacks(config, args.stack))
     options = DeployOptions(
@@ -88,8 +100,18 @@ def run_deploy(args: argparse.Namespace) -> int:
         audit_external_id=args.audit_external_id,
         confirm=ask_on_terminal if args.review else None,
         tags=config.tags,
+        stack_set_timeout_seconds=stack_set_timeout,
     )
     return _reporting_aws_errors("deploy", lambda: deploy_all(artifacts, options))
+
+
+def _stack_set_timeout(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_STACK_SET_TIMEOUT:
+        raise UsageError(
+            f"--stack-set-timeout: {text!r} is not a whole number of seconds "
+            f"from 1 to {MAX_STACK_SET_TIMEOUT}"
+        )
+    return int(text)
 
 
 def run_destroy(args: argparse.Namespace) -> int:

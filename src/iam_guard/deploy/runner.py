@@ -31,6 +31,7 @@ from iam_guard.deploy.external_id import (
     EXTERNAL_ID_PARAMETER,
     check_against_parameter,
 )
+from iam_guard.deploy.stack_sets import DEFAULT_TIMEOUT_SECONDS, StackSetReport, watch_stack_sets
 from iam_guard.deploy.stacks import Confirm, Say, StackDeployer, StackRequest, StackResult
 from iam_guard.errors import UsageError
 from iam_guard.files import write_atomic
@@ -72,7 +73,8 @@ def boto3_clients(service: str, region: str) -> Any:
 @dataclass(frozen=True)
 class DeployOptions:
     """How to deploy: out folder, artifact bucket (None: iam-guard-artifacts-<account>-<region>), the
-    audit external ID (never printed), whether to review each change set, and the polling interval."""
+    audit external ID (never printed), whether to review each change set, the polling interval, and how
+    long to wait for a StackSet's operation (ORG-1) before giving up."""
 
     out_dir: Path = Path("out")
     artifact_bucket: str | None = None
@@ -80,6 +82,7 @@ class DeployOptions:
     confirm: Confirm | None = None
     poll_seconds: float = 5.0
     tags: Mapping[str, str] = field(default_factory=dict)
+    stack_set_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
 
 
 def template_parameters(body: str) -> dict[str, Any]:
@@ -125,6 +128,7 @@ def _deploy_all(
     bucket_per_region: dict[str, str] = {}
     code_keys_per_region: dict[str, dict[str, str]] = {}
     results: list[StackResult] = []
+    stack_sets: list[StackSetReport] = []
     started = time.monotonic()
     for artifact in artifacts:
         with aws_step(artifact.stack_name, artifact.region, calls):
@@ -134,22 +138,40 @@ def _deploy_all(
         if not result.succeeded:
             say(deploy_summary(results, time.monotonic() - started, len(artifacts)))
             return 1
+        with aws_step(artifact.stack_name, artifact.region, calls):
+            stack_sets += watch_stack_sets(
+                artifact.body,
+                clients("cloudformation", artifact.region),
+                say,
+                poll_seconds=options.poll_seconds,
+                timeout_seconds=options.stack_set_timeout_seconds,
+            )
     path = write_flat_outputs(options.out_dir, results)
     say(f"wrote {path} ({sum(len(r.outputs) for r in results)} outputs)")
-    say(deploy_summary(results, time.monotonic() - started, len(artifacts)))
-    return 0
+    say(deploy_summary(results, time.monotonic() - started, len(artifacts), stack_sets))
+    return 0 if all(report.succeeded for report in stack_sets) else 1
 
 
-def deploy_summary(results: Sequence[StackResult], seconds: float, planned: int) -> str:
-    """The closing line: how it ended, how long it took, each stack's outcome and the resource counts."""
+def deploy_summary(
+    results: Sequence[StackResult],
+    seconds: float,
+    planned: int,
+    stack_sets: Sequence[StackSetReport] = (),
+) -> str:
+    """The closing line: how it ended, how long it took, each stack's outcome and the resource counts
+    (and, ORG-1, how many StackSet instances failed)."""
     total = Activity()
     for result in results:
         total.add(result.activity)
-    ok = len(results) == planned and all(result.succeeded for result in results)
+    failed_sets = [report for report in stack_sets if not report.succeeded]
+    ok = len(results) == planned and all(result.succeeded for result in results) and not failed_sets
     head = f"deploy {'complete' if ok else 'FAILED'} in {seconds:.1f} s"
     stacks = ", ".join(f"{result.stack_name} {result.outcome}" for result in results)
     skipped = planned - len(results)
     tail = f"; {skipped} stack(s) not attempted" if skipped else ""
+    for report in failed_sets:
+        what = f"{len(report.failures)} instance(s) failed" if report.failures else "operation not finished"
+        tail += f"; StackSet {report.name}: {what}"
     return f"{head}: {stacks}{tail}; resources: {total.describe()}"
 
 

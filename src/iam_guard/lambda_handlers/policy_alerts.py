@@ -122,3 +122,17 @@ def quarantine_lifted_message(change: PolicyChange) -> str:
         "How to fix: if this was not an approved release, attach the quarantine policy again.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def member_unreachable_message(change: PolicyChange, reason: str) -> str:
+    """ORG-1: the alert body when a member account's policy could not be read (the change is unanalyzed)."""
+    lines = [
+        "iam-guard could not analyze an IAM policy change of a member account: the account could not be",
+        "reached through its iam-guard member role. The change is NOT analyzed and nothing was quarantined.",
+        "",
+        *_event_lines(change),
+        f"Why:   {clean_text(reason, _DETAIL_LIMIT)}",
+        "How to fix: check that the org-member StackSet instance of this account is deployed (its audit role",
+        "exists and trusts the security account's PolicyAnalyzer role), then review the change by hand.",
+    ]
+    return "\n".join(lines) + "\n"

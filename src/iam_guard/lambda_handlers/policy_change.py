@@ -13,6 +13,12 @@ leads to is in policy_events.py (the tables) and policy_documents.py (finding th
 Out: one JSON record per finding in the security log group, one SNS alert when a finding is at or above
 ALERT_SEVERITY and REMEDIATION_MODE is notify or quarantine, EMF metrics, and H-3 remediation.
 
+ORG-1: in an organization deployment (ORGANIZATION_ID set) an event of a member account is handled in that
+account: its managed policy is read, and its principal quarantined, through the member roles with sessions
+narrowed to that one policy or principal (member_sessions.py). A member that cannot be reached (an invalid
+account ID, a refused session or call) is a HIGH record and alert naming the account, never a silent pass
+and never a retry.
+
 Exactly one alert per CloudTrail event (H-7): the event's mark in the state table (event_marks.py) makes a
 duplicate delivery a logged no-op, and lets a retry finish what a failed attempt left undone without
 repeating what it did. Every AWS call goes through call_within with the invocation's Deadline: when the
@@ -44,17 +50,27 @@ from lambda_support import (
     own_account_id,
     utc_now_iso,
 )
+from member_sessions import (
+    MemberSessions,
+    MemberUnreachable,
+    OrgSettings,
+    member_account,
+    partition_of,
+    refused,
+    unreachable_reason,
+)
 from policy_alerts import (
     alert_message,
     change_records,
     lifts_quarantine,
+    member_unreachable_message,
     quarantine_lifted_message,
     short_target,
     subject,
 )
-from policy_documents import Analysis, find_and_analyze
+from policy_documents import Analysis, IamForPolicy, find_and_analyze
 from policy_events import CANARY_EVENT, HANDLED_EVENTS, PolicyChange, UnexpectedEvent, parse_change
-from remediation import RemediationOutcome, quarantine_threshold, remediate
+from remediation import RemediationOutcome, quarantine_threshold, remediate, remediate_in_member
 from structured_log import invocation, set_correlation_id
 
 __all__ = ["HANDLED_EVENTS", "handler"]
@@ -101,6 +117,7 @@ def _handle(
         if change.is_canary(settings.quarantine_policy_arn) and change.is_in_account(own_account):
             return _heartbeat(change, settings)
         return _acknowledge(UnexpectedEvent("TagPolicy that is not this stack's canary heartbeat"), event)
+    member = _Member.of(change, context, deadline, own_account)
     marks = EventMarks(
         aws_client("dynamodb"), settings.state_table_name, deadline, context.aws_request_id, change.event_id
     )
@@ -115,11 +132,73 @@ def _handle(
         )
         return {"status": "duplicate", "eventId": change.event_id}
     try:
-        analysis = find_and_analyze(change, aws_client("iam"), deadline)
+        analysis = _find_and_analyze(change, member, deadline)
     except UnexpectedEvent as problem:
         marks.done()
         return _acknowledge(problem, event)
-    return _report(change, analysis, settings, context, deadline, marks, claim, own_account)
+    return _report(change, analysis, settings, context, deadline, marks, claim, own_account, member)
+
+
+class _Member:
+    """ORG-1: the member account an event is about, and the sessions that reach it; `account` is None for
+    an event of the function's own account or a single-account deployment (then nothing is assumed)."""
+
+    def __init__(
+        self, account: str | None, sessions: MemberSessions | None, unreachable: MemberUnreachable | None
+    ) -> None:
+        self.account = account
+        self.sessions = sessions
+        self.unreachable = unreachable
+
+    @classmethod
+    def of(
+        cls, change: PolicyChange, context: LambdaContext, deadline: Deadline, own_account: str
+    ) -> _Member:
+        org = OrgSettings.from_environment()
+        if org is None:
+            return cls(None, None, None)
+        try:
+            account = member_account(change.accounts, own_account)
+        except MemberUnreachable as problem:
+            return cls(problem.account, None, problem)
+        if account is None:
+            return cls(None, None, None)
+        partition = partition_of(str(getattr(context, "invoked_function_arn", "") or ""))
+        return cls(account, MemberSessions(org, partition, change.event_id, deadline), None)
+
+    def iam_for(self, policy_arn: str) -> Any:
+        """The IAM client that reads `policy_arn`: the function's own for an AWS managed policy (the same
+        document in every account), a narrowed member session for a policy of the member account."""
+        if self.unreachable is not None:
+            raise self.unreachable
+        policy_account = policy_arn.split(":")[4] if policy_arn.count(":") >= 5 else ""
+        if self.sessions is None or policy_account == "aws":
+            return aws_client("iam")
+        if self.account is None or policy_account != self.account:
+            raise MemberUnreachable(
+                self.account or "?",
+                f"{policy_arn[:300]} is neither a policy of this account nor an AWS managed policy",
+            )
+        return self.sessions.policy_reader(self.account, policy_arn)
+
+
+def _find_and_analyze(change: PolicyChange, member: _Member, deadline: Deadline) -> Analysis:
+    """find_and_analyze, with a member account that cannot be reached as a member-unreachable analysis
+    (only when the document must be fetched: one in the request is analyzed wherever the event is from)."""
+    iam_for: IamForPolicy = member.iam_for
+    try:
+        return find_and_analyze(change, iam_for, deadline)
+    except MemberUnreachable as problem:
+        return Analysis("member-unreachable", reason=str(problem))
+    except ClientError as error:
+        if member.account is None or not refused(error):
+            raise
+        return Analysis(
+            "member-unreachable",
+            reason=(
+                f"member account {member.account}: reading {change.policy_arn}: {unreachable_reason(error)}"
+            ),
+        )
 
 
 def _acknowledge(problem: UnexpectedEvent, event: Any) -> dict[str, Any]:
@@ -148,6 +227,7 @@ def _report(
     marks: EventMarks,
     claim: Claim,
     own_account: str,
+    member: _Member,
 ) -> dict[str, Any]:
     security_log = SecurityLog(
         aws_client("logs"),
@@ -158,7 +238,7 @@ def _report(
     remediation_error: ClientError | None = None
     if claim.outcome is None or claim.outcome[0] == "failed":
         try:
-            outcome = _remediate(change, analysis, settings, deadline, own_account)
+            outcome = _remediate(change, analysis, settings, deadline, own_account, member)
         except ClientError as error:
             # Recorded and alerted first; then raised so the event is retried (quarantine is idempotent)
             # and the dead-letter queue keeps it if it never succeeds.
@@ -229,12 +309,21 @@ def _remediation_retried_record(
 
 
 def _remediate(
-    change: PolicyChange, analysis: Analysis, settings: Settings, deadline: Deadline, own_account: str
+    change: PolicyChange,
+    analysis: Analysis,
+    settings: Settings,
+    deadline: Deadline,
+    own_account: str,
+    member: _Member,
 ) -> RemediationOutcome:
     threshold = quarantine_threshold(settings.alert_severity)
     worst = [finding for finding in analysis.findings if finding.severity >= threshold]
     if not worst:
         return RemediationOutcome("none", f"no finding at or above {threshold.label}")
+    if member.sessions is not None and member.account is not None:
+        return _remediate_in_member(
+            change, worst[0].code, settings, deadline, member.account, member.sessions
+        )
     return remediate(
         aws_client("iam") if settings.remediation_mode == "quarantine" else None,
         settings.remediation_mode,
@@ -247,6 +336,46 @@ def _remediate(
         own_account,
         change.accounts,
     )
+
+
+def _remediate_in_member(
+    change: PolicyChange,
+    finding_code: str,
+    settings: Settings,
+    deadline: Deadline,
+    account: str,
+    sessions: MemberSessions,
+) -> RemediationOutcome:
+    """ORG-1: quarantine in the member account; a refusal is a failed outcome naming the account (alerted),
+    not an error that retries would repeat."""
+    principal = change.principal
+    if settings.remediation_mode != "off" and not sessions.org.remediation_role_name:
+        return RemediationOutcome(
+            "none", f"member account {account}: the organization deploys no member remediation role"
+        )
+
+    def open_session() -> Any:
+        assert principal is not None  # remediate_in_member opens no session without a principal
+        return sessions.quarantiner(account, principal.kind, principal.name)
+
+    try:
+        return remediate_in_member(
+            open_session,
+            settings.remediation_mode,
+            principal,
+            finding_code,
+            sessions.quarantine_arn(account),
+            utc_now_iso(),
+            deadline,
+        )
+    except MemberUnreachable as problem:
+        return RemediationOutcome("failed", f"quarantine failed: {problem}")
+    except ClientError as error:
+        if not refused(error):
+            raise
+        return RemediationOutcome(
+            "failed", f"quarantine failed: member account {account}: {unreachable_reason(error)}"
+        )
 
 
 def _alert(
@@ -263,6 +392,10 @@ def _alert(
         severity = Severity.HIGH
         what = f"quarantine lifted {short_target(change)}"
         message = quarantine_lifted_message(change)
+    elif analysis.status == "member-unreachable":
+        severity = Severity.HIGH
+        what = f"member account unreachable: {change.event_name} {short_target(change)}"
+        message = member_unreachable_message(change, analysis.reason)
     else:
         alerted = [finding for finding in analysis.findings if finding.severity >= settings.alert_severity]
         if not alerted:

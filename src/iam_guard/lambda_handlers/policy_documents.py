@@ -3,12 +3,14 @@
 The document in the request is handed to the analyzer exactly as CloudTrail wrote it (JSON text, or
 URL-encoded JSON in whatever form IAM produced: iam_guard.analysis.document decodes it), never re-encoded
 or pre-parsed here. A managed policy named by an Attach*/SetDefaultPolicyVersion call, or a created
-version whose document CloudTrail omitted, is fetched from IAM. Every IAM call is bounded by the
-invocation's deadline (call_within).
+version whose document CloudTrail omitted, is fetched from IAM: through `iam_for(policy ARN)`, the
+function's own IAM client in its own account, or a session of the member account narrowed to that one
+policy (member_sessions.py, ORG-1). Every IAM call is bounded by the invocation's deadline (call_within).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,14 +32,17 @@ from policy_events import (
 class Analysis:
     """The document found for a change and what the analyzer said about it."""
 
-    status: str  # "analyzed", "document-unavailable", "removal", "recorded"
+    status: str  # "analyzed", "document-unavailable", "removal", "recorded", "member-unreachable"
     findings: list[Finding] = field(default_factory=list)
     reason: str = ""
     policy_type: str = "identity"
     version_id: str | None = None  # the managed policy version that was fetched and analyzed
 
 
-def find_and_analyze(change: PolicyChange, iam: Any, deadline: Deadline) -> Analysis:
+IamForPolicy = Callable[[str], Any]  # policy ARN -> the IAM client that may read it
+
+
+def find_and_analyze(change: PolicyChange, iam_for: IamForPolicy, deadline: Deadline) -> Analysis:
     """Locate the document the change installed, and analyze it."""
     if change.event_name in REMOVAL_EVENTS:
         return Analysis("removal", reason="a removal leaves no document to analyze")
@@ -49,16 +54,16 @@ def find_and_analyze(change: PolicyChange, iam: Any, deadline: Deadline) -> Anal
         if document is not None and not isinstance(document, str | dict):
             raise UnexpectedEvent(f"requestParameters.{parameter} is a {type(document).__name__}")
         if document is None:
-            document = _fetch_created_version(change, iam, deadline)
+            document = _fetch_created_version(change, iam_for, deadline)
         if document is None:
             return Analysis(
                 "document-unavailable", reason=f"CloudTrail omitted requestParameters.{parameter}"
             )
         return Analysis("analyzed", _analyze(document, policy_type, deadline), policy_type=policy_type)
-    return _fetch_and_analyze(change, iam, deadline)
+    return _fetch_and_analyze(change, iam_for, deadline)
 
 
-def _fetch_created_version(change: PolicyChange, iam: Any, deadline: Deadline) -> Any:
+def _fetch_created_version(change: PolicyChange, iam_for: IamForPolicy, deadline: Deadline) -> Any:
     """For CreatePolicy/CreatePolicyVersion whose document CloudTrail omitted: the version it created."""
     if change.event_name == "CreatePolicy":
         version = text_at(change.response, "policy", "defaultVersionId")
@@ -69,17 +74,18 @@ def _fetch_created_version(change: PolicyChange, iam: Any, deadline: Deadline) -
     if not change.policy_arn or not version:
         return None
     try:
-        return _policy_version_document(iam, deadline, change.policy_arn, str(version))
+        return _policy_version_document(iam_for(change.policy_arn), deadline, change.policy_arn, str(version))
     except ClientError as error:
         if error.response["Error"]["Code"] == "NoSuchEntity":
             return None
         raise
 
 
-def _fetch_and_analyze(change: PolicyChange, iam: Any, deadline: Deadline) -> Analysis:
+def _fetch_and_analyze(change: PolicyChange, iam_for: IamForPolicy, deadline: Deadline) -> Analysis:
     arn = change.policy_arn
     if not arn:
         raise UnexpectedEvent(f"{change.event_name} event has no requestParameters.policyArn")
+    iam = iam_for(arn)
     try:
         version = (
             text_at(change.request, "versionId") if change.event_name == "SetDefaultPolicyVersion" else None

@@ -12,8 +12,10 @@ It cannot be dodged or misdirected (H-7):
 - a principal whose managed-policy quota is full (LimitExceeded on attach) gets an inline explicit deny
   of everything instead, named QUARANTINE_INLINE_POLICY_NAME; an inline policy of that name that does not
   deny everything (planted beforehand to look like a quarantine) does not count as one and is overwritten;
-- only events of the function's own account are acted on: an event from another account never
-  quarantines a local principal of the same name;
+- only events of the function's own account are acted on with the function's own IAM client: an event
+  from another account never quarantines a local principal of the same name; ORG-1: an event of a member
+  account of the organization is remediated in that account, through a session of the member remediation
+  role narrowed to that principal (remediate_in_member; the sessions are opened by member_sessions.py);
 - a principal that no longer exists is reported as such ("principal-gone"), not retried;
 - when the attach succeeds but the tag fails, the outcome says "quarantined; tag failed".
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,16 +132,59 @@ def remediate(
 ) -> RemediationOutcome:
     """Apply REMEDIATION_MODE to `principal` for a finding with code `finding_code`, if the event's
     accounts are exactly `own_account`. Raises ClientError when IAM refuses in a way retries may fix."""
-    if mode == "off":
-        return RemediationOutcome("none", "remediation is off")
-    if principal is None:
-        return RemediationOutcome("none", "the change names no role, user or group to quarantine")
-    if event_accounts != frozenset({own_account}):
+    if mode != "off" and principal is not None and event_accounts != frozenset({own_account}):
         named = ", ".join(sorted(event_accounts)) or "no account"
         return RemediationOutcome(
             "foreign-account",
             f"the event is from {named}, not this account {own_account}: nothing is quarantined here",
         )
+    return _remediate(
+        lambda: iam,
+        mode,
+        principal,
+        finding_code,
+        quarantine_policy_arn,
+        exempt_arns,
+        now_iso,
+        deadline,
+        True,
+    )
+
+
+def remediate_in_member(
+    open_session: Callable[[], Any],
+    mode: str,
+    principal: Principal | None,
+    finding_code: str,
+    quarantine_policy_arn: str,
+    now_iso: str,
+    deadline: Deadline,
+) -> RemediationOutcome:
+    """ORG-1: the same remediation of a member account's principal, through the IAM client
+    `open_session()` returns (the member remediation role, narrowed to this principal and the member's
+    quarantine policy `quarantine_policy_arn`). That session can neither read nor put inline policies, so
+    the inline fallback is not used: a full managed-policy quota is refused (LimitExceeded) and reported.
+    The member's own iam-guard roles are protected by the member role's explicit deny (AccessDenied)."""
+    return _remediate(
+        open_session, mode, principal, finding_code, quarantine_policy_arn, (), now_iso, deadline, False
+    )
+
+
+def _remediate(
+    open_session: Callable[[], Any],
+    mode: str,
+    principal: Principal | None,
+    finding_code: str,
+    quarantine_policy_arn: str,
+    exempt_arns: tuple[str, ...],
+    now_iso: str,
+    deadline: Deadline,
+    inline: bool,
+) -> RemediationOutcome:
+    if mode == "off":
+        return RemediationOutcome("none", "remediation is off")
+    if principal is None:
+        return RemediationOutcome("none", "the change names no role, user or group to quarantine")
     if not _IAM_NAME.fullmatch(principal.name):
         return RemediationOutcome(
             "none", f"{principal.describe()} is not a name IAM accepts: no such principal can exist"
@@ -150,8 +196,9 @@ def remediate(
             "would-quarantine",
             f"quarantine mode would attach {quarantine_policy_arn} to {principal.describe()}",
         )
+    iam = open_session()
     try:
-        if _is_quarantined(iam, deadline, principal, quarantine_policy_arn):
+        if _is_quarantined(iam, deadline, principal, quarantine_policy_arn, inline):
             return RemediationOutcome("already-quarantined", f"{principal.describe()} is already quarantined")
     except ClientError as error:
         if _code(error) != "NoSuchEntity":
@@ -159,7 +206,7 @@ def remediate(
         return RemediationOutcome(
             "principal-gone", f"{principal.describe()} no longer exists: there is nothing to quarantine"
         )
-    applied = _quarantine(iam, deadline, principal, quarantine_policy_arn)
+    applied = _quarantine(iam, deadline, principal, quarantine_policy_arn, inline)
     try:
         _tag(iam, deadline, principal, f"{finding_code}/{now_iso}")
     except ClientError as error:
@@ -171,8 +218,10 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def _is_quarantined(iam: Any, deadline: Deadline, principal: Principal, policy_arn: str) -> bool:
-    """True when the quarantine policy is attached, or the inline fallback denies everything."""
+def _is_quarantined(
+    iam: Any, deadline: Deadline, principal: Principal, policy_arn: str, inline: bool = True
+) -> bool:
+    """True when the quarantine policy is attached, or (`inline`) the inline fallback denies everything."""
     method, name_param = _LIST_ATTACHED[principal.kind]
     arguments: dict[str, Any] = {name_param: principal.name}
     while True:
@@ -182,6 +231,8 @@ def _is_quarantined(iam: Any, deadline: Deadline, principal: Principal, policy_a
         if not page.get("IsTruncated"):
             break
         arguments["Marker"] = page["Marker"]
+    if not inline:
+        return False
     try:
         reply = call_within(
             deadline,
@@ -218,7 +269,9 @@ def denies_everything(document: Any) -> bool:
     )
 
 
-def _quarantine(iam: Any, deadline: Deadline, principal: Principal, policy_arn: str) -> str:
+def _quarantine(
+    iam: Any, deadline: Deadline, principal: Principal, policy_arn: str, inline: bool = True
+) -> str:
     """Attach the quarantine policy, or when the managed-policy quota is full put the inline deny;
     returns what was done."""
     _, name_param = _LIST_ATTACHED[principal.kind]
@@ -230,7 +283,7 @@ def _quarantine(iam: Any, deadline: Deadline, principal: Principal, policy_arn: 
         )
         return f"attached {policy_arn} to {principal.describe()}"
     except ClientError as error:
-        if _code(error) != "LimitExceeded":
+        if _code(error) != "LimitExceeded" or not inline:
             raise
     call_within(
         deadline,

@@ -63,11 +63,14 @@ def org_role_trust(
     role_name: str,
     organization_id: str,
     external_id: Any | None = None,
+    also_role_names: Sequence[str] = (),
 ) -> PolicyDocument:
-    """Only `role_name` of the security account, and only while that account is in the organization,
-    assumes the role (the account root as principal, narrowed by aws:PrincipalArn: a principal ARN naming
-    a role that does not exist yet would make the trust policy invalid). With `external_id`, the caller
-    must also pass sts:ExternalId."""
+    """Only `role_name` (and `also_role_names`) of the security account, and only while that account is in
+    the organization, assumes the role (the account root as principal, narrowed by aws:PrincipalArn: a
+    principal ARN naming a role that does not exist yet would make the trust policy invalid). With
+    `external_id`, the caller must also pass sts:ExternalId."""
+    role_names = [role_name, *(name for name in also_role_names if name != role_name)]
+    principal_arns: Any = [role_in_account(security_account_id, name) for name in role_names]
     equals: dict[str, Any] = {PRINCIPAL_ORG_ID: organization_id}
     if external_id is not None:
         equals[EXTERNAL_ID] = external_id
@@ -81,7 +84,9 @@ def org_role_trust(
                 Condition=Condition(
                     [
                         StringEquals(equals),
-                        ArnEquals({PRINCIPAL_ARN: role_in_account(security_account_id, role_name)}),
+                        ArnEquals(
+                            {PRINCIPAL_ARN: principal_arns[0] if len(principal_arns) == 1 else principal_arns}
+                        ),
                     ]
                 ),
             )

@@ -130,6 +130,16 @@ MOTO_GAPS: dict[str, str] = {
         "produces no 'AWS API Call via CloudTrail' event. The integration test puts the CloudTrail event "
         "of that call on the bus itself (PutEvents), from the recorded fixture with the deployment's names."
     ),
+    "stack-set-resource": (
+        "moto's CloudFormation skips AWS::CloudFormation::StackSet (ORG-1's org-security StackSet), so a "
+        "stack creates no StackSet and no instances. The adapter creates them after ExecuteChangeSet "
+        "through moto's own StackSets API: the StackSet (name, template body, permission model, "
+        "parameters resolved from the stack's) and the StackInstancesGroup's instances for the OUs and "
+        "regions (moto resolves the OUs' accounts from its Organizations backend). moto's StackSets API "
+        "itself ends every operation SUCCEEDED at once (never RUNNING or FAILED, no failed instance, and "
+        "ListStackSetOperationResults lists only explicitly named accounts): deploy's waiting and its "
+        "per-account failure block are tested on AWS's recorded shapes (tests/fixtures/stacksets)."
+    ),
     "lambda-settings": (
         "moto's CloudFormation Lambda drops DeadLetterConfig, KmsKeyArn and LoggingConfig (the function's "
         "own log group); runtime, timeout, environment and reserved concurrency are read back live."
@@ -272,6 +282,8 @@ def install_emulator_patches() -> None:
         stack.output_map = stack._create_output_map()
         for export in stack.exports:
             self.exports[export.name] = export
+        if change_set.change_set_type != "IMPORT":
+            _create_stack_sets(self, stack)
         for key in kms_models.kms_backends[self.account_id][self.region_name].keys.values():
             policy: Any = key.policy  # moto types it as text; its CloudFormation path stores a dict
             if isinstance(policy, dict):
@@ -372,6 +384,48 @@ def install_emulator_patches() -> None:
 
 
 _ACTION_STATUS = {"Add": "CREATE", "Modify": "UPDATE", "Remove": "DELETE"}
+
+
+def _create_stack_sets(backend: Any, stack: Any) -> None:
+    """MOTO_GAPS['stack-set-resource']: the stack's StackSets and their instances, through moto's
+    StackSets API (an existing StackSet of the same name is left as it is: instances already there are
+    kept, new OUs' instances added)."""
+    active = {stack_set.name for stack_set in backend.stacksets.values() if stack_set.status != "DELETED"}
+    for spec in stack.template_dict.get("Resources", {}).values():
+        if spec.get("Type") != "AWS::CloudFormation::StackSet":
+            continue
+        properties = spec.get("Properties", {})
+        name = properties["StackSetName"]
+        parameters = {
+            item["ParameterKey"]: _stack_value(stack, item["ParameterValue"])
+            for item in properties.get("Parameters", [])
+        }
+        if name not in active:
+            backend.create_stack_set(
+                name=name,
+                template=properties["TemplateBody"],
+                parameters=parameters,
+                tags={},
+                permission_model=properties.get("PermissionModel", "SELF_MANAGED"),
+                admin_role=None,
+                exec_role=None,
+                description=properties.get("Description"),
+            )
+        for group in properties.get("StackInstancesGroup", []):
+            backend.create_stack_instances(
+                name,
+                accounts=group.get("DeploymentTargets", {}).get("Accounts", []),
+                regions=group.get("Regions", []),
+                parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+                deployment_targets=group.get("DeploymentTargets", {}),
+            )
+
+
+def _stack_value(stack: Any, value: Any) -> Any:
+    """A StackSet parameter's value: a Ref to one of the stack's parameters, or the value itself."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return stack.parameters.get(value["Ref"], "")
+    return value
 
 
 def _resource_event(stack: Any, logical_id: str, resource_type: str, status: str, reason: str = "") -> Any:

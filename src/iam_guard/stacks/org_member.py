@@ -38,8 +38,9 @@ EXTERNAL_ID_PARAMETER = "AuditExternalId"
 STACKSET_EXECUTION_ROLES = "stacksets-exec-*"
 
 AUDIT_TRUST_REASON = (
-    "ORG-1: the principal is the security account's root narrowed by aws:PrincipalArn to one role and by "
-    "aws:PrincipalOrgID to the organization; the role it opens is read-only with explicit denies."
+    "ORG-1: the principal is the security account's root narrowed by aws:PrincipalArn to two roles (the "
+    "auditor and the PolicyAnalyzer) and by aws:PrincipalOrgID to the organization; the role it opens is "
+    "read-only with explicit denies."
 )
 REMEDIATION_TRUST_REASON = (
     "ORG-1: only the security account's PolicyAnalyzer role (aws:PrincipalArn) inside the organization "
@@ -87,7 +88,8 @@ def external_id_parameter() -> Parameter:
 
 
 def audit_role(plan: OrgPlan, external_id: Any | None) -> iam.Role:
-    """The single-account audit role's permissions, trusted by the security account's auditor role."""
+    """The single-account audit role's permissions, trusted by the security account's auditor role and its
+    PolicyAnalyzer role (which narrows each session to one policy: stacks/org_access.py)."""
     audit = role(
         "MemberAuditRole",
         name=plan.audit_role_name,
@@ -98,6 +100,8 @@ def audit_role(plan: OrgPlan, external_id: Any | None) -> iam.Role:
             role_name=plan.auditor_role_name,
             organization_id=plan.organization.organization_id,
             external_id=external_id,
+            # ORG-1: the PolicyAnalyzer reads a member's managed policy (one policy per session).
+            also_role_names=[plan.analyzer_role_name],
         ),
         policies=[
             inline_policy(

@@ -26,6 +26,7 @@ from iam_guard.policies import monitoring as mon
 from iam_guard.policies import organization as org
 from iam_guard.stacks import org_member
 from iam_guard.stacks.dead_letters import add_rule_dead_letters
+from iam_guard.stacks.org_access import add_analyzer_member_access
 from iam_guard.stacks.org_plan import SECURITY_STACK, OrgPlan
 from iam_guard.tags import apply_compliance_tags
 
@@ -175,6 +176,7 @@ def build(config: Config) -> Template:
             threshold=0,
         )
     )
+    add_analyzer_member_access(template, plan)
     stack_set = template.add_resource(member_stack_set(config, plan, template))
     add_exported_outputs(
         template,

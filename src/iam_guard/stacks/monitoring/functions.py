@@ -52,6 +52,13 @@ def add_functions(parts: Parts, plan: Plan) -> None:
             contract.ENV_TRAIL_ARN: plan.trail_arn,
         },
     }
+    if plan.config.organization is not None:
+        # ORG-1: only with an organization (single-account templates stay byte-identical). Imported here:
+        # org_plan imports the monitoring plan.
+        from iam_guard.stacks.org_access import analyzer_environment
+        from iam_guard.stacks.org_plan import OrgPlan
+
+        specific_environment["PolicyAnalyzer"].update(analyzer_environment(OrgPlan.of(plan.config)))
     functions = (
         (
             "PolicyAnalyzer",
