@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iam_guard.analysis.codes import ANALYSIS_ERROR
+from iam_guard.analysis.document import load_document
 from iam_guard.analysis.engine import analyze_policy, analyze_principal
 from iam_guard.analysis.model import Finding, Severity
+from iam_guard.analysis.principal_reach import PrincipalReach, reach_of_principal
 
 # The entity filters in the order a run visits them: the first two are the reference that principals need.
 ENTITY_FILTERS: tuple[str, ...] = ("LocalManagedPolicy", "Group", "Role", "User")
@@ -125,10 +127,14 @@ class PolicyToAudit:
 
 @dataclass(frozen=True)
 class PrincipalToAudit:
-    """All the identity policies of one principal, analyzed together for privilege escalation."""
+    """All the identity policies of one principal, analyzed together for privilege escalation. `arn` and
+    `trust` (a role's AssumeRolePolicyDocument as the API returned it) are what reach_of_unit needs for
+    the organization's cross-account reach (ORG-3); they take no part in the analysis."""
 
     entity: str
     documents: tuple[Any, ...]
+    arn: str | None = None
+    trust: Any = None
 
     def context(self) -> dict[str, Any]:
         return {"entity": self.entity, "policy": COMBINED}
@@ -209,7 +215,14 @@ class Traversal:
                 policies = self.reference.groups.get(str(group), GroupPolicies((), ()))
                 documents += list(policies.inline)
                 documents += [self._managed(entity, arn, newly_audited) for arn in policies.attached]
-            units.append(PrincipalToAudit(entity, tuple(doc for doc in documents if doc is not None)))
+            units.append(
+                PrincipalToAudit(
+                    entity,
+                    tuple(doc for doc in documents if doc is not None),
+                    arn=str(entry["Arn"]) if isinstance(entry.get("Arn"), str) else None,
+                    trust=entry.get("AssumeRolePolicyDocument") if entity_filter == "Role" else None,
+                )
+            )
         for arn, (document, first_entity) in newly_audited.items():
             units.append(
                 PolicyToAudit(f"aws-policy/{arn.rsplit('/', 1)[-1]}", arn, "identity", document, first_entity)
@@ -232,3 +245,21 @@ class Traversal:
         if document is not None and arn not in self.audited_aws_managed and arn not in newly_audited:
             newly_audited[arn] = (document, entity)
         return document
+
+
+def reach_of_unit(
+    account: str, unit: AuditUnit, findings: list[Finding] | tuple[Finding, ...]
+) -> PrincipalReach | None:
+    """ORG-3: the cross-account reach of the principal behind a PrincipalToAudit unit (None for a single
+    policy, or when the entry had no usable ARN). `findings` are the account audit's findings on that
+    principal's identity policies (the combined unit's and its inline policies'); the role's identity
+    policies are also analyzed merged (principal_reach's module doc). A trust document that cannot be
+    read leaves the role with no trust: nobody is taken to reach it (the audit reports the document)."""
+    if not isinstance(unit, PrincipalToAudit) or not unit.arn:
+        return None
+    kind = unit.entity.partition("/")[0]
+    trust = load_document(unit.trust)[0] if unit.trust is not None else None
+    try:
+        return reach_of_principal(account, unit.arn, kind, unit.documents, trust, findings)
+    except ValueError:
+        return None  # an ARN that is not this account's role or user: nothing to place in the graph
