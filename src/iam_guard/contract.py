@@ -88,11 +88,17 @@ MONITORING_FUNCTIONS: tuple[LambdaFunction, ...] = (POLICY_ANALYZER, DAILY_AUDIT
 ORG_AUDIT_SCHEDULER = LambdaFunction(
     "OrgAuditScheduler", "org-audit-scheduler", "org_audit_scheduler", "OrgAuditSchedulerCodeKey"
 )
-ORG_AUDIT_WORKER = LambdaFunction("OrgAuditWorker", "org-audit-worker", "org_audit_worker", "OrgAuditWorkerCodeKey")
+ORG_AUDIT_WORKER = LambdaFunction(
+    "OrgAuditWorker", "org-audit-worker", "org_audit_worker", "OrgAuditWorkerCodeKey"
+)
 ORG_AUDIT_CONSOLIDATOR = LambdaFunction(
     "OrgAuditConsolidator", "org-audit-consolidator", "org_audit_consolidator", "OrgAuditConsolidatorCodeKey"
 )
-ORG_AUDIT_FUNCTIONS: tuple[LambdaFunction, ...] = (ORG_AUDIT_SCHEDULER, ORG_AUDIT_WORKER, ORG_AUDIT_CONSOLIDATOR)
+ORG_AUDIT_FUNCTIONS: tuple[LambdaFunction, ...] = (
+    ORG_AUDIT_SCHEDULER,
+    ORG_AUDIT_WORKER,
+    ORG_AUDIT_CONSOLIDATOR,
+)
 # Every function iam-guard packages and deploys (a zip each, a code-key parameter each).
 FUNCTIONS: tuple[LambdaFunction, ...] = (*MONITORING_FUNCTIONS, *ORG_AUDIT_FUNCTIONS)
 

@@ -45,6 +45,18 @@ READ_ONLY = {
 }
 
 
+AUDIT_READS = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["iam:GetAccountAuthorizationDetails", "iam:GetPolicy", "iam:GetPolicyVersion"],
+            "Resource": "*",
+        }
+    ],
+}
+
+
 def trust_of(*principals: str, service: str | None = None) -> dict[str, Any]:
     principal: dict[str, Any] = {"AWS": list(principals)} if principals else {"Service": service}
     return {
@@ -108,7 +120,9 @@ def create_organization(endpoint: str, members: int) -> Organization:
     organization = organizations.create_organization(FeatureSet="ALL")["Organization"]
     created = Organization(organization["Id"], organization["MasterAccountId"])
     for number in range(members):
-        status = organizations.create_account(AccountName=f"member-{number:03d}", Email=f"m{number}@example.com")
+        status = organizations.create_account(
+            AccountName=f"member-{number:03d}", Email=f"m{number}@example.com"
+        )
         created.members.append(status["CreateAccountStatus"]["AccountId"])
     return created
 
@@ -116,20 +130,32 @@ def create_organization(endpoint: str, members: int) -> Organization:
 def give_audit_role(endpoint: str, proxy: MemberRoleProxy, account: str, security_account: str) -> None:
     """The member audit role (what the org-member StackSet creates), trusted by the security account."""
     iam = member_iam(endpoint, account)
-    iam.create_role(RoleName=MEMBER_AUDIT_ROLE, AssumeRolePolicyDocument=json.dumps(trust_of(f"arn:aws:iam::{security_account}:root")))
-    iam.attach_role_policy(RoleName=MEMBER_AUDIT_ROLE, PolicyArn="arn:aws:iam::aws:policy/SecurityAudit")
+    iam.create_role(
+        RoleName=MEMBER_AUDIT_ROLE,
+        AssumeRolePolicyDocument=json.dumps(trust_of(f"arn:aws:iam::{security_account}:root")),
+    )
+    # moto loads no AWS managed policy (SecurityAudit): the role's read-only grant, inline.
+    iam.put_role_policy(
+        RoleName=MEMBER_AUDIT_ROLE,
+        PolicyName="ReadOnlyIamAudit",
+        PolicyDocument=json.dumps(AUDIT_READS),
+    )
     proxy.roles.add(f"arn:aws:iam::{account}:role/{MEMBER_AUDIT_ROLE}")
 
 
 def give_iam_content(endpoint: str, account: str, roles: int = 3, users: int = 2) -> None:
     """Ordinary IAM content: read-only roles and users, one customer-managed policy, one group."""
     iam = member_iam(endpoint, account)
-    policy_arn = iam.create_policy(PolicyName="ReadReports", PolicyDocument=json.dumps(READ_ONLY))["Policy"]["Arn"]
+    policy_arn = iam.create_policy(PolicyName="ReadReports", PolicyDocument=json.dumps(READ_ONLY))["Policy"][
+        "Arn"
+    ]
     iam.create_group(GroupName="readers")
     iam.attach_group_policy(GroupName="readers", PolicyArn=policy_arn)
     for number in range(roles):
         name = f"app-{number:04d}"
-        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust_of(service="lambda.amazonaws.com")))
+        iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(trust_of(service="lambda.amazonaws.com"))
+        )
         iam.put_role_policy(RoleName=name, PolicyName="read", PolicyDocument=json.dumps(READ_ONLY))
     for number in range(users):
         name = f"user-{number:03d}"
@@ -148,12 +174,20 @@ def plant_cross_account_path(endpoint: str, a: str, b: str, c: str) -> dict[str,
     }
     iam_a = member_iam(endpoint, a)
     iam_a.create_user(UserName="dev")
-    iam_a.put_user_policy(UserName="dev", PolicyName="assume-bridge", PolicyDocument=json.dumps(assume(bridge)))
+    iam_a.put_user_policy(
+        UserName="dev", PolicyName="assume-bridge", PolicyDocument=json.dumps(assume(bridge))
+    )
     iam_b = member_iam(endpoint, b)
-    iam_b.create_role(RoleName="Bridge", AssumeRolePolicyDocument=json.dumps(trust_of(f"arn:aws:iam::{a}:root")))
-    iam_b.put_role_policy(RoleName="Bridge", PolicyName="assume-admin", PolicyDocument=json.dumps(assume(admin)))
+    iam_b.create_role(
+        RoleName="Bridge", AssumeRolePolicyDocument=json.dumps(trust_of(f"arn:aws:iam::{a}:root"))
+    )
+    iam_b.put_role_policy(
+        RoleName="Bridge", PolicyName="assume-admin", PolicyDocument=json.dumps(assume(admin))
+    )
     iam_c = member_iam(endpoint, c)
-    iam_c.create_role(RoleName="OrgAdmin", AssumeRolePolicyDocument=json.dumps(trust_of(f"arn:aws:iam::{b}:root")))
+    iam_c.create_role(
+        RoleName="OrgAdmin", AssumeRolePolicyDocument=json.dumps(trust_of(f"arn:aws:iam::{b}:root"))
+    )
     iam_c.put_role_policy(RoleName="OrgAdmin", PolicyName="admin", PolicyDocument=json.dumps(ADMIN))
     return {"user": f"arn:aws:iam::{a}:user/dev", "bridge": bridge, "admin": admin}
 
@@ -182,12 +216,18 @@ def create_runtime(endpoint: str, organization_id: str) -> Runtime:
     )
     sqs = client("sqs", endpoint)
     audit_queue = sqs.create_queue(QueueName="iam-guard-org-audit-dev-us-east-1")["QueueUrl"]
-    consolidation_queue = sqs.create_queue(QueueName="iam-guard-org-audit-consolidation-dev-us-east-1")["QueueUrl"]
+    consolidation_queue = sqs.create_queue(QueueName="iam-guard-org-audit-consolidation-dev-us-east-1")[
+        "QueueUrl"
+    ]
     alerts_queue = sqs.create_queue(QueueName="org-alerts-reader")["QueueUrl"]
     sns = client("sns", endpoint)
     topic_arn = sns.create_topic(Name="iam-guard-org-alerts-dev-us-east-1")["TopicArn"]
-    alerts_arn = sqs.get_queue_attributes(QueueUrl=alerts_queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=alerts_arn, Attributes={"RawMessageDelivery": "true"})
+    alerts_arn = sqs.get_queue_attributes(QueueUrl=alerts_queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=topic_arn, Protocol="sqs", Endpoint=alerts_arn, Attributes={"RawMessageDelivery": "true"}
+    )
     client("s3", endpoint).create_bucket(Bucket=RESULTS_BUCKET)
     environment = {
         "STATE_TABLE_NAME": STATE_TABLE,
@@ -240,7 +280,9 @@ def drain(
     """Deliver every message of the queue (and the ones handling them adds) as the mapping does: success
     deletes the message; a failure leaves it, visible again at once (the visibility timeout, fast-
     forwarded). Returns (deliveries, failures)."""
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     deliveries = failures = 0
     while deliveries < max_deliveries:
         batch = receive(sqs, queue_url)

@@ -110,7 +110,9 @@ def _account_items(endpoint: str, run_id: str) -> dict[str, dict[str, Any]]:
 def _result_keys(endpoint: str, run_id: str) -> Counter[str]:
     s3 = client("s3", endpoint)
     keys: Counter[str] = Counter()
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=RESULTS_BUCKET, Prefix=f"runs/{run_id}/accounts/"):
+    for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=RESULTS_BUCKET, Prefix=f"runs/{run_id}/accounts/"
+    ):
         for item in page.get("Contents", []):
             keys[item["Key"].split("/")[3]] += 1
     return keys
@@ -137,7 +139,9 @@ def test_org_2_fanout_audits_every_account_once_reports_the_failed_one_and_the_p
 
     results: list[dict[str, Any]] = []
     deliveries, failures = drain(
-        sqs, runtime.audit_queue_url, lambda event: results.append(worker.handler(event, Context("org-audit-worker")))
+        sqs,
+        runtime.audit_queue_url,
+        lambda event: results.append(worker.handler(event, Context("org-audit-worker"))),
     )
     # The failing account: two messages (the schedule came twice); its first message fails twice and is
     # reported failed on its third delivery; the other message then finds the account closed.
@@ -147,21 +151,32 @@ def test_org_2_fanout_audits_every_account_once_reports_the_failed_one_and_the_p
 
     items = _account_items(endpoint, RUN_ID)
     assert Counter(item["status"]["S"] for item in items.values()) == {"audited": MEMBERS - 1, "failed": 1}
-    reason = items[failing]["reason"]["S"]
+    reason = items[failing]["failureReason"]["S"]
     assert "AssumeRole: AccessDenied" in reason and "after 3 attempts" in reason
-    assert all(arn.endswith(f"::{failing}:role/IamGuardOrgMemberAudit-dev-us-east-1") for arn in org_env["proxy"].denied)
+    assert all(
+        arn.endswith(f"::{failing}:role/IamGuardOrgMemberAudit-dev-us-east-1")
+        for arn in org_env["proxy"].denied
+    )
 
     keys_before = _result_keys(endpoint, RUN_ID)
     assert sorted(keys_before) == [account for account in members if account != failing]
     # A late duplicate of an audited account's message: acknowledged, nothing written again.
-    sqs.send_message(QueueUrl=runtime.audit_queue_url, MessageBody=json.dumps({"orgRunId": RUN_ID, "account": members[3]}))
+    sqs.send_message(
+        QueueUrl=runtime.audit_queue_url, MessageBody=json.dumps({"orgRunId": RUN_ID, "account": members[3]})
+    )
     late: list[dict[str, Any]] = []
-    drain(sqs, runtime.audit_queue_url, lambda event: late.append(worker.handler(event, Context("org-audit-worker"))))
+    drain(
+        sqs,
+        runtime.audit_queue_url,
+        lambda event: late.append(worker.handler(event, Context("org-audit-worker"))),
+    )
     assert [item["status"] for result in late for item in result["accounts"]] == ["done"]
     assert _result_keys(endpoint, RUN_ID) == keys_before
 
     summaries: list[dict[str, Any]] = []
-    consolidate = lambda event: summaries.append(consolidator.handler(event, Context("org-audit-consolidator")))  # noqa: E731
+    consolidate = lambda event: summaries.append(
+        consolidator.handler(event, Context("org-audit-consolidator"))
+    )  # noqa: E731
     drain(sqs, runtime.consolidation_queue_url, consolidate)
     sqs.send_message(QueueUrl=runtime.consolidation_queue_url, MessageBody=json.dumps({"orgRunId": RUN_ID}))
     drain(sqs, runtime.consolidation_queue_url, consolidate)
@@ -188,7 +203,7 @@ def test_org_2_fanout_audits_every_account_once_reports_the_failed_one_and_the_p
         expected = audit_details(authorization_details(iam), iam)
         assert records_per_account[account] == len(expected), account
         assert totals["byAccount"][account]["total"] == len(expected)
-        assert int(items[account]["records"]["N"]) >= len(expected)  # + the reach records
+        assert int(items[account]["recordCount"]["N"]) >= len(expected)  # + the reach records
 
     # The HTML's totals are the JSON's.
     assert int(re.search(r'id="total-findings" data-count="(\d+)"', html).group(1)) == totals["findings"]
@@ -213,7 +228,10 @@ def test_org_2_fanout_audits_every_account_once_reports_the_failed_one_and_the_p
     text = alerts[0]["Body"]
     assert failing in text and "AccessDenied" in text
     assert f"s3://{RESULTS_BUCKET}/runs/{RUN_ID}/report.html" in text
-    assert f"https://console.aws.amazon.com/s3/object/{RESULTS_BUCKET}?region=us-east-1&prefix=runs/{RUN_ID}/report.html" in text
+    assert (
+        f"https://console.aws.amazon.com/s3/object/{RESULTS_BUCKET}?region=us-east-1&prefix=runs/{RUN_ID}/report.html"
+        in text
+    )
     assert "Bridge" in text and "OrgAdmin" in text
     assert f"Not audited: {management}" in text
 
@@ -234,7 +252,9 @@ def test_org_2_deadline_reports_unfinished_accounts_failed_and_sends_one_summary
         if json.loads(message["Body"])["account"] == members[0] and not done:
             from org_fixtures import sqs_event
 
-            worker.handler(sqs_event(message, "arn:aws:sqs:us-east-1:123456789012:q"), Context("org-audit-worker"))
+            worker.handler(
+                sqs_event(message, "arn:aws:sqs:us-east-1:123456789012:q"), Context("org-audit-worker")
+            )
             done = True
     assert done
     check = {"orgRunId": RUN_ID, "check": 0}
@@ -242,7 +262,9 @@ def test_org_2_deadline_reports_unfinished_accounts_failed_and_sends_one_summary
 
     def deliver_check(body: dict[str, Any]) -> dict[str, Any]:
         fake = {"MessageId": str(uuid.uuid4()), "ReceiptHandle": "r", "Body": json.dumps(body)}
-        return consolidator.handler(sqs_event(fake, "arn:aws:sqs:us-east-1:123456789012:c"), Context("org-audit-consolidator"))
+        return consolidator.handler(
+            sqs_event(fake, "arn:aws:sqs:us-east-1:123456789012:c"), Context("org-audit-consolidator")
+        )
 
     # Before the deadline the check only re-arms itself (once, however often it is delivered).
     assert deliver_check(check)["runs"][0]["status"] == "waiting"
@@ -263,10 +285,10 @@ def test_org_2_deadline_reports_unfinished_accounts_failed_and_sends_one_summary
     items = _account_items(endpoint, RUN_ID)
     late = [account for account, item in items.items() if item["status"]["S"] == "failed"]
     assert sorted(late) == members[1:]
-    assert all("not finished by the run's deadline" in items[account]["reason"]["S"] for account in late)
+    assert all("not finished by the run's deadline" in items[account]["failureReason"]["S"] for account in late)
     assert deliver_check({"orgRunId": RUN_ID, "check": 2})["runs"][0]["status"] == "done"
     alerts = receive(sqs, runtime.alerts_queue_url)
-    assert len(alerts) == 1 and f"{MEMBERS - 1} ACCOUNT(S) FAILED" in alerts[0]["Body"]
+    assert len(alerts) == 1 and f"{MEMBERS - 1} account(s) could not be audited" in alerts[0]["Body"]
 
 
 def test_org_2_forged_and_malformed_messages_assume_no_role(org_env: dict[str, Any]) -> None:
@@ -287,7 +309,9 @@ def test_org_2_forged_and_malformed_messages_assume_no_role(org_env: dict[str, A
     statuses = []
     for body in bodies:
         fake = {"MessageId": "m", "ReceiptHandle": "r", "Body": json.dumps(body)}
-        result = worker.handler(sqs_event(fake, "arn:aws:sqs:us-east-1:123456789012:q"), Context("org-audit-worker"))
+        result = worker.handler(
+            sqs_event(fake, "arn:aws:sqs:us-east-1:123456789012:q"), Context("org-audit-worker")
+        )
         statuses.append([item["status"] for item in result["accounts"]])
     assert statuses[:2] == [["unknown"], ["unknown"]]
     assert statuses[3:] == [[], []]  # malformed: logged and acknowledged

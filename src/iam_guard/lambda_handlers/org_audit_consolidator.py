@@ -75,7 +75,11 @@ def _handle_event(event: Any, context: LambdaContext) -> dict[str, Any]:
         try:
             message = consolidator_message(record)
         except (ValueError, TypeError) as problem:
-            log("WARNING", "consolidation message acknowledged without consolidation", reason=str(problem)[:300])
+            log(
+                "WARNING",
+                "consolidation message acknowledged without consolidation",
+                reason=str(problem)[:300],
+            )
             continue
         set_correlation_id(message.org_run_id)
         results.append(consolidate(message, settings, context))
@@ -100,11 +104,17 @@ def consolidate(message: CheckMessage, settings: OrgSettings, context: LambdaCon
             _rearm(store, settings, head, message, now)
             return {**result, "status": "waiting", "remaining": head.remaining}
         failed = _fail_stragglers(store, head)
-        log("ERROR", "org run deadline passed: unfinished accounts reported failed", orgRunId=org_run_id,
-            failed=failed)
+        log(
+            "ERROR",
+            "org run deadline passed: unfinished accounts reported failed",
+            orgRunId=org_run_id,
+            failed=failed,
+        )
         head = store.head(org_run_id) or head
         if head.remaining > 0:
-            raise RuntimeError(f"org run {org_run_id}: {head.remaining} account(s) still open after the deadline")
+            raise RuntimeError(
+                f"org run {org_run_id}: {head.remaining} account(s) still open after the deadline"
+            )
     owner = str(context.aws_request_id)
     lease_until = int(time.time() * 1000) + int(context.get_remaining_time_in_millis()) + 2_000
     if not store.begin_summary(org_run_id, owner, lease_until):
@@ -131,7 +141,9 @@ def consolidate(message: CheckMessage, settings: OrgSettings, context: LambdaCon
     return {**result, "status": "sent", **summary}
 
 
-def _rearm(store: OrgRunStore, settings: OrgSettings, head: OrgRunHead, message: CheckMessage, now: int) -> None:
+def _rearm(
+    store: OrgRunStore, settings: OrgSettings, head: OrgRunHead, message: CheckMessage, now: int
+) -> None:
     """The deadline check comes back later (only the current check re-arms)."""
     if message.check_seq is None or not store.advance_check(head.org_run_id, message.check_seq):
         return
@@ -274,7 +286,9 @@ def summary_message(
     lines = [
         f"iam-guard audited {len(audited)} of {len(accounts)} accounts of organization "
         f"{settings.organization_id} (org run {head.org_run_id}).",
-        "Findings by severity: " + ", ".join(f"{severity} {totals.get(severity, 0)}" for severity in _SEVERITIES) + ".",
+        "Findings by severity: "
+        + ", ".join(f"{severity} {totals.get(severity, 0)}" for severity in _SEVERITIES)
+        + ".",
         "",
         f"Report: {links[0]}",
         f"Console: {links[1]}",

@@ -80,8 +80,15 @@ def schedule(org_run_id: str, settings: OrgSettings, deadline: Deadline) -> dict
         store.mark_scheduled(org_run_id, len(accounts))
     else:
         # A retry (or a second delivery) of a scheduled run: send again what no worker has started.
-        accounts = [(item.account_id, item.name) for item in store.accounts(org_run_id) if item.status == "pending"]
-        log("INFO", "schedule delivered again: pending accounts sent again", orgRunId=org_run_id, pending=len(accounts))
+        accounts = [
+            (item.account_id, item.name) for item in store.accounts(org_run_id) if item.status == "pending"
+        ]
+        log(
+            "INFO",
+            "schedule delivered again: pending accounts sent again",
+            orgRunId=org_run_id,
+            pending=len(accounts),
+        )
     sqs = aws_client("sqs")
     for start in range(0, len(accounts), SEND_BATCH):
         batch = accounts[start : start + SEND_BATCH]
@@ -89,7 +96,9 @@ def schedule(org_run_id: str, settings: OrgSettings, deadline: Deadline) -> dict
             {"Id": account_id, "MessageBody": compact_json({"orgRunId": org_run_id, "account": account_id})}
             for account_id, _ in batch
         ]
-        answer = call_within(deadline, sqs.send_message_batch, QueueUrl=settings.audit_queue_url, Entries=entries)
+        answer = call_within(
+            deadline, sqs.send_message_batch, QueueUrl=settings.audit_queue_url, Entries=entries
+        )
         if answer.get("Failed"):
             # Raise: the schedule is retried and the retry sends every pending account again.
             raise RuntimeError(f"{len(answer['Failed'])} account message(s) not sent: {answer['Failed'][:3]}")

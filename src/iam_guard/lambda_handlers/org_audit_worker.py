@@ -107,7 +107,10 @@ def _handle_event(event: Any, context: LambdaContext) -> dict[str, Any]:
 
 
 def audit_account(
-    message: AccountMessage | ContinuationMessage, deliveries: int, settings: OrgSettings, context: LambdaContext
+    message: AccountMessage | ContinuationMessage,
+    deliveries: int,
+    settings: OrgSettings,
+    context: LambdaContext,
 ) -> dict[str, Any]:
     """Advance one account's audit as far as this invocation can; see the module docstring."""
     org_run_id, account_id = message.org_run_id, message.account_id
@@ -117,14 +120,23 @@ def audit_account(
     account = org_store.account(org_run_id, account_id)
     if account is None or account.status not in OPEN_STATUSES:
         level = "WARNING" if account is None else "INFO"
-        log(level, "org audit message acknowledged: account not open in the run", orgRunId=org_run_id,
-            account=account_id, accountStatus=account.status if account else None)
+        log(
+            level,
+            "org audit message acknowledged: account not open in the run",
+            orgRunId=org_run_id,
+            account=account_id,
+            accountStatus=account.status if account else None,
+        )
         return {**result, "status": "unknown" if account is None else "done"}
     if isinstance(message, AccountMessage) and not org_store.start_account(org_run_id, account_id):
         return {**result, "status": "done"}
     try:
         outcome = _advance(
-            message, lambda: _member_iam(settings, _partition(context), account_id, deadline), settings, context, org_store
+            message,
+            lambda: _member_iam(settings, _partition(context), account_id, deadline),
+            settings,
+            context,
+            org_store,
         )
     except Exception as error:
         reason = _describe(error)
@@ -132,13 +144,26 @@ def audit_account(
             failed = org_store.finish_account(
                 org_run_id, account_id, "failed", reason=f"{reason} (after {deliveries} attempts)"
             )
-            log("ERROR", "account audit failed: reported", orgRunId=org_run_id, account=account_id,
-                reason=reason, attempts=deliveries, recorded=failed)
+            log(
+                "ERROR",
+                "account audit failed: reported",
+                orgRunId=org_run_id,
+                account=account_id,
+                reason=reason,
+                attempts=deliveries,
+                recorded=failed,
+            )
             _consolidate_if_complete(org_store, settings, org_run_id)
             return {**result, "status": "failed", "reason": reason}
         org_store.note_error(org_run_id, account_id, reason)
-        log("WARNING", "account audit failed: the message comes back", orgRunId=org_run_id, account=account_id,
-            reason=reason, attempt=deliveries)
+        log(
+            "WARNING",
+            "account audit failed: the message comes back",
+            orgRunId=org_run_id,
+            account=account_id,
+            reason=reason,
+            attempt=deliveries,
+        )
         raise
     return {**result, **outcome}
 
@@ -216,7 +241,9 @@ class OrgAccountRun(AuditRun):
         if isinstance(unit, PolicyToAudit) and unit.policy_type == "identity":
             self._entity_findings.extend(findings)
         elif isinstance(unit, PrincipalToAudit):
-            lines.extend(reach_lines(self.state.run_id, self.account_id, unit, [*self._entity_findings, *findings]))
+            lines.extend(
+                reach_lines(self.state.run_id, self.account_id, unit, [*self._entity_findings, *findings])
+            )
         return lines
 
     def _write_parts(self, step: int, parts: list[str]) -> None:
@@ -243,9 +270,16 @@ class OrgAccountRun(AuditRun):
             records=self.state.records_written,
         )
         self.store.end_summary(run_id, self.owner, "recorded")
-        log("INFO", "account audited", orgRunId=self.org_run_id, account=self.account_id, counted=counted,
-            policiesAudited=self.state.policies_audited, findings=self.state.findings,
-            invocations=self.state.invocations)
+        log(
+            "INFO",
+            "account audited",
+            orgRunId=self.org_run_id,
+            account=self.account_id,
+            counted=counted,
+            policiesAudited=self.state.policies_audited,
+            findings=self.state.findings,
+            invocations=self.state.invocations,
+        )
         _consolidate_if_complete(self.org_store, self.org_settings, self.org_run_id)
 
 
@@ -280,7 +314,9 @@ def _member_iam(settings: OrgSettings, partition: str, account_id: str, deadline
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
-        config=BotocoreConfig(retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=3, read_timeout=10),
+        config=BotocoreConfig(
+            retries={"mode": "standard", "total_max_attempts": 2}, connect_timeout=3, read_timeout=10
+        ),
     )
 
 

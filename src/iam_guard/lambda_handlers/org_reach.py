@@ -56,7 +56,9 @@ def build_report(
         for record in records_by_account.get(account_id, []) if status == "audited" else []:
             if record.get("kind") == "audit-finding":
                 records.append(
-                    finding_record(account_id, str(record.get("entity", "")), str(record.get("policy", "")), record)
+                    finding_record(
+                        account_id, str(record.get("entity", "")), str(record.get("policy", "")), record
+                    )
                 )
             elif record.get("kind") == "reach":
                 try:

@@ -2,7 +2,7 @@
 
 One partition per org run (pk "orgrun#<id>"):
 - the head item (sk "run"): status "listing" (the scheduler is writing the account items) then
-  "scheduled"; total and remaining (accounts not yet audited or failed); deadlineAt (epoch s); checkSeq
+  "scheduled"; accountTotal and accountsLeft (accounts not yet audited or failed); deadlineAt (epoch s); checkSeq
   (the deadline check's sequence, so a duplicated check message cannot start a second chain); summary
   "none" | "sending" (summaryOwner/summaryUntil) | "sent" | "recorded", as the daily audit's run item;
 - one item per account (sk "account#<12 digits>"): status "pending" -> "running" -> "audited" | "failed",
@@ -11,7 +11,7 @@ One item per account rather than one map in the head: 1,000 accounts with their 
 hundreds-of-kB item, and every worker's update would rewrite (and pay for) all of it.
 
 Every account reaches "audited" or "failed" exactly once: a transaction moves the account item out of
-pending/running (conditional) and decrements the head's remaining count in the same write, so a duplicate
+pending/running (conditional) and decrements the head's accountsLeft count in the same write, so a duplicate
 or late worker, the deadline and the retries can never count an account twice.
 """
 
@@ -111,10 +111,10 @@ def account_from_item(item: dict[str, Any]) -> AccountItem:
         name=_text(item, "accountName"),
         status=_text(item, "status") or "pending",
         attempts=_number(item, "attempts"),
-        reason=_text(item, "reason"),
+        reason=_text(item, "failureReason"),
         last_error=_text(item, "lastError"),
-        findings=json.loads(_text(item, "findings") or "{}"),
-        records=_number(item, "records"),
+        findings=json.loads(_text(item, "findingCounts") or "{}"),
+        records=_number(item, "recordCount"),
     )
 
 
@@ -147,8 +147,8 @@ class OrgRunStore:
         item = {
             **head_key(org_run_id),
             "status": {"S": "listing"},
-            "total": {"N": "0"},
-            "remaining": {"N": "0"},
+            "accountTotal": {"N": "0"},
+            "accountsLeft": {"N": "0"},
             "deadlineAt": {"N": str(deadline_at)},
             "createdAt": {"N": str(int(time.time()))},
             "checkSeq": {"N": "0"},
@@ -186,7 +186,7 @@ class OrgRunStore:
             "update_item",
             TableName=self.table,
             Key=head_key(org_run_id),
-            UpdateExpression="SET #status = :scheduled, total = :total, remaining = :total",
+            UpdateExpression="SET #status = :scheduled, accountTotal = :total, accountsLeft = :total",
             ConditionExpression="#status = :listing",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={
@@ -199,16 +199,16 @@ class OrgRunStore:
     # -- reads -----------------------------------------------------------------------------------------------
 
     def head(self, org_run_id: str) -> OrgRunHead | None:
-        item = self._call("get_item", TableName=self.table, Key=head_key(org_run_id), ConsistentRead=True).get(
-            "Item"
-        )
+        item = self._call(
+            "get_item", TableName=self.table, Key=head_key(org_run_id), ConsistentRead=True
+        ).get("Item")
         if not item:
             return None
         return OrgRunHead(
             org_run_id=org_run_id,
             status=_text(item, "status"),
-            total=_number(item, "total"),
-            remaining=_number(item, "remaining"),
+            total=_number(item, "accountTotal"),
+            remaining=_number(item, "accountsLeft"),
             deadline_at=_number(item, "deadlineAt"),
             created_at=_number(item, "createdAt"),
             check_seq=_number(item, "checkSeq"),
@@ -294,8 +294,8 @@ class OrgRunStore:
             "Update": {
                 "TableName": self.table,
                 "Key": account_key(org_run_id, account_id),
-                "UpdateExpression": "SET #status = :outcome, reason = :reason, findings = :findings, "
-                "records = :records, finishedAt = :now",
+                "UpdateExpression": "SET #status = :outcome, failureReason = :reason, findingCounts = :findings, "
+                "recordCount = :records, finishedAt = :now",
                 "ConditionExpression": "#status IN (:pending, :running)",
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": {
@@ -313,8 +313,8 @@ class OrgRunStore:
             "Update": {
                 "TableName": self.table,
                 "Key": head_key(org_run_id),
-                "UpdateExpression": "SET remaining = remaining - :one",
-                "ConditionExpression": "#status = :scheduled AND remaining > :zero",
+                "UpdateExpression": "SET accountsLeft = accountsLeft - :one",
+                "ConditionExpression": "#status = :scheduled AND accountsLeft > :zero",
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": {
                     ":one": {"N": "1"},
@@ -325,7 +325,9 @@ class OrgRunStore:
         }
         try:
             self.calls += 1
-            call_within(self.deadline, self.dynamodb.transact_write_items, TransactItems=[account_update, head_update])
+            call_within(
+                self.deadline, self.dynamodb.transact_write_items, TransactItems=[account_update, head_update]
+            )
         except ClientError as error:
             if _conditional_failed(error):
                 return False
@@ -353,7 +355,7 @@ class OrgRunStore:
             TableName=self.table,
             Key=head_key(org_run_id),
             UpdateExpression="SET summary = :sending, summaryOwner = :me, summaryUntil = :until",
-            ConditionExpression="#status = :scheduled AND remaining = :zero AND (summary = :none OR "
+            ConditionExpression="#status = :scheduled AND accountsLeft = :zero AND (summary = :none OR "
             "(summary = :sending AND (summaryOwner = :me OR summaryUntil < :now)))",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={
@@ -390,5 +392,9 @@ class OrgRunStore:
             Key=head_key(org_run_id),
             UpdateExpression="SET summary = :none REMOVE summaryOwner, summaryUntil",
             ConditionExpression="summary = :sending AND summaryOwner = :me",
-            ExpressionAttributeValues={":none": {"S": "none"}, ":sending": {"S": "sending"}, ":me": {"S": owner}},
+            ExpressionAttributeValues={
+                ":none": {"S": "none"},
+                ":sending": {"S": "sending"},
+                ":me": {"S": owner},
+            },
         )

@@ -36,13 +36,26 @@ from iam_guard.blocks.kms import customer_managed_key, key_alias
 from iam_guard.blocks.logs import encrypted_log_group
 from iam_guard.blocks.queues import encrypted_queue, tls_only_queue_policy
 from iam_guard.blocks.roles import inline_policy, role
-from iam_guard.blocks.storage import Lifecycle, access_log_bucket, kms_encrypted_bucket, tls_only_bucket_policy
+from iam_guard.blocks.storage import (
+    Lifecycle,
+    access_log_bucket,
+    kms_encrypted_bucket,
+    tls_only_bucket_policy,
+)
 from iam_guard.blocks.tables import encrypted_table
 from iam_guard.policies import document
 from iam_guard.policies import monitoring as mon
 from iam_guard.policies import state_table as state
-from iam_guard.policies.common import actions, deny_outside_regions_statement, deny_sensitive_actions_statement
-from iam_guard.policies.kms import LOGS_ENCRYPTION_CONTEXT_REASON, cloudwatch_logs_statement, use_through_service_statement
+from iam_guard.policies.common import (
+    actions,
+    deny_outside_regions_statement,
+    deny_sensitive_actions_statement,
+)
+from iam_guard.policies.kms import (
+    LOGS_ENCRYPTION_CONTEXT_REASON,
+    cloudwatch_logs_statement,
+    use_through_service_statement,
+)
 from iam_guard.policies.organization import PRINCIPAL_ORG_ID
 from iam_guard.policies.s3 import allow_access_log_delivery_statement
 from iam_guard.policies.trust import service_trust
@@ -163,7 +176,9 @@ def add_org_audit(template: Template, plan: OrgPlan, *, topic: sns.Topic, topic_
             trust=service_trust("lambda.amazonaws.com"),
             policies=[inline_policy(f"{base}Permissions", document(statements[base]))],
         )
-        execution_role.Metadata = {"iam-guard": {"notes": [ASSUME_NOTE if base == "OrgAuditWorker" else SCHEDULER_NOTE]}}
+        execution_role.Metadata = {
+            "iam-guard": {"notes": [ASSUME_NOTE if base == "OrgAuditWorker" else SCHEDULER_NOTE]}
+        }
         roles[base] = template.add_resource(execution_role)
 
     artifact_bucket = template.parameters.get(ARTIFACT_BUCKET) or template.add_parameter(
@@ -239,7 +254,9 @@ def add_org_audit(template: Template, plan: OrgPlan, *, topic: sns.Topic, topic_
             description=f"ORG-2: organization IAM audit at {organization.audit_hour_utc:02d}:00 UTC",
             hour_utc=organization.audit_hour_utc,
             rule_target=events.target(
-                "OrgAuditScheduler", arn=GetAtt(scheduler, "Arn"), dead_letter_queue=queues["OrgAuditFunctionsDlq"]
+                "OrgAuditScheduler",
+                arn=GetAtt(scheduler, "Arn"),
+                dead_letter_queue=queues["OrgAuditFunctionsDlq"],
             ),
         )
     )
@@ -252,7 +269,12 @@ def add_org_audit(template: Template, plan: OrgPlan, *, topic: sns.Topic, topic_
         )
     )
     for logical_id, function, queue, concurrency in (
-        ("OrgAuditEventSource", built["OrgAuditWorker"], queues["OrgAuditQueue"], organization.audit_concurrency),
+        (
+            "OrgAuditEventSource",
+            built["OrgAuditWorker"],
+            queues["OrgAuditQueue"],
+            organization.audit_concurrency,
+        ),
         ("OrgConsolidationEventSource", built["OrgAuditConsolidator"], queues["OrgConsolidationQueue"], 2),
     ):
         mapping = queue_event_source(logical_id, function=function, queue=queue)
@@ -278,16 +300,22 @@ def _key(plan: OrgPlan, log_groups: list[str], role_arns: list[Any], schedule_ar
             cloudwatch_logs_statement([arns.log_group_bare(name) for name in log_groups]),
             mon.events_use_key_statement([schedule_arn]),
             mon.account_messaging_use_key_statement(),
-            use_through_service_statement("AllowOrgAuditRolesThroughSqs", role_arns, "sqs", mon.ROLE_MESSAGE_KEY_ACTIONS),
+            use_through_service_statement(
+                "AllowOrgAuditRolesThroughSqs", role_arns, "sqs", mon.ROLE_MESSAGE_KEY_ACTIONS
+            ),
             use_through_service_statement(
                 "AllowOrgAuditRolesThroughDynamoDb", role_arns, "dynamodb", state.TABLE_KEY_ACTIONS
             ),
-            use_through_service_statement("AllowOrgAuditRolesThroughS3", role_arns, "s3", state.TABLE_KEY_ACTIONS),
+            use_through_service_statement(
+                "AllowOrgAuditRolesThroughS3", role_arns, "s3", state.TABLE_KEY_ACTIONS
+            ),
             *mon.lambda_environment_key_statements(),
             *state.table_creation_key_statements(),
         ],
     )
-    key.Metadata = {"iam-guard": {"suppressions": [{"code": "IAMG010", "reason": LOGS_ENCRYPTION_CONTEXT_REASON}]}}
+    key.Metadata = {
+        "iam-guard": {"suppressions": [{"code": "IAMG010", "reason": LOGS_ENCRYPTION_CONTEXT_REASON}]}
+    }
     return key
 
 
@@ -349,7 +377,9 @@ def _results_bucket(template: Template, plan: OrgPlan, key: kms.Key) -> Any:
         )
     )
     bucket.DependsOn = [log_policy.title]
-    template.add_resource(tls_only_bucket_policy("OrgResultsBucketPolicy", bucket=bucket, statements=[], retain=True))
+    template.add_resource(
+        tls_only_bucket_policy("OrgResultsBucketPolicy", bucket=bucket, statements=[], retain=True)
+    )
     return bucket
 
 
@@ -383,7 +413,9 @@ def _role_statements(
         return Statement(
             Sid=sid,
             Effect=Allow,
-            Action=actions("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:SendMessage"),
+            Action=actions(
+                "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:SendMessage"
+            ),
             Resource=[GetAtt(queue, "Arn")],
         )
 
@@ -418,7 +450,10 @@ def _role_statements(
                 Sid="QueueAccountsAndTheDeadlineCheck",
                 Effect=Allow,
                 Action=actions("sqs:SendMessage"),
-                Resource=[GetAtt(queues["OrgAuditQueue"], "Arn"), GetAtt(queues["OrgConsolidationQueue"], "Arn")],
+                Resource=[
+                    GetAtt(queues["OrgAuditQueue"], "Arn"),
+                    GetAtt(queues["OrgConsolidationQueue"], "Arn"),
+                ],
             ),
             *common("OrgAuditScheduler"),
         ],
@@ -444,7 +479,9 @@ def _role_statements(
             ),
             consume("ConsumeAndContinueAccountAudits", queues["OrgAuditQueue"]),
             send_to_consolidator,
-            Statement(Sid="WriteAccountResults", Effect=Allow, Action=actions("s3:PutObject"), Resource=[runs]),
+            Statement(
+                Sid="WriteAccountResults", Effect=Allow, Action=actions("s3:PutObject"), Resource=[runs]
+            ),
             use_bucket_key,
             *common("OrgAuditWorker"),
         ],
@@ -476,7 +513,9 @@ def _role_statements(
                 Effect=Allow,
                 Action=actions(*mon.ROLE_MESSAGE_KEY_ACTIONS),
                 Resource=[GetAtt(topic_key, "Arn")],
-                Condition=Condition(StringEquals({"kms:ViaService": Sub("sns.${AWS::Region}.amazonaws.com")})),
+                Condition=Condition(
+                    StringEquals({"kms:ViaService": Sub("sns.${AWS::Region}.amazonaws.com")})
+                ),
             ),
             *common("OrgAuditConsolidator"),
         ],
@@ -484,7 +523,11 @@ def _role_statements(
 
 
 def _alarms(
-    template: Template, plan: OrgPlan, topic: sns.Topic, functions: dict[str, Any], queues: dict[str, sqs.Queue]
+    template: Template,
+    plan: OrgPlan,
+    topic: sns.Topic,
+    functions: dict[str, Any],
+    queues: dict[str, sqs.Queue],
 ) -> None:
     """Dead-letter queues not empty, function errors, and no completed org audit in a day."""
     for logical_id, base in DEAD_LETTER_QUEUES.items():
@@ -519,7 +562,9 @@ def _alarms(
                 "ORG-2: no organization audit summary in a day (the run did not finish, or its summary could "
                 "not be sent); after a new deployment it fires until the first run has completed"
             ),
-            metric=alarms.Metric(contract.METRICS_NAMESPACE, contract.ORG_ACCOUNTS_AUDITED_METRIC, dimensions),
+            metric=alarms.Metric(
+                contract.METRICS_NAMESPACE, contract.ORG_ACCOUNTS_AUDITED_METRIC, dimensions
+            ),
             topic=topic,
             threshold=1,
             period_seconds=ONE_DAY_SECONDS,

@@ -106,7 +106,11 @@ class OrgPlan:
     def org_audit_role_names(self) -> list[str]:
         """The three functions' roles: scheduler, worker (the member audit role's trusted auditor),
         consolidator."""
-        return [self.org_audit_scheduler_role_name, self.auditor_role_name, self.org_audit_consolidator_role_name]
+        return [
+            self.org_audit_scheduler_role_name,
+            self.auditor_role_name,
+            self.org_audit_consolidator_role_name,
+        ]
 
     def org_audit_function_name(self, physical_base: str) -> str:
         return naming.name(self.config, physical_base)
