@@ -99,8 +99,8 @@ def test_org_1_audit_role_trusts_only_the_security_accounts_auditor_role_inside_
     assert member["Parameters"]["AuditExternalId"]["NoEcho"] is True
     assert member["Parameters"]["AuditExternalId"]["MinLength"] >= 32
     principal_arn = stmt["Condition"]["ArnEquals"]["aws:PrincipalArn"]
-    # The default auditor: the security account's monitoring stack DailyAuditor role, by its real name.
-    auditor = props(template("org", "monitoring"), "DailyAuditorRole")["RoleName"]
+    # The default auditor: the org-security stack's fan-out audit worker role (ORG-2), by its real name.
+    auditor = props(template("org", SECURITY), "OrgAuditWorkerRole")["RoleName"]
     assert resolve(principal_arn) == f"arn:aws:iam::{SECURITY_ACCOUNT}:role/{auditor}"
     assert props(member, "MemberAuditRole")["MaxSessionDuration"] == 3600
 

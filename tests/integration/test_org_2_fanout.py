@@ -138,7 +138,7 @@ def test_org_2_fanout_audits_every_account_once_reports_the_failed_one_and_the_p
     assert sorted(_account_items(endpoint, RUN_ID)) == members  # the management account is not a target
 
     results: list[dict[str, Any]] = []
-    deliveries, failures = drain(
+    _, failures = drain(
         sqs,
         runtime.audit_queue_url,
         lambda event: results.append(worker.handler(event, Context("org-audit-worker"))),
@@ -174,9 +174,10 @@ def test_org_2_fanout_audits_every_account_once_reports_the_failed_one_and_the_p
     assert _result_keys(endpoint, RUN_ID) == keys_before
 
     summaries: list[dict[str, Any]] = []
-    consolidate = lambda event: summaries.append(
-        consolidator.handler(event, Context("org-audit-consolidator"))
-    )  # noqa: E731
+
+    def consolidate(event: dict[str, Any]) -> None:
+        summaries.append(consolidator.handler(event, Context("org-audit-consolidator")))
+
     drain(sqs, runtime.consolidation_queue_url, consolidate)
     sqs.send_message(QueueUrl=runtime.consolidation_queue_url, MessageBody=json.dumps({"orgRunId": RUN_ID}))
     drain(sqs, runtime.consolidation_queue_url, consolidate)
@@ -285,7 +286,9 @@ def test_org_2_deadline_reports_unfinished_accounts_failed_and_sends_one_summary
     items = _account_items(endpoint, RUN_ID)
     late = [account for account, item in items.items() if item["status"]["S"] == "failed"]
     assert sorted(late) == members[1:]
-    assert all("not finished by the run's deadline" in items[account]["failureReason"]["S"] for account in late)
+    assert all(
+        "not finished by the run's deadline" in items[account]["failureReason"]["S"] for account in late
+    )
     assert deliver_check({"orgRunId": RUN_ID, "check": 2})["runs"][0]["status"] == "done"
     alerts = receive(sqs, runtime.alerts_queue_url)
     assert len(alerts) == 1 and f"{MEMBERS - 1} account(s) could not be audited" in alerts[0]["Body"]

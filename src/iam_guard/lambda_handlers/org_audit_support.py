@@ -84,7 +84,7 @@ def load_org_settings(environ: Mapping[str, str] | None = None) -> OrgSettings:
     )
 
 
-# -- run IDs and results keys ----------------------------------------------------------------------------------
+# -- run IDs and results keys --------------------------------------------------------------------------------
 
 
 def account_run_id(org_run_id: str, account_id: str) -> str:

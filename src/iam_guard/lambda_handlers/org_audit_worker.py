@@ -34,10 +34,11 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
-from audit_run import AuditClients, AuditRun, decide, reserve_ms_for
 from botocore.config import Config as BotocoreConfig
 from botocore.exceptions import ClientError
+
 from audit_records import record_line
+from audit_run import AuditClients, AuditRun, decide, reserve_ms_for
 from iam_guard.analysis import Finding, Severity
 from iam_guard.analysis.account import AuditUnit, PolicyToAudit, PrincipalToAudit, analyze_unit
 from lambda_support import (

@@ -2,9 +2,9 @@
 
 One partition per org run (pk "orgrun#<id>"):
 - the head item (sk "run"): status "listing" (the scheduler is writing the account items) then
-  "scheduled"; accountTotal and accountsLeft (accounts not yet audited or failed); deadlineAt (epoch s); checkSeq
-  (the deadline check's sequence, so a duplicated check message cannot start a second chain); summary
-  "none" | "sending" (summaryOwner/summaryUntil) | "sent" | "recorded", as the daily audit's run item;
+  "scheduled"; accountTotal and accountsLeft (accounts not yet audited or failed); deadlineAt (epoch s);
+  checkSeq (the deadline check's sequence, so a duplicated check message cannot start a second chain);
+  summary "none" | "sending" (summaryOwner/summaryUntil) | "sent" | "recorded", as the daily audit's run;
 - one item per account (sk "account#<12 digits>"): status "pending" -> "running" -> "audited" | "failed",
   with the account's name, attempts, the last error, the failure reason, and the finding counts.
 One item per account rather than one map in the head: 1,000 accounts with their reasons would be a
@@ -294,8 +294,8 @@ class OrgRunStore:
             "Update": {
                 "TableName": self.table,
                 "Key": account_key(org_run_id, account_id),
-                "UpdateExpression": "SET #status = :outcome, failureReason = :reason, findingCounts = :findings, "
-                "recordCount = :records, finishedAt = :now",
+                "UpdateExpression": "SET #status = :outcome, failureReason = :reason, "
+                "findingCounts = :findings, recordCount = :records, finishedAt = :now",
                 "ConditionExpression": "#status IN (:pending, :running)",
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": {

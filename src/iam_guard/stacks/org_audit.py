@@ -15,11 +15,9 @@ completion metric alarms too.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from awacs.aws import Allow, Condition, Statement, StringEquals, StringLike
-from troposphere import GetAtt, Output, Parameter, Ref, Sub, Template, awslambda, iam, kms, sns, sqs
+from troposphere import GetAtt, Parameter, Ref, Sub, Template, awslambda, kms, sns, sqs
 from troposphere.validators import integer
 
 from iam_guard import arns, contract, packaging
@@ -43,24 +41,20 @@ from iam_guard.blocks.storage import (
     tls_only_bucket_policy,
 )
 from iam_guard.blocks.tables import encrypted_table
+from iam_guard.outputs import add_exported_outputs
 from iam_guard.policies import document
 from iam_guard.policies import monitoring as mon
+from iam_guard.policies import org_audit as org_audit_policies
 from iam_guard.policies import state_table as state
-from iam_guard.policies.common import (
-    actions,
-    deny_outside_regions_statement,
-    deny_sensitive_actions_statement,
-)
 from iam_guard.policies.kms import (
     LOGS_ENCRYPTION_CONTEXT_REASON,
     cloudwatch_logs_statement,
     use_through_service_statement,
 )
-from iam_guard.policies.organization import PRINCIPAL_ORG_ID
 from iam_guard.policies.s3 import allow_access_log_delivery_statement
 from iam_guard.policies.trust import service_trust
 from iam_guard.stacks.org_member import EXTERNAL_ID_PARAMETER
-from iam_guard.stacks.org_plan import OrgPlan
+from iam_guard.stacks.org_plan import SECURITY_STACK, OrgPlan
 
 ARTIFACT_BUCKET = "ArtifactBucket"
 # The worker reports an account failed on this delivery (org_audit_worker.MAX_ATTEMPTS); the queue moves a
@@ -70,7 +64,6 @@ MAX_RECEIVE_COUNT = WORKER_ATTEMPTS + 2
 VISIBILITY_TIMEOUT_FACTOR = 6  # six times the function timeout, as Lambda recommends for SQS sources
 TIMEOUT_SECONDS = 60
 ONE_DAY_SECONDS = 86400
-RESOURCE_ORG_ID = "aws:ResourceOrgID"
 # The dead-letter queues by logical ID, with the base of their physical names: the functions' (failed
 # asynchronous invocations and the schedule's undeliverable events), the audit queue's, the consolidation
 # queue's.
@@ -111,16 +104,6 @@ class EventSourceScalingConfig(awslambda.ScalingConfig):
     same-named class of another resource; the mapping's ScalingConfig has it (2..1000)."""
 
     props = {**awslambda.ScalingConfig.props, "MaximumConcurrency": (integer, False)}
-
-
-@dataclass
-class OrgAuditParts:
-    """What the unit adds, by role (the functions' statements name the resources)."""
-
-    key: kms.Key
-    table: Any = None
-    bucket: Any = None
-    queues: dict[str, sqs.Queue] | None = None
 
 
 def add_org_audit(template: Template, plan: OrgPlan, *, topic: sns.Topic, topic_key: kms.Key) -> None:
@@ -166,7 +149,23 @@ def add_org_audit(template: Template, plan: OrgPlan, *, topic: sns.Topic, topic_
     )
     bucket = _results_bucket(template, plan, key)
 
-    statements = _role_statements(plan, key, topic, topic_key, table, bucket, queues, log_groups)
+    statements = org_audit_policies.function_statements(
+        org_audit_policies.OrgAuditArns(
+            key=GetAtt(key, "Arn"),
+            topic=Ref(topic),
+            topic_key=GetAtt(topic_key, "Arn"),
+            table=GetAtt(table, "Arn"),
+            bucket=arns.bucket(bucket),
+            runs=arns.bucket_objects(bucket, contract.RESULTS_RUNS_PREFIX),
+            audit_queue=GetAtt(queues["OrgAuditQueue"], "Arn"),
+            consolidation_queue=GetAtt(queues["OrgConsolidationQueue"], "Arn"),
+            functions_dlq=GetAtt(queues["OrgAuditFunctionsDlq"], "Arn"),
+            log_groups={base: arns.log_group(name) for base, name in log_groups.items()},
+        ),
+        member_audit_role_name=plan.audit_role_name,
+        organization_id=plan.organization.organization_id,
+        regions=mon.stack_regions(plan.config.region),
+    )
     roles = {}
     for base, name in role_names.items():
         execution_role = role(
@@ -281,12 +280,20 @@ def add_org_audit(template: Template, plan: OrgPlan, *, topic: sns.Topic, topic_
         mapping.ScalingConfig = EventSourceScalingConfig(MaximumConcurrency=concurrency)
         template.add_resource(mapping)
     _alarms(template, plan, topic, built, queues)
-    template.add_output(
-        Output(
-            "OrgAuditResultsBucket",
-            Description="ORG-2: per-account results and the consolidated reports (runs/<run>/report.html)",
-            Value=Ref(bucket),
-        )
+    add_exported_outputs(
+        template,
+        config,
+        SECURITY_STACK,
+        {
+            "OrgAuditResultsBucket": (
+                "ORG-2: per-account results and the consolidated reports (runs/<run>/report.html)",
+                Ref(bucket),
+            ),
+            "OrgAuditQueueArn": (
+                "ORG-2: the per-account audit queue",
+                GetAtt(queues["OrgAuditQueue"], "Arn"),
+            ),
+        },
     )
 
 
@@ -383,145 +390,6 @@ def _results_bucket(template: Template, plan: OrgPlan, key: kms.Key) -> Any:
     return bucket
 
 
-def _role_statements(
-    plan: OrgPlan,
-    key: kms.Key,
-    topic: sns.Topic,
-    topic_key: kms.Key,
-    table: Any,
-    bucket: Any,
-    queues: dict[str, sqs.Queue],
-    log_groups: dict[str, str],
-) -> dict[str, list[Statement]]:
-    """Least privilege per function (see each function's handler docstring for what it calls)."""
-    key_arn = GetAtt(key, "Arn")
-    table_arn = GetAtt(table, "Arn")
-    runs = arns.bucket_objects(bucket, contract.RESULTS_RUNS_PREFIX)
-    regions = mon.stack_regions(plan.config.region)
-
-    def common(base: str) -> list[Statement]:
-        return [
-            mon.write_logs_statement([arns.log_group(log_groups[base])]),
-            mon.send_to_dead_letter_queue_statement(GetAtt(queues["OrgAuditFunctionsDlq"], "Arn")),
-            mon.use_key_through_messaging_statement(key_arn),
-            state.use_key_through_dynamodb_statement(key_arn),
-            deny_outside_regions_statement(regions),
-            deny_sensitive_actions_statement(),
-        ]
-
-    def consume(sid: str, queue: sqs.Queue) -> Statement:
-        return Statement(
-            Sid=sid,
-            Effect=Allow,
-            Action=actions(
-                "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:SendMessage"
-            ),
-            Resource=[GetAtt(queue, "Arn")],
-        )
-
-    send_to_consolidator = Statement(
-        Sid="RequestConsolidation",
-        Effect=Allow,
-        Action=actions("sqs:SendMessage"),
-        Resource=[GetAtt(queues["OrgConsolidationQueue"], "Arn")],
-    )
-    use_bucket_key = Statement(
-        Sid="UseOrgAuditKeyOnlyThroughS3",
-        Effect=Allow,
-        Action=actions("kms:Decrypt", "kms:GenerateDataKey"),
-        Resource=[key_arn],
-        Condition=Condition(StringEquals({"kms:ViaService": Sub("s3.${AWS::Region}.amazonaws.com")})),
-    )
-    return {
-        "OrgAuditScheduler": [
-            Statement(
-                Sid="ListTheOrganizationsAccounts",
-                Effect=Allow,
-                Action=actions("organizations:DescribeOrganization", "organizations:ListAccounts"),
-                Resource=["*"],
-            ),
-            state.item_family_statement(
-                "UseOrgRunsInStateTable",
-                table_arn,
-                ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"),
-                contract.ORG_RUN_KEY_PREFIX,
-            ),
-            Statement(
-                Sid="QueueAccountsAndTheDeadlineCheck",
-                Effect=Allow,
-                Action=actions("sqs:SendMessage"),
-                Resource=[
-                    GetAtt(queues["OrgAuditQueue"], "Arn"),
-                    GetAtt(queues["OrgConsolidationQueue"], "Arn"),
-                ],
-            ),
-            *common("OrgAuditScheduler"),
-        ],
-        "OrgAuditWorker": [
-            Statement(
-                Sid="AssumeTheMemberAuditRoleInsideTheOrganization",
-                Effect=Allow,
-                Action=actions("sts:AssumeRole"),
-                Resource=[Sub(f"arn:${{AWS::Partition}}:iam::*:role/{plan.audit_role_name}")],
-                Condition=Condition(StringEquals({RESOURCE_ORG_ID: plan.organization.organization_id})),
-            ),
-            state.item_family_statement(
-                "UseAccountRunsInStateTable",
-                table_arn,
-                ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
-                contract.RUN_KEY_PREFIX,
-            ),
-            state.item_family_statement(
-                "UseOrgRunsInStateTable",
-                table_arn,
-                ("dynamodb:GetItem", "dynamodb:UpdateItem"),
-                contract.ORG_RUN_KEY_PREFIX,
-            ),
-            consume("ConsumeAndContinueAccountAudits", queues["OrgAuditQueue"]),
-            send_to_consolidator,
-            Statement(
-                Sid="WriteAccountResults", Effect=Allow, Action=actions("s3:PutObject"), Resource=[runs]
-            ),
-            use_bucket_key,
-            *common("OrgAuditWorker"),
-        ],
-        "OrgAuditConsolidator": [
-            state.item_family_statement(
-                "UseOrgRunsInStateTable",
-                table_arn,
-                ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"),
-                contract.ORG_RUN_KEY_PREFIX,
-            ),
-            consume("ConsumeAndRearmConsolidation", queues["OrgConsolidationQueue"]),
-            Statement(
-                Sid="ListRunResults",
-                Effect=Allow,
-                Action=actions("s3:ListBucket"),
-                Resource=[arns.bucket(bucket)],
-                Condition=Condition(StringLike({"s3:prefix": [f"{contract.RESULTS_RUNS_PREFIX}*"]})),
-            ),
-            Statement(
-                Sid="ReadResultsWriteReports",
-                Effect=Allow,
-                Action=actions("s3:GetObject", "s3:PutObject"),
-                Resource=[runs],
-            ),
-            use_bucket_key,
-            mon.publish_alerts_statement(Ref(topic)),
-            Statement(
-                Sid="UseTopicKeyOnlyThroughSns",
-                Effect=Allow,
-                Action=actions(*mon.ROLE_MESSAGE_KEY_ACTIONS),
-                Resource=[GetAtt(topic_key, "Arn")],
-                Condition=Condition(
-                    StringEquals({"kms:ViaService": Sub("sns.${AWS::Region}.amazonaws.com")})
-                ),
-            ),
-            *common("OrgAuditConsolidator"),
-        ],
-    }
-
-
 def _alarms(
     template: Template,
     plan: OrgPlan,
@@ -576,7 +444,7 @@ def _alarms(
         alarms.notifying_alarm(
             "OrgAuditFailedAccountsAlarm",
             name=plan.name("org-audit-failed-accounts"),
-            description="ORG-2: accounts of the last organization audit could not be audited (see its summary)",
+            description="ORG-2: accounts of the last organization audit could not be audited (see summary)",
             metric=alarms.Metric(contract.METRICS_NAMESPACE, contract.ORG_ACCOUNTS_FAILED_METRIC, dimensions),
             topic=topic,
             threshold=0,

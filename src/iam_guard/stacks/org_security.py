@@ -25,8 +25,8 @@ from iam_guard.policies import document
 from iam_guard.policies import monitoring as mon
 from iam_guard.policies import organization as org
 from iam_guard.stacks import org_member
-from iam_guard.stacks.org_audit import add_org_audit
 from iam_guard.stacks.dead_letters import add_rule_dead_letters
+from iam_guard.stacks.org_audit import add_org_audit
 from iam_guard.stacks.org_plan import SECURITY_STACK, OrgPlan
 from iam_guard.tags import apply_compliance_tags
 
