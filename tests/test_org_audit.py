@@ -254,7 +254,7 @@ def test_org_2_config_concurrency_and_deadline_defaults_and_bounds() -> None:
     }
     organization = parse_config(base).organization
     assert organization is not None
-    assert (organization.audit_concurrency, organization.audit_deadline_minutes) == (10, 180)
+    assert (organization.audit_concurrency, organization.audit_deadline_minutes) == (20, 180)
     for key, value, message in (
         ("audit_concurrency", 1, "organization.audit_concurrency: 1 must be between 2 and 200"),
         ("audit_concurrency", 201, "organization.audit_concurrency: 201 must be between 2 and 200"),
