@@ -99,8 +99,13 @@ def consolidate(message: CheckMessage, settings: OrgSettings, context: LambdaCon
     if head.summary in ("sent", "recorded"):
         return {**result, "status": "done"}
     now = int(time.time())
+    if head.status != "scheduled" and now >= head.deadline_at:
+        # The scheduler never finished listing the accounts: nothing to report; the missing completion
+        # metric alarms, and this chain of checks stops here.
+        log("ERROR", "org run never scheduled its accounts: abandoned at its deadline", orgRunId=org_run_id)
+        return {**result, "status": "abandoned"}
     if head.status != "scheduled" or head.remaining > 0:
-        if now < head.deadline_at or head.status != "scheduled":
+        if now < head.deadline_at:
             _rearm(store, settings, head, message, now)
             return {**result, "status": "waiting", "remaining": head.remaining}
         failed = _fail_stragglers(store, head)
@@ -214,7 +219,6 @@ def _report_and_publish(
             Key=f"{prefix}{name}",
             Body=body.encode("utf-8"),
             ContentType=content_type,
-            ServerSideEncryption="aws:kms",
         )
     region = os.environ.get("AWS_REGION", "us-east-1")
     html_key = f"{prefix}report.html"

@@ -115,7 +115,6 @@ def schedule(org_run_id: str, settings: OrgSettings, deadline: Deadline) -> dict
         orgRunId=org_run_id,
         accounts=len(accounts),
         managementAccount=management,
-        organizationsCalls=1 + (len(accounts) // 20) + 1,
     )
     return {"orgRunId": org_run_id, "status": "scheduled", "accounts": len(accounts)}
 

@@ -248,6 +248,8 @@ class OrgAccountRun(AuditRun):
         return lines
 
     def _write_parts(self, step: int, parts: list[str]) -> None:
+        """Each part to its deterministic key. No encryption header: the bucket's default (SSE-KMS with the
+        unit's key and a Bucket Key) applies; "aws:kms" without a key ID would pick the aws/s3 key."""
         for number, part in enumerate(parts):
             call_within(
                 self.wrapup_deadline,
@@ -256,7 +258,6 @@ class OrgAccountRun(AuditRun):
                 Key=part_key(self.org_run_id, self.account_id, step, number),
                 Body=(part + "\n").encode("utf-8"),
                 ContentType="application/x-ndjson",
-                ServerSideEncryption="aws:kms",
             )
 
     def _summarise(self) -> None:
