@@ -139,3 +139,31 @@ def test_h_1_the_contract_is_standard_library_only() -> None:
     names = imported_modules(PACKAGE / "contract.py")
     outside = [name for name in names if name.split(".")[0] not in sys.stdlib_module_names]
     assert outside == []
+
+
+def stdlib_or(paths: list[Path], allowed: tuple[str, ...]) -> list[str]:
+    """Imports of the files that are neither the standard library nor under one of `allowed`."""
+    found = []
+    for path in paths:
+        for name in imported_modules(path):
+            top = name.split(".")[0]
+            if top in sys.stdlib_module_names or any(name == a or name.startswith(a + ".") for a in allowed):
+                continue
+            found.append(f"{path.name} imports {name}")
+    return sorted(found)
+
+
+def test_org_3_cross_account_reach_imports_only_the_standard_library_and_the_analyzer() -> None:
+    """Shipped in the Lambda zips with iam_guard/analysis: nothing else may be needed."""
+    analysis = PACKAGE / "analysis"
+    modules = [analysis / name for name in ("cross_account.py", "principal_reach.py", "trust_admission.py")]
+    assert stdlib_or(modules, ("iam_guard.analysis",)) == []
+
+
+def test_org_4_the_report_needs_no_aws_sdk() -> None:
+    """The consolidated report (org_report and the two modules it renders with) is pure: standard library,
+    the analyzer's codes and severities, and its own modules; the consolidator handler does the AWS calls."""
+    modules = sorted(HANDLERS.glob("org_report*.py"))
+    assert [path.name for path in modules] == ["org_report.py", "org_report_graph.py", "org_report_html.py"]
+    own = tuple(path.stem for path in modules)
+    assert stdlib_or(modules, ("iam_guard.analysis", *own)) == []

@@ -1,11 +1,12 @@
 """ORG-3: cross-account reach, "who can become admin where" in an organization (standard library only;
 shipped in the Lambda zips; imports only iam_guard.analysis).
 
-    from iam_guard.analysis.cross_account import PrincipalReach, reach_of_principal, reach_paths
+    from iam_guard.analysis.cross_account import PrincipalReach, load_reaches, reach_of_principal, reach_paths
 
 Each account's audit turns each user and role into a PrincipalReach (reach_of_principal, see
 iam_guard.analysis.principal_reach for what the identity side means, iam_guard.analysis.trust_admission
-for the trust side). The consolidator gives every account's reaches to reach_paths.
+for the trust side). The consolidator reads each account's reaches back with load_reaches(account, data)
+(every field checked, every principal of that account) and gives them all to reach_paths.
 
 A hop is one sts:AssumeRole from a principal to a role: the role's trust admits the caller (its ARN, its
 account root, or `*` with only conditions such as aws:PrincipalOrgID) and, unless the trust names the
@@ -34,6 +35,7 @@ scripts/bench_cross_account.py times 1,000 accounts of 500 principals.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -43,9 +45,10 @@ from iam_guard.analysis.model import Severity
 from iam_guard.analysis.principal_reach import (
     ESCALATION_CODES,
     PrincipalReach,
+    load_reaches,
     reach_of_principal,
 )
-from iam_guard.analysis.trust_admission import Source, TrustPolicy, source_of
+from iam_guard.analysis.trust_admission import TrustPolicy, source_of
 from iam_guard.analysis.wildcard import matches
 
 __all__ = [
@@ -53,6 +56,7 @@ __all__ = [
     "Hop",
     "PrincipalReach",
     "ReachPath",
+    "load_reaches",
     "reach_of_principal",
     "reach_paths",
 ]
@@ -181,9 +185,6 @@ class _Graph:
                 self.by_arn[key] = min(self.by_arn[key], reach, key=_canonical_json)  # deterministic pick
             else:
                 self.by_arn[key] = reach
-        self.sources: dict[str, Source] = {
-            key: source_of(reach.arn, reach.account, reach.kind) for key, reach in self.by_arn.items()
-        }
         self.roles_by_name: dict[tuple[str, str], str] = {}
         self.assumers_by_account: dict[str, list[str]] = defaultdict(list)
         self.patterns_exact: dict[str, list[str]] = defaultdict(list)
@@ -217,17 +218,25 @@ class _Graph:
                     self.patterns_by_account[slot[1]].append(key)
                 else:
                     self.patterns_anywhere.append(key)
-        self.trusts: dict[str, TrustPolicy] = {}
+        self.trusts: dict[int, TrustPolicy] = {}
 
     def trust_of(self, key: str) -> TrustPolicy:
-        if key not in self.trusts:
-            self.trusts[key] = TrustPolicy.parse(self.by_arn[key].trust)
-        return self.trusts[key]
+        """The role's trust, parsed once per document object (roles read back by load_reaches share
+        equal documents; the reaches, and so the documents, live as long as the graph)."""
+        document = self.by_arn[key].trust
+        if id(document) not in self.trusts:
+            self.trusts[id(document)] = TrustPolicy.parse(document)
+        return self.trusts[id(document)]
+
+    @staticmethod
+    def denies(caller: PrincipalReach, target: PrincipalReach) -> bool:
+        """An explicit Deny of the caller's covers the target (it wins over any Allow, trust included)."""
+        return any(matches(pattern, target.arn) for pattern in caller.denied)
 
     def identity_statement(self, caller: PrincipalReach, target: PrincipalReach) -> str | None:
         """The caller's statement allowing sts:AssumeRole on the target, None when none does (or a Deny
         takes it away)."""
-        if any(matches(pattern, target.arn) for pattern in caller.denied):
+        if self.denies(caller, target):
             return None
         for index, pattern in enumerate(caller.assumable):
             if matches(pattern, target.arn):
@@ -259,7 +268,8 @@ class _Graph:
         hops = []
         for caller_key in self.candidates(target_key):
             caller = self.by_arn[caller_key]
-            admission = trust.admission(self.sources[caller_key], self.organization_id)
+            source = source_of(caller.arn, caller.account, caller.kind)
+            admission = trust.admission(source, self.organization_id)
             if admission is None:
                 continue
             identity: str | None = None
@@ -267,6 +277,8 @@ class _Graph:
                 identity = self.identity_statement(caller, target)
                 if identity is None:
                     continue
+            elif self.denies(caller, target):
+                continue
             hop = Hop(
                 caller.arn,
                 caller.account,
@@ -282,8 +294,6 @@ class _Graph:
 
 
 def _canonical_json(reach: PrincipalReach) -> str:
-    import json
-
     return json.dumps(reach.to_dict(), sort_keys=True)
 
 

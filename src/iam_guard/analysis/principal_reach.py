@@ -19,9 +19,13 @@ its groups'):
   conditions narrow (conditions.py's table: aws:MultiFactorAuthPresent, aws:ResourceTag/...) is kept and
   its label names the keys, as the request context of a future call cannot be known;
 - a Deny on sts:AssumeRole without condition removes the roles its Resource patterns match (an allowed
-  pattern it covers entirely is dropped from `assumable`; the others are kept in `denied` and checked for
-  each target role); a Deny with a condition or NotResource is ignored: it might not apply (conservative);
-- role ARNs are matched case-insensitively (conservative: IAM role names are unique regardless of case).
+  pattern it covers entirely is dropped from `assumable`; every Deny pattern is kept in `denied` and
+  checked for each target role, even one whose trust names the principal: an explicit Deny always wins);
+  a Deny with a condition or NotResource is ignored: it might not apply (conservative);
+- role ARNs are matched case-insensitively (conservative: IAM role names are unique regardless of case);
+- bounded work: a principal with more than MAX_PATTERNS (256) distinct patterns is taken to allow `*`,
+  and more than 256 Deny patterns are ignored (both conservative; IAM's policy size quotas make either
+  rare in a real account, and a crafted account cannot make the organization's graph slow).
   Service control policies and permissions boundaries are not weighed (they are not in
   GetAccountAuthorizationDetails' identity documents): a path they cut is still reported.
 The trust side: see iam_guard.analysis.trust_admission.
@@ -69,12 +73,17 @@ OWN_ANALYSIS_BUDGET_SECONDS = 2.0
 
 # bounds on what crosses S3 (each account's reaches are written by a Lambda in that account's audit and
 # read by the consolidator: treated as attacker-written)
-MAX_PATTERNS = 5000
+MAX_PATTERNS = (
+    256  # distinct sts:AssumeRole patterns kept per principal; beyond, '*' (see reach_of_principal)
+)
 MAX_TEXT = 2048
 MAX_LABEL = 512
 MAX_CODES = 64
 MAX_TRUST_JSON = 65536
 
+REACH_FIELDS = frozenset(
+    {"arn", "account", "kind", "assumable", "assumeStatements", "denied", "trust", "codes", "severity"}
+)
 _ACCOUNT = re.compile(r"\d{12}")
 _CODE = re.compile(r"IAMG\d{3}")
 _PRINCIPAL_ARN = re.compile(r"arn:aws(?:-[a-z]+)*:iam::(\d{12}):(role|user)/([\x21-\x7e]{1,1024})")
@@ -97,10 +106,10 @@ class PrincipalReach:
     `assumable`: the role-ARN patterns its identity policies allow sts:AssumeRole on, after explicit Deny
     (`*` included); `assume_statements`: for each pattern, the statement that allows it ('policy 1
     statement 0 (Sid AssumeDeploy)', with ' if <keys>' when a condition narrows it); empty when unknown.
-    `denied`: the patterns of unconditional Deny statements on sts:AssumeRole that did not cancel an
-    allowed pattern entirely (checked for each target role). `trust`: a role's trust policy (None for a
-    user). `codes` / `severity`: its own admin/escalation codes at high or above and the worst severity
-    among them ("critical" / "high"), None when it has none."""
+    `denied`: the patterns of unconditional Deny statements on sts:AssumeRole (checked for each target
+    role, also when its trust names the principal and no identity permission is needed). `trust`: a
+    role's trust policy (None for a user). `codes` / `severity`: its own admin/escalation codes at high
+    or above and the worst severity among them ("critical" / "high"), None when it has none."""
 
     arn: str
     account: str
@@ -147,6 +156,39 @@ class PrincipalReach:
         return _reach_from_dict(data)
 
 
+MAX_REACHES_PER_ACCOUNT = 20000  # IAM's quotas: at most 5,000 roles and 5,000 users per account
+
+
+def load_reaches(account: str, data: Any) -> list[PrincipalReach]:
+    """One account's reaches as its audit wrote them (a JSON list of to_dict()), every record checked by
+    from_dict and required to be a principal of `account` (a member account cannot speak for another):
+    ValueError naming the field and the value otherwise."""
+    if not isinstance(data, list) or len(data) > MAX_REACHES_PER_ACCOUNT:
+        raise _bad(
+            "(reaches)", type(data).__name__, f"must be a list of at most {MAX_REACHES_PER_ACCOUNT} records"
+        )
+    reaches = [PrincipalReach.from_dict(item) for item in data]
+    for reach in reaches:
+        if reach.account != account:
+            raise _bad("account", reach.account, f"is not the account whose results these are ({account})")
+    return reaches
+
+
+# Most roles of an organization share a handful of trust documents (lambda.amazonaws.com, the management
+# account...): equal documents read back are one object, which keeps a 500,000-principal graph in memory.
+# Bounded; the documents are never modified.
+_SHARED_TRUSTS: dict[str, dict[str, Any]] = {}
+MAX_SHARED_TRUSTS = 100_000
+
+
+def _shared_trust(text: str, trust: dict[str, Any]) -> dict[str, Any]:
+    if text in _SHARED_TRUSTS:
+        return _SHARED_TRUSTS[text]
+    if len(_SHARED_TRUSTS) < MAX_SHARED_TRUSTS:
+        _SHARED_TRUSTS[text] = trust
+    return trust
+
+
 def _bad(field: str, value: Any, why: str) -> ValueError:
     shown = repr(value)
     shown = shown if len(shown) <= 200 else shown[:200] + "...(truncated)"
@@ -173,19 +215,8 @@ def _texts(data: dict[str, Any], field: str, limit: int, count: int) -> tuple[st
 def _reach_from_dict(data: Any) -> PrincipalReach:
     if not isinstance(data, dict):
         raise _bad("(record)", data, "must be a JSON object")
-    known = {
-        "arn",
-        "account",
-        "kind",
-        "assumable",
-        "assumeStatements",
-        "denied",
-        "trust",
-        "codes",
-        "severity",
-    }
-    unknown = sorted((str(key), value) for key, value in data.items() if key not in known)
-    if unknown:
+    if not data.keys() <= REACH_FIELDS:
+        unknown = sorted((str(key), value) for key, value in data.items() if key not in REACH_FIELDS)
         raise _bad(unknown[0][0], unknown[0][1], "is not a known field")
     arn = _text(data, "arn", MAX_TEXT)
     try:
@@ -210,11 +241,14 @@ def _reach_from_dict(data: Any) -> PrincipalReach:
         if kind != "role" or not isinstance(trust, dict):
             raise _bad("trust", trust, "must be a role's trust policy (a JSON object) or null")
         try:
-            size = len(json.dumps(trust))
+            text = json.dumps(trust, sort_keys=True)
         except (TypeError, ValueError, RecursionError):
             raise _bad("trust", trust, "must be JSON") from None
-        if size > MAX_TRUST_JSON:
-            raise _bad("trust", f"{size} characters", f"must be at most {MAX_TRUST_JSON} characters of JSON")
+        if len(text) > MAX_TRUST_JSON:
+            raise _bad(
+                "trust", f"{len(text)} characters", f"must be at most {MAX_TRUST_JSON} characters of JSON"
+            )
+        trust = _shared_trust(text, trust)
     found_codes = _texts(data, "codes", 16, MAX_CODES)
     for code in found_codes:
         if not _CODE.fullmatch(code):
@@ -325,7 +359,11 @@ def reach_of_principal(
     for pattern, label in kept:
         first_label.setdefault(pattern, label)
     unique = list(first_label.items())
-    remaining_denies = tuple(sorted({d for d in denied if any(not _covers(d, p) for p, _ in kept)}))
+    if len(unique) > MAX_PATTERNS:  # bounded work for the graph: more patterns than that is taken as '*'
+        unique = [("*", f"{len(unique)} sts:AssumeRole resource patterns (over {MAX_PATTERNS}): taken as *")]
+    remaining_denies = tuple(sorted(set(denied)))  # they also bind a trust that names the principal
+    if len(remaining_denies) > MAX_PATTERNS:
+        remaining_denies = ()  # ignored, as a conditional Deny is: the paths they might cut are reported
     relevant = escalation_findings_of(findings)
     if kind == "role":
         relevant += escalation_findings_of(merged_identity_findings(identity_documents, budget_seconds))

@@ -88,7 +88,12 @@ def statement_label(statement: Statement, policy: int | None = None) -> str:
         if policy is not None
         else f"statement {statement.index}"
     )
-    return where + (f" (Sid {statement.sid})" if statement.sid else "")
+    return where + (f" (Sid {shorter(statement.sid, 64)})" if statement.sid else "")
+
+
+def shorter(text: str, limit: int) -> str:
+    """Policy text shown in a hop or a label: at most `limit` characters, a cut marked with '...'."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def allows_assume_role(statement: Statement) -> bool:
@@ -164,7 +169,10 @@ class TrustPolicy:
             if verdict is False:
                 continue
             admission = Admission(
-                element.text, statement_label(statement), element.specificity == NAMED, open_keys
+                shorter(element.text, 256),
+                statement_label(statement),
+                element.specificity == NAMED,
+                open_keys,
             )
             rank = (element.specificity, len(open_keys))
             if best is None or rank < best[:2]:

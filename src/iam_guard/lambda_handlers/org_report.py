@@ -6,7 +6,10 @@ Everything in a report comes from member accounts' audits and is treated as atta
 string is bounded here and HTML-escaped by the renderer. An account entry that is not what the report
 expects never breaks the report: the account is reported as failed with the reason (loud, never dropped).
 Ordering is deterministic: accounts by ID, records and worst findings worst first, then account,
-principal, policy, code, message; paths worst first, then fewer hops, then their description.
+principal, policy, code, message; paths worst first, then fewer hops, then their description. Every
+record is kept; the paths are kept up to PATHS_KEPT (the worst ones; totals.paths counts all of them and
+pathsOmitted says how many were left out: an organization where everyone can reach everything would
+otherwise make a report nobody can open).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ REPORT_VERSION = 1
 STATUSES = ("audited", "failed")
 SEVERITY_LABELS: tuple[str, ...] = tuple(level.label for level in sorted(Severity, reverse=True))
 WORST_LIMIT = 50
+PATHS_KEPT = 10_000  # the worst paths kept in the JSON; totals.paths counts them all, pathsOmitted the rest
 FIELD_LIMIT = 2000
 NAME_LIMIT = 1024
 RECORD_FIELDS = ("account", "principal", "policy", "code", "severity", "title", "message", "remediation")
@@ -34,6 +38,11 @@ def bounded(value: Any, limit: int = FIELD_LIMIT) -> str:
     if len(text) <= limit:
         return text
     return text[:limit] + f"... ({len(text) - limit} characters cut)"
+
+
+def shown(value: Any) -> str:
+    """An untrusted value as an error message shows it: its repr, at most 100 characters."""
+    return bounded(repr(value), 100)
 
 
 def severity_label(value: Any) -> str:
@@ -77,22 +86,22 @@ def record_sort_key(record: Mapping[str, Any]) -> tuple[int, str, str, str, str,
 def _checked_record(record: Any, account: str) -> dict[str, Any]:
     """A record as the report keeps it; ValueError naming the field and the value."""
     if not isinstance(record, Mapping):
-        raise ValueError(f"record {bounded(record, 100)!r} is not a JSON object")
+        raise ValueError(f"record {shown(record)} is not a JSON object")
     checked: dict[str, Any] = {}
     for field in RECORD_FIELDS:
         value = record.get(field)
         if not isinstance(value, str):
-            raise ValueError(f"record field {field!r}: {bounded(value, 100)!r} is not a string")
+            raise ValueError(f"record field {field!r}: {shown(value)} is not a string")
         checked[field] = bounded(
             value, NAME_LIMIT if field in ("account", "principal", "policy") else FIELD_LIMIT
         )
     if checked["account"] != account:
-        raise ValueError(f"record field 'account': {bounded(checked['account'], 100)!r} is not {account}")
+        raise ValueError(f"record field 'account': {shown(checked['account'])} is not {account}")
     try:
         checked["severity"] = severity_label(checked["severity"])
     except ValueError:
         raise ValueError(
-            f"record field 'severity': {bounded(record.get('severity'), 100)!r} is not a severity"
+            f"record field 'severity': {shown(record.get('severity'))} is not a severity"
         ) from None
     return checked
 
@@ -100,20 +109,20 @@ def _checked_record(record: Any, account: str) -> dict[str, Any]:
 def _account_entry(entry: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """(the account's summary line, its records); an entry that does not check out is a failed account."""
     if not isinstance(entry, Mapping):
-        raise ValueError(f"account entry {bounded(entry, 100)!r} is not a JSON object")
+        raise ValueError(f"account entry {shown(entry)} is not a JSON object")
     account = entry.get("account")
     if not isinstance(account, str) or not account or len(account) > 64:
-        raise ValueError(f"account entry field 'account': {bounded(account, 100)!r} is not an account ID")
+        raise ValueError(f"account entry field 'account': {shown(account)} is not an account ID")
     status, error, records = entry.get("status"), entry.get("error"), entry.get("records")
     try:
         if status not in STATUSES:
-            raise ValueError(f"field 'status': {bounded(status, 100)!r} is not audited or failed")
+            raise ValueError(f"field 'status': {shown(status)} is not audited or failed")
         if error is not None and not isinstance(error, str):
-            raise ValueError(f"field 'error': {bounded(error, 100)!r} is not a string or null")
+            raise ValueError(f"field 'error': {shown(error)} is not a string or null")
         if status == "failed" and not error:
             error = "failed (no error given)"
         if not isinstance(records, list):
-            raise ValueError(f"field 'records': {bounded(records, 100)!r} is not a list")
+            raise ValueError(f"field 'records': {shown(records)} is not a list")
         checked = [_checked_record(record, account) for record in records]
     except ValueError as problem:
         status, error, checked = "failed", f"malformed audit results: {problem}", []
@@ -137,13 +146,13 @@ def _path_sort_key(path: Mapping[str, Any]) -> tuple[int, int, str]:
 def _checked_path(path: Any) -> dict[str, Any]:
     """A ReachPath.to_dict(), its shape checked (ValueError naming what is wrong)."""
     if not isinstance(path, Mapping) or not isinstance(path.get("hops"), list) or not path["hops"]:
-        raise ValueError(f"path {bounded(path, 100)!r} is not a ReachPath dict with hops")
+        raise ValueError(f"path {shown(path)} is not a ReachPath dict with hops")
     severity_label(path.get("severity"))
     for hop in path["hops"]:
         if not isinstance(hop, Mapping) or not all(
             isinstance(hop.get(key), str) for key in ("source", "sourceAccount", "target", "targetAccount")
         ):
-            raise ValueError(f"path hop {bounded(hop, 100)!r} lacks source/target ARNs and accounts")
+            raise ValueError(f"path hop {shown(hop)} lacks source/target ARNs and accounts")
     return dict(path)
 
 
@@ -160,7 +169,7 @@ def consolidated_report(
     for entry in accounts:
         line, checked = _account_entry(entry)
         if line["account"] in seen:
-            raise ValueError(f"account {bounded(line['account'], 100)!r} appears twice in the report")
+            raise ValueError(f"account {shown(line['account'])} appears twice in the report")
         seen.add(line["account"])
         lines.append(line)
         records += checked
@@ -188,10 +197,11 @@ def consolidated_report(
             "byAccount": {line["account"]: {**line["counts"], "total": line["findings"]} for line in lines},
             "paths": len(checked_paths),
         },
+        "pathsOmitted": max(len(checked_paths) - PATHS_KEPT, 0),
         "worstLimit": WORST_LIMIT,
         "worst": records[:WORST_LIMIT],
         "failed": failed,
-        "paths": checked_paths,
+        "paths": checked_paths[:PATHS_KEPT],
         "records": records,
     }
 

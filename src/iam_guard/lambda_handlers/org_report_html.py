@@ -16,6 +16,7 @@ from html import escape
 from typing import Any
 
 from iam_guard.analysis import Severity
+from iam_guard.analysis.codes import CODES
 from org_report_graph import render_graph
 
 SEVERITIES: tuple[str, ...] = tuple(level.label for level in sorted(Severity, reverse=True))
@@ -24,6 +25,8 @@ PATHS_LISTED = 200
 RECORDS_SHOWN = 5000
 RECORDS_PER_ACCOUNT = 200
 ACCOUNTS_OPEN = 3
+# defence in depth behind the escaping: no script runs, nothing loads from anywhere, only the inline CSS
+CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 STYLE = """
 :root{--ink:#101828;--muted:#475467;--line:#eaecf0;--bg:#f9fafb;--card:#fff;--critical:#b42318;
@@ -68,8 +71,15 @@ margin-bottom:14px}
 .node-kind{font:11px sans-serif;fill:#667085;text-transform:uppercase}
 .node-badge{font:600 11px sans-serif}
 .node-name{font:600 13px ui-monospace,Menlo,Consolas,monospace;fill:#101828}
-ol.paths{margin:0;padding-left:22px}ol.paths>li{margin:0 0 10px}
-ol.hops{margin:4px 0 0;padding-left:20px;color:var(--muted)}
+ol.paths{margin:0;padding-left:22px}ol.paths>li{margin:0 0 12px}
+.chain{line-height:1.9}
+.principal{font:600 12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+.acct{font:11px ui-monospace,Menlo,Consolas,monospace;color:var(--muted);background:#f2f4f7;border-radius:4px;
+padding:1px 5px}
+.arrow{color:var(--muted);padding:0 2px}
+ol.hops{margin:4px 0 0;padding-left:20px;color:var(--muted);font-size:12px}
+.nowrap{white-space:nowrap;word-break:normal}
+svg.graph{display:block;max-width:100%;height:auto}
 details{border-top:1px solid var(--line);padding:6px 0}
 summary{cursor:pointer;font-weight:600}
 .remedy{color:#344054}
@@ -84,12 +94,13 @@ def _badge(severity: str) -> str:
     return f'<span class="sev sev-{_e(severity)}">{_e(severity)}</span>'
 
 
-def _omitted(count: int, what: str) -> str:
+def _omitted(count: int, what: str, of: str) -> str:
+    """A line counting what a list leaves out; data-omitted-of names the list (paths, worst, findings)."""
     if count <= 0:
         return ""
     return (
-        f'<p class="omitted" data-omitted="{count}">{count} more {_e(what)} not shown here: '
-        "the JSON report holds them all.</p>"
+        f'<p class="omitted" data-omitted="{count}" data-omitted-of="{of}">{count} more {_e(what)} '
+        "not shown here: the JSON report holds them all.</p>"
     )
 
 
@@ -198,34 +209,54 @@ def _paths(report: Mapping[str, Any]) -> str:
             "No principal can reach an admin-equivalent or escalating role in another account within 3 hops."
             "</p></section>"
         )
+    total = int(report["totals"]["paths"])
     graph = render_graph(paths)
-    items = []
-    for path in paths[:PATHS_LISTED]:
-        hops = "".join(
-            f'<li><span class="mono">{_e(hop["source"])}</span> \u2192 '
-            f'<span class="mono">{_e(hop["target"])}</span>'
-            f"<br>{_e(hop.get('why', ''))}</li>"
-            for hop in path["hops"]
-        )
-        accounts = " \u2192 ".join(_e(account) for account in path.get("accounts", []))
-        items.append(
-            f'<li data-path-severity="{_e(path["severity"])}">{_badge(str(path["severity"]))} '
-            f"<b>{len(path['hops'])} hop(s)</b> across accounts {accounts}: "
-            f'{_e(", ".join(map(str, path.get("codes", []))))}<ol class="hops">{hops}</ol></li>'
-        )
+    items = [_path_item(path) for path in paths[:PATHS_LISTED]]
     drawn = (
-        f'<p class="muted">Drawn: the {graph.drawn} worst of {graph.total} path(s) that fit in one picture; '
-        "every path is listed below.</p>"
+        f'<p class="muted" data-drawn="{graph.drawn}">Drawn: the {graph.drawn} worst of {total} '
+        f"path(s) that fit in one picture, the {len(items)} worst listed below. Each box is a principal in "
+        "its account; an arrow is one sts:AssumeRole its trust and policies allow; a red outline marks "
+        "the role reached (critical: admin-equivalent, high: can escalate).</p>"
     )
     return (
-        f'<section id="paths" data-paths="{len(paths)}"><h2>Cross-account paths to admin ({len(paths)})</h2>'
+        f'<section id="paths" data-paths="{total}"><h2>Cross-account paths to admin ({total})</h2>'
         f'{drawn}<div class="graph-wrap">{graph.svg}</div><ol class="paths">{"".join(items)}</ol>'
-        f"{_omitted(len(paths) - PATHS_LISTED, 'paths')}</section>"
+        f"{_omitted(int(report['totals']['paths']) - len(items), 'paths', 'paths')}</section>"
+    )
+
+
+def _principal_label(arn: str) -> str:
+    """'user/alice' for 'arn:aws:iam::111111111111:user/alice'."""
+    return arn.split(":", 5)[-1]
+
+
+def _path_item(path: Mapping[str, Any]) -> str:
+    """One path: the chain of principals with their accounts, the final role's codes, each hop's why."""
+    hops = path["hops"]
+    chain = [(hops[0]["source"], hops[0]["sourceAccount"])] + [
+        (hop["target"], hop["targetAccount"]) for hop in hops
+    ]
+    links = ' <span class="arrow">\u2192</span> '.join(
+        f'<span class="principal" title="{_e(arn)}">{_e(_principal_label(str(arn)))}</span> '
+        f'<span class="acct">{_e(account)}</span>'
+        for arn, account in chain
+    )
+    codes = [str(code) for code in path.get("codes", [])]
+    titles = ", ".join(f"{code} {CODES[code].title}" if code in CODES else code for code in codes)
+    steps = "".join(
+        f"<li>{_e(_principal_label(str(hop['source'])))} \u2192 {_e(_principal_label(str(hop['target'])))}: "
+        f"{_e(hop.get('why', ''))}</li>"
+        for hop in hops
+    )
+    return (
+        f'<li data-path-severity="{_e(path["severity"])}"><div class="chain">{_badge(str(path["severity"]))} '
+        f'{links}</div><div class="muted">{len(hops)} hop(s); the role reached: {_e(titles)}</div>'
+        f'<ol class="hops">{steps}</ol></li>'
     )
 
 
 def _record_row(record: Mapping[str, Any], with_account: bool) -> str:
-    account = f'<td class="mono">{_e(record["account"])}</td>' if with_account else ""
+    account = f'<td class="mono nowrap">{_e(record["account"])}</td>' if with_account else ""
     return (
         f'<tr data-severity="{_e(record["severity"])}"><td>{_badge(str(record["severity"]))}</td>{account}'
         f'<td class="mono">{_e(record["principal"])}</td><td class="mono">{_e(record["policy"])}</td>'
@@ -251,7 +282,8 @@ def _worst(report: Mapping[str, Any]) -> str:
     return (
         f'<section id="worst" data-worst="{len(worst)}"><h2>The {len(worst)} worst findings</h2>'
         f"{_record_table(worst, True)}"
-        f"{_omitted(int(report['totals']['findings']) - len(worst), 'findings (see below)')}</section>"
+        f"{_omitted(int(report['totals']['findings']) - len(worst), 'findings (all below)', 'worst')}"
+        "</section>"
     )
 
 
@@ -279,9 +311,9 @@ def _every_finding(report: Mapping[str, Any]) -> str:
             f'<details{opened} data-findings-account="{_e(line["account"])}">'
             f'<summary><span class="mono">{_e(line["account"])}</span>: {len(records)} finding(s) '
             f"({_e(counts)})</summary>{_record_table(shown, False)}"
-            f"{_omitted(len(records) - len(shown), 'findings of this account')}</details>"
+            f"{_omitted(len(records) - len(shown), 'findings of this account', 'findings')}</details>"
         )
-    tail = _omitted(left_out_records, f"findings of {left_out_accounts} more account(s)")
+    tail = _omitted(left_out_records, f"findings of {left_out_accounts} more account(s)", "findings")
     if not parts:
         return '<section id="findings"><h2>Every finding</h2><p class="muted">No finding.</p></section>'
     return (
@@ -296,6 +328,7 @@ def render_page(report: Mapping[str, Any]) -> str:
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><style>{STYLE}</style></head><body>"
         "<header><h1>IAM risk across the organization</h1>"
