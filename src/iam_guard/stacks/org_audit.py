@@ -84,7 +84,10 @@ CONSOLIDATOR = FunctionSpec(
     handler=contract.ORG_AUDIT_CONSOLIDATOR.handler,
     description="ORG-2: fails late accounts at the deadline, writes the org report, sends one summary.",
     timeout_seconds=TIMEOUT_SECONDS,
-    memory_mb=1024,
+    # Every account's records and the organization's reach graph in memory at once: ORG-3's graph of 1,000
+    # accounts x 500 principals peaks near 0.9 GB (scripts/bench_cross_account.py); once a day, so the
+    # margin costs cents a month (and brings 1.7 vCPUs).
+    memory_mb=3008,
     reserved_concurrency=2,
 )
 WORKER_MEMORY_MB = 1024
