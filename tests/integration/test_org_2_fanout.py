@@ -35,8 +35,10 @@ from org_fixtures import (
     member_iam,
     plant_cross_account_path,
     receive,
+    sqs_event,
 )
 
+from fault_injection import FaultRule
 from iam_guard.remote_audit import audit_details, authorization_details
 
 pytestmark = pytest.mark.integration
@@ -49,9 +51,10 @@ SCHEDULE = {"detail-type": "Scheduled Event", "source": "aws.events", "id": RUN_
 class Context:
     """A Lambda context: a fresh request ID per invocation, 55 s of (wall-clock) time."""
 
-    def __init__(self, function: str) -> None:
+    def __init__(self, function: str, budget_ms: int = 55_000) -> None:
         import time
 
+        self._budget_ms = budget_ms
         self._started = time.monotonic()
         self._clock = time.monotonic
         self.aws_request_id = str(uuid.uuid4())
@@ -59,7 +62,7 @@ class Context:
         self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
 
     def get_remaining_time_in_millis(self) -> int:
-        return 55_000 - int((self._clock() - self._started) * 1000)
+        return self._budget_ms - int((self._clock() - self._started) * 1000)
 
 
 @pytest.fixture
@@ -320,3 +323,45 @@ def test_org_2_forged_and_malformed_messages_assume_no_role(org_env: dict[str, A
     assert statuses[3:] == [[], []]  # malformed: logged and acknowledged
     assert statuses[2] == ["unknown"]  # no account run was ever created: no step 7 of it
     assert org_env["proxy"].count("sts", "AssumeRole") == before
+
+
+def test_org_2_throttling_past_the_invocations_time_reports_the_account_failed(
+    org_env: dict[str, Any],
+) -> None:
+    """IAM throttles every read of the account (server side): each invocation retries until its time is up
+    and hands over without progress; the third such invocation in a row reports the account failed with the
+    error, instead of handing over until the run's 500-step limit."""
+    scheduler, worker, _ = _handlers()
+    endpoint, runtime = org_env["endpoint"], org_env["runtime"]
+    target = org_env["members"][0]
+    sqs = client("sqs", endpoint)
+    scheduler.handler(SCHEDULE, Context("org-audit-scheduler"))
+    org_env["proxy"].add(FaultRule("iam", "GetAccountAuthorizationDetails", "throttle"))
+    statuses: list[str] = []
+    for _ in range(20):
+        batch = receive(sqs, runtime.audit_queue_url)
+        if not batch:
+            break
+        for message in batch:
+            body = json.loads(message["Body"])
+            account = body.get("account") or body["runId"].rsplit(".", 1)[1]
+            if account != target:  # the other accounts' workers are not part of this test
+                sqs.change_message_visibility(
+                    QueueUrl=runtime.audit_queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=900,
+                )
+                continue
+            result = worker.handler(
+                sqs_event(message, "arn:aws:sqs:us-east-1:123456789012:q"), Context("org-audit-worker", 9_000)
+            )
+            statuses.extend(item["status"] for item in result["accounts"])
+            sqs.delete_message(QueueUrl=runtime.audit_queue_url, ReceiptHandle=message["ReceiptHandle"])
+    item = _account_items(endpoint, RUN_ID)[target]
+    # Three invocations without progress, each handing over; the third's handover finds the account closed.
+    assert statuses == ["continued", "continued", "continued", "done"]
+    assert item["status"]["S"] == "failed"
+    reason = item["failureReason"]["S"]
+    assert reason.startswith("no progress in 3 invocations in a row: GetAccountAuthorizationDetails")
+    assert "Throttling" in reason or "ms left" in reason
+    assert org_env["proxy"].count("iam", "GetAccountAuthorizationDetails") >= 3

@@ -22,8 +22,10 @@ Per message:
 A failure (AssumeRole denied, the role missing, throttling past the invocation's time, an analysis error)
 is noted on the account item and raised, so SQS delivers the message again after its visibility timeout;
 on the MAX_ATTEMPTS-th delivery the account is marked "failed" with the reason instead and the message is
-acknowledged. The queue's redrive policy (maxReceiveCount above MAX_ATTEMPTS) and the consolidator's
-deadline catch what even that could not record.
+acknowledged. An invocation whose IAM reads keep failing until its time is up (throttling past every
+retry) hands over without progress: MAX_ATTEMPTS of those in a row report the account failed with the
+error too, and so does a run abandoned after audit_run.MAX_STEPS steps. The queue's redrive policy
+(maxReceiveCount above MAX_ATTEMPTS) and the consolidator's deadline catch what even that could not record.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from iam_guard.analysis.account import AuditUnit, PolicyToAudit, PrincipalToAudi
 from lambda_support import (
     Deadline,
     LambdaContext,
+    OutOfTime,
     Settings,
     analysis_budget_seconds,
     aws_client,
@@ -201,7 +204,9 @@ def _advance(
     clients = AuditClients(iam, aws_client("sqs"), None, None, aws_client("dynamodb"))
     run = OrgAccountRun(item, owner, clients, audit_settings, context)
     run.attach(message.org_run_id, message.account_id, settings, org_store)
+    before = run.progress()
     outcome = run.advance()
+    _judge_progress(run, outcome, before, settings, org_store)
     return {
         "status": outcome,
         "policiesAudited": run.state.policies_audited,
@@ -209,6 +214,29 @@ def _advance(
         "step": run.item.step,
         "iamCalls": run.iam_calls,
     }
+
+
+def _judge_progress(
+    run: OrgAccountRun, outcome: str, before: tuple[Any, ...], settings: OrgSettings, org_store: OrgRunStore
+) -> None:
+    """A run that hands over without moving (its IAM reads throttled or failing until its time was up) is
+    a failure too, not a loop: MAX_ATTEMPTS such invocations in a row report the account failed with the
+    error; a run abandoned after audit_run.MAX_STEPS steps likewise."""
+    org_run_id, account_id = run.org_run_id, run.account_id
+    # After the handover: only the time kept back for releasing the lease is left.
+    org_store = OrgRunStore(org_store.dynamodb, org_store.table, run.release_deadline)
+    reason = ""
+    if outcome == "abandoned":
+        reason = f"abandoned after {run.item.step} steps without finishing"
+    elif outcome == "continued" and run.progress() == before:
+        stalls = org_store.note_stall(org_run_id, account_id, run.last_failure or "no progress")
+        if stalls >= MAX_ATTEMPTS:
+            reason = f"no progress in {stalls} invocations in a row: {run.last_failure or 'out of time'}"
+    elif outcome == "continued":
+        org_store.reset_stalls(org_run_id, account_id)
+    if reason and org_store.finish_account(org_run_id, account_id, "failed", reason=reason):
+        log("ERROR", "account audit failed: reported", orgRunId=org_run_id, account=account_id, reason=reason)
+        _consolidate_if_complete(org_store, settings, org_run_id)
 
 
 class OrgAccountRun(AuditRun):
@@ -219,10 +247,12 @@ class OrgAccountRun(AuditRun):
         self.org_run_id = org_run_id
         self.account_id = account_id
         self.org_settings = settings
-        self.org_store = org_store
+        # The account's end comes after the last commit: within the wrap-up reserve, like the commit.
+        self.org_store = OrgRunStore(org_store.dynamodb, org_store.table, self.wrapup_deadline)
         self.s3 = aws_client("s3")
         self._entity = ""
         self._entity_findings: list[Finding] = []
+        self.last_failure = ""
 
     def _audit(self, unit: AuditUnit) -> list[str]:
         """The unit's finding records (as audit_run) and, for a principal, its reach record. An entry's
@@ -246,6 +276,24 @@ class OrgAccountRun(AuditRun):
                 reach_lines(self.state.run_id, self.account_id, unit, [*self._entity_findings, *findings])
             )
         return lines
+
+    def progress(self) -> tuple[Any, ...]:
+        """Where the traversal is and what it counted: unchanged after an invocation means no progress."""
+        state = self.state
+        return (
+            state.filter_index,
+            state.marker,
+            state.offset,
+            state.policies_audited,
+            state.principals_audited,
+        )
+
+    def _fetch_page(self, entity_filter: str, marker: str | None, deadline: Deadline) -> dict[str, Any]:
+        try:
+            return super()._fetch_page(entity_filter, marker, deadline)
+        except OutOfTime as reason:
+            self.last_failure = f"GetAccountAuthorizationDetails ({entity_filter}): {str(reason)[:300]}"
+            raise
 
     def _write_parts(self, step: int, parts: list[str]) -> None:
         """Each part to its deterministic key. No encryption header: the bucket's default (SSE-KMS with the

@@ -262,6 +262,41 @@ class OrgRunStore:
             },
         )
 
+    def note_stall(self, org_run_id: str, account_id: str, error: str) -> int:
+        """One more invocation of an open account that made no progress (its IAM reads kept failing until
+        its time was up), with the error; returns how many in a row (0 when the account is not open)."""
+        try:
+            answer = self._call(
+                "update_item",
+                TableName=self.table,
+                Key=account_key(org_run_id, account_id),
+                UpdateExpression="SET lastError = :error ADD stalls :one",
+                ConditionExpression="#status IN (:pending, :running)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":error": {"S": error[:MAX_REASON_CHARS]},
+                    ":one": {"N": "1"},
+                    ":pending": {"S": "pending"},
+                    ":running": {"S": "running"},
+                },
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as error_:
+            if _conditional_failed(error_):
+                return 0
+            raise
+        return int(answer["Attributes"]["stalls"]["N"])
+
+    def reset_stalls(self, org_run_id: str, account_id: str) -> bool:
+        """The account's run moved on: its stalls start again from 0."""
+        return self._conditional(
+            "update_item",
+            TableName=self.table,
+            Key=account_key(org_run_id, account_id),
+            UpdateExpression="REMOVE stalls",
+            ConditionExpression="attribute_exists(stalls)",
+        )
+
     def note_error(self, org_run_id: str, account_id: str, error: str) -> bool:
         """Keep the last error of an open account (the deadline reports it if no retry succeeds)."""
         return self._conditional(
