@@ -131,6 +131,10 @@ def audit_account(
             account=account_id,
             accountStatus=account.status if account else None,
         )
+        if account is not None:
+            # A late message of a finished account: if the run is complete but its consolidation request
+            # was lost (the sender failed after counting), ask again (the consolidator sends once).
+            _consolidate_if_complete(org_store, settings, org_run_id)
         return {**result, "status": "unknown" if account is None else "done"}
     if isinstance(message, AccountMessage) and not org_store.start_account(org_run_id, account_id):
         return {**result, "status": "done"}
@@ -144,6 +148,8 @@ def audit_account(
         )
     except Exception as error:
         reason = _describe(error)
+        # The failure may be the work deadline itself: what is recorded now uses the rest of the time.
+        org_store = OrgRunStore(org_store.dynamodb, org_store.table, Deadline(context, 0))
         if deliveries >= MAX_ATTEMPTS:
             failed = org_store.finish_account(
                 org_run_id, account_id, "failed", reason=f"{reason} (after {deliveries} attempts)"
@@ -336,7 +342,7 @@ class OrgAccountRun(AuditRun):
 def _consolidate_if_complete(org_store: OrgRunStore, settings: OrgSettings, org_run_id: str) -> None:
     """No account left: hand the run to the consolidator (a second message is harmless)."""
     head = org_store.head(org_run_id)
-    if head is None or head.status != "scheduled" or head.remaining > 0:
+    if head is None or head.status != "scheduled" or head.remaining > 0 or head.summary != "none":
         return
     call_within(
         org_store.deadline,
