@@ -23,6 +23,7 @@ from aws_cli_docs import (
 )
 from iam_guard.build import StackArtifact, build_stacks, generate_templates
 from iam_guard.config import Config, load_config
+from iam_guard.contract import MONITORING_FUNCTIONS
 from iam_guard.deploy.artifacts import MAX_INLINE_TEMPLATE_BYTES, default_bucket_name, tls_only_policy
 from iam_guard.deploy.external_id import EXTERNAL_ID_ENV, EXTERNAL_ID_PARAMETER
 from iam_guard.deploy.runner import ARTIFACT_BUCKET_PARAMETER, CODE_KEY_PARAMETERS
@@ -32,6 +33,13 @@ from support import REPO_ROOT
 
 # What deploy passes for each parameter, as the documented shell spells it.
 BUCKET_VARIABLE = "$BUCKET"
+
+# The monitoring stack's code keys (dev and prod deploy no organization functions).
+MONITORING_CODE_KEYS = {
+    parameter: handler
+    for parameter, handler in CODE_KEY_PARAMETERS.items()
+    if parameter in {function.code_key_parameter for function in MONITORING_FUNCTIONS}
+}
 
 
 def config_of(cfg_name: str) -> Config:
@@ -99,7 +107,7 @@ def test_ops_2_aws_cli_parameter_values_are_the_ones_deploy_uses(cfg_name: str) 
 
     assert monitoring[ARTIFACT_BUCKET_PARAMETER] == BUCKET_VARIABLE
     assert monitoring[EXTERNAL_ID_PARAMETER] == f"${EXTERNAL_ID_ENV}"
-    for parameter, handler in CODE_KEY_PARAMETERS.items():
+    for parameter, handler in MONITORING_CODE_KEYS.items():
         key = monitoring[parameter]
         assert key.startswith("lambda/$"), key
         # The variable holds the basename of the zip `make package` writes for exactly this handler.
@@ -179,4 +187,4 @@ def test_ops_2_aws_cli_uploads_each_zip_under_the_key_the_stack_is_given(cfg_nam
     assert options(rest)["--sse"] == ["AES256"]
     assert len(loops) == 1
     uploaded = {f"lambda/{word.rstrip(';')}" for word in loops[0][3:] if word != "do"}
-    assert uploaded == {code_keys[parameter] for parameter in CODE_KEY_PARAMETERS}
+    assert uploaded == {code_keys[parameter] for parameter in MONITORING_CODE_KEYS}

@@ -99,12 +99,11 @@ def test_org_1_audit_role_trusts_only_the_security_accounts_auditor_and_analyzer
     assert member["Parameters"]["AuditExternalId"]["NoEcho"] is True
     assert member["Parameters"]["AuditExternalId"]["MinLength"] >= 32
     principal_arns = stmt["Condition"]["ArnEquals"]["aws:PrincipalArn"]
-    # The default auditor: the security account's monitoring stack DailyAuditor role, by its real name;
-    # and the PolicyAnalyzer, which reads one member policy per narrowed session (the analyzer across
-    # accounts).
-    monitoring = template("org", "monitoring")
-    auditor = props(monitoring, "DailyAuditorRole")["RoleName"]
-    analyzer = props(monitoring, "PolicyAnalyzerRole")["RoleName"]
+    # The default auditor: the org-security stack's fan-out audit worker role (ORG-2), by its real name;
+    # and the monitoring stack's PolicyAnalyzer, which reads one member policy per narrowed session (the
+    # analyzer across accounts).
+    auditor = props(template("org", SECURITY), "OrgAuditWorkerRole")["RoleName"]
+    analyzer = props(template("org", "monitoring"), "PolicyAnalyzerRole")["RoleName"]
     assert [resolve(arn) for arn in principal_arns] == [
         f"arn:aws:iam::{SECURITY_ACCOUNT}:role/{auditor}",
         f"arn:aws:iam::{SECURITY_ACCOUNT}:role/{analyzer}",

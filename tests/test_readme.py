@@ -11,7 +11,7 @@ from iam_guard.config import describe_fields
 from support import REPO_ROOT, SHARED
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-ID_PATTERN = re.compile(r"\b(MON|CON|EDGE|DS|ANA|H|CLI|DEP|CI|OPS)-(\d+)\b")
+ID_PATTERN = re.compile(r"\b(MON|CON|EDGE|DS|ANA|H|CLI|DEP|CI|OPS|ORG)-(\d+)\b")
 KNOWN_IDS = (
     [f"MON-{n}" for n in range(1, 14)]
     + [f"CON-{n}" for n in range(1, 6)]
@@ -21,6 +21,7 @@ KNOWN_IDS = (
     + [f"H-{n}" for n in range(1, 8)]
     + ["CLI-1", "CLI-2", "CLI-3", "DEP-1", "DEP-2", "CI-1"]
     + ["OPS-1", "OPS-2", "OPS-3"]
+    + [f"ORG-{n}" for n in range(1, 5)]
 )
 
 

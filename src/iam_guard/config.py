@@ -290,8 +290,9 @@ class OrganizationConfig:
     auditor_role_name: str | None = field(
         default=None,
         metadata=_doc(
-            "Name of the security account's role that may assume the member audit role. None: the "
-            "monitoring stack's DailyAuditor role (IamGuardDailyAuditor-<environment>-<region>).",
+            "Name of the security account's role that may assume the member audit role: the org-security "
+            "stack's fan-out audit worker runs with a role of this name (ORG-2). None: "
+            "IamGuardOrgAuditWorker-<environment>-<region>.",
             _pattern(_ROLE_NAME, "an IAM role name (1-64 letters, digits and +=,.@_-)"),
         ),
     )
@@ -308,6 +309,35 @@ class OrganizationConfig:
             "Each member account gets a remediation role the security account's PolicyAnalyzer role may "
             "assume: it may only attach the member's deny-all quarantine policy and tag (never create, "
             "delete or detach)."
+        ),
+    )
+    audit_concurrency: int = field(
+        default=20,
+        metadata=_doc(
+            "ORG-2: member accounts audited at the same time (the audit queue's event source mapping "
+            "MaximumConcurrency and the worker's reserved concurrency). 20 audits 1,000 accounts of 500 "
+            "roles in about 8 minutes (make bench); 2 is the mapping's minimum; above 200 the security "
+            "account's Lambda concurrency needs planning.",
+            _in_range(2, 200),
+        ),
+    )
+    audit_hour_utc: int = field(
+        default=3,
+        metadata=_doc("ORG-2: hour (UTC) at which the organization audit starts.", _in_range(0, 23)),
+    )
+    audit_deadline_minutes: int = field(
+        default=180,
+        metadata=_doc(
+            "ORG-2: minutes after the start by which every account must be audited; accounts still open "
+            "then are reported failed (with their last error) and the summary goes out.",
+            _in_range(30, 1440),
+        ),
+    )
+    results_retention_days: int = field(
+        default=400,
+        metadata=_doc(
+            "ORG-2: days the results bucket keeps a run's records and reports (noncurrent versions too).",
+            _in_range(30, 3650),
         ),
     )
 

@@ -83,7 +83,42 @@ class LambdaFunction:
 
 POLICY_ANALYZER = LambdaFunction("PolicyAnalyzer", "policy-analyzer", "policy_change", "PolicyChangeCodeKey")
 DAILY_AUDITOR = LambdaFunction("DailyAuditor", "daily-auditor", "daily_audit", "DailyAuditCodeKey")
-FUNCTIONS: tuple[LambdaFunction, ...] = (POLICY_ANALYZER, DAILY_AUDITOR)
+# The monitoring stack's functions (one account); the organization's fan-out audit has its own (ORG-2).
+MONITORING_FUNCTIONS: tuple[LambdaFunction, ...] = (POLICY_ANALYZER, DAILY_AUDITOR)
+ORG_AUDIT_SCHEDULER = LambdaFunction(
+    "OrgAuditScheduler", "org-audit-scheduler", "org_audit_scheduler", "OrgAuditSchedulerCodeKey"
+)
+ORG_AUDIT_WORKER = LambdaFunction(
+    "OrgAuditWorker", "org-audit-worker", "org_audit_worker", "OrgAuditWorkerCodeKey"
+)
+ORG_AUDIT_CONSOLIDATOR = LambdaFunction(
+    "OrgAuditConsolidator", "org-audit-consolidator", "org_audit_consolidator", "OrgAuditConsolidatorCodeKey"
+)
+ORG_AUDIT_FUNCTIONS: tuple[LambdaFunction, ...] = (
+    ORG_AUDIT_SCHEDULER,
+    ORG_AUDIT_WORKER,
+    ORG_AUDIT_CONSOLIDATOR,
+)
+# Every function iam-guard packages and deploys (a zip each, a code-key parameter each).
+FUNCTIONS: tuple[LambdaFunction, ...] = (*MONITORING_FUNCTIONS, *ORG_AUDIT_FUNCTIONS)
+
+# -- the organization's fan-out audit (ORG-2) ----------------------------------------------------------------
+# One org run: its head item (pk "orgrun#<id>", sk "run") and one item per account (sk "account#<id>") in
+# the org-security stack's own state table; each account's resumable audit is a run item of its own
+# (pk "run#<org run id>.<account id>", run_store). Same key schema and TTL as the monitoring state table.
+ORG_RUN_KEY_PREFIX = "orgrun#"
+ENV_ORG_AUDIT_QUEUE_URL = "ORG_AUDIT_QUEUE_URL"
+ENV_ORG_CONSOLIDATION_QUEUE_URL = "ORG_CONSOLIDATION_QUEUE_URL"
+ENV_RESULTS_BUCKET = "RESULTS_BUCKET"
+ENV_AUDIT_EXTERNAL_ID = "AUDIT_EXTERNAL_ID"
+ENV_ORG_AUDIT_DEADLINE_MINUTES = "ORG_AUDIT_DEADLINE_MINUTES"
+# Where results go in the results bucket: runs/<org run id>/accounts/<account>/step-..-part-...jsonl, and
+# the consolidated runs/<org run id>/report.json and report.html.
+RESULTS_RUNS_PREFIX = "runs/"
+# Emitted once per org run, after its consolidated summary went out; the "org audit missing" alarm watches
+# it (dimension Environment), as the daily audit's PoliciesAudited.
+ORG_ACCOUNTS_AUDITED_METRIC = "OrgAccountsAudited"
+ORG_ACCOUNTS_FAILED_METRIC = "OrgAccountsFailed"
 
 # -- the analyzer across accounts (ORG-1) -------------------------------------------------------------------
 # Set on the PolicyAnalyzer only when the config has an organization (the single-account template is

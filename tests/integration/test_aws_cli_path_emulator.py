@@ -22,6 +22,7 @@ import pytest
 from aws_cli_docs import blocks
 from iam_guard.build import build_stacks, generate_templates
 from iam_guard.config import load_config
+from iam_guard.contract import MONITORING_FUNCTIONS
 from iam_guard.deploy.artifacts import default_bucket_name, tls_only_policy
 from iam_guard.deploy.external_id import EXTERNAL_ID_ENV
 from iam_guard.deploy.runner import ARTIFACT_BUCKET_PARAMETER, CODE_KEY_PARAMETERS
@@ -33,6 +34,13 @@ pytestmark = pytest.mark.integration
 
 AWS_CLI = REPO_ROOT / ".venv-awscli" / "bin" / "aws"
 EXTERNAL_ID = "aws-cli-path-test-external-id-0123456789"  # 40 characters, satisfies AuditExternalId
+
+# The monitoring stack's code keys (dev and prod deploy no organization functions).
+MONITORING_CODE_KEYS = {
+    parameter: handler
+    for parameter, handler in CODE_KEY_PARAMETERS.items()
+    if parameter in {function.code_key_parameter for function in MONITORING_FUNCTIONS}
+}
 
 
 @pytest.fixture
@@ -85,9 +93,9 @@ def test_ops_2_aws_cli_commands_deploy_every_stack_on_the_emulator(
         parameters = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
         if artifact.name == "monitoring":
             assert parameters[ARTIFACT_BUCKET_PARAMETER] == bucket
-            for parameter, handler in CODE_KEY_PARAMETERS.items():
+            for parameter, handler in MONITORING_CODE_KEYS.items():
                 assert parameters[parameter] == zip_key(handler)
-            assert set(parameters) == {ARTIFACT_BUCKET_PARAMETER, "AuditExternalId", *CODE_KEY_PARAMETERS}
+            assert set(parameters) == {ARTIFACT_BUCKET_PARAMETER, "AuditExternalId", *MONITORING_CODE_KEYS}
         else:
             assert parameters == {}
     # prod: the forwarder is the only stack in us-east-1, in its own region's listing.
@@ -102,7 +110,7 @@ def test_ops_2_aws_cli_commands_deploy_every_stack_on_the_emulator(
     assert json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]) == tls_only_policy(bucket)
     ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
     assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
-    for handler in CODE_KEY_PARAMETERS.values():
+    for handler in MONITORING_CODE_KEYS.values():
         head = s3.head_object(Bucket=bucket, Key=zip_key(handler))
         assert head["ServerSideEncryption"] == "AES256"
         assert head["ContentLength"] == (out / Path(zip_key(handler)).name).stat().st_size

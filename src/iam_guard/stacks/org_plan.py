@@ -88,8 +88,60 @@ class OrgPlan:
 
     @property
     def auditor_role_name(self) -> str:
-        """The security account's role that assumes the member audit role."""
-        return self.organization.auditor_role_name or Plan.of(self.config).auditor_role_name
+        """The security account's role that assumes the member audit role: the fan-out audit worker's
+        execution role (ORG-2), by the configured name or IamGuardOrgAuditWorker-<environment>-<region>."""
+        return self.organization.auditor_role_name or naming.pascal_name(self.config, "OrgAuditWorker")
+
+    # ORG-2: the fan-out audit's names -----------------------------------------------------------------------
+
+    @property
+    def org_audit_scheduler_role_name(self) -> str:
+        return naming.pascal_name(self.config, "OrgAuditScheduler")
+
+    @property
+    def org_audit_consolidator_role_name(self) -> str:
+        return naming.pascal_name(self.config, "OrgAuditConsolidator")
+
+    @property
+    def org_audit_role_names(self) -> list[str]:
+        """The three functions' roles: scheduler, worker (the member audit role's trusted auditor),
+        consolidator."""
+        return [
+            self.org_audit_scheduler_role_name,
+            self.auditor_role_name,
+            self.org_audit_consolidator_role_name,
+        ]
+
+    def org_audit_function_name(self, physical_base: str) -> str:
+        return naming.name(self.config, physical_base)
+
+    def org_audit_log_group_name(self, physical_base: str) -> str:
+        return f"/{naming.PROJECT}/{self.config.name_suffix}/{physical_base}"
+
+    @property
+    def org_audit_table_name(self) -> str:
+        return naming.name(self.config, "org-audit-state")
+
+    @property
+    def org_audit_queue_name(self) -> str:
+        return naming.name(self.config, "org-audit")
+
+    @property
+    def org_consolidation_queue_name(self) -> str:
+        return naming.name(self.config, "org-audit-consolidation")
+
+    @property
+    def org_audit_schedule_name(self) -> str:
+        return naming.name(self.config, "org-audit")
+
+    @property
+    def results_bucket_name(self) -> Sub:
+        """Globally unique: the security account's ID is part of it."""
+        return naming.global_name(self.config, "org-results")
+
+    @property
+    def results_log_bucket_name(self) -> Sub:
+        return naming.global_name(self.config, "org-logs")
 
     @property
     def analyzer_role_name(self) -> str:

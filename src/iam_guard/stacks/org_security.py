@@ -27,6 +27,7 @@ from iam_guard.policies import organization as org
 from iam_guard.stacks import org_member
 from iam_guard.stacks.dead_letters import add_rule_dead_letters
 from iam_guard.stacks.org_access import add_analyzer_member_access
+from iam_guard.stacks.org_audit import add_org_audit
 from iam_guard.stacks.org_plan import SECURITY_STACK, OrgPlan
 from iam_guard.tags import apply_compliance_tags
 
@@ -178,6 +179,7 @@ def build(config: Config) -> Template:
     )
     add_analyzer_member_access(template, plan)
     stack_set = template.add_resource(member_stack_set(config, plan, template))
+    add_org_audit(template, plan, topic=topic, topic_key=key)
     add_exported_outputs(
         template,
         config,

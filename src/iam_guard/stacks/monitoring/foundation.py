@@ -47,7 +47,7 @@ def add_parameters(parts: Parts) -> None:
             Description="S3 bucket holding the handler zips (make package uploads them)",
         )
     )
-    for function in contract.FUNCTIONS:
+    for function in contract.MONITORING_FUNCTIONS:
         parts.parameters[function.code_key_parameter] = parts.template.add_parameter(
             code_key_parameter(
                 function.code_key_parameter,

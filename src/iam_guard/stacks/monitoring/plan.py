@@ -49,7 +49,7 @@ CONTINUATION_QUEUE_BASE = "audit-continuation"
 TOPIC_BASE = "security-alerts"
 KEY_ALIAS_BASE = "monitoring"
 # The functions by logical base, with the base of their physical names.
-FUNCTIONS = {function.logical_base: function.physical_base for function in contract.FUNCTIONS}
+FUNCTIONS = {function.logical_base: function.physical_base for function in contract.MONITORING_FUNCTIONS}
 
 POLICY_ANALYZER = FunctionSpec(
     handler="policy_change.handler",
