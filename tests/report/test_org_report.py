@@ -242,3 +242,17 @@ def test_org_4_paths_beyond_what_a_report_can_hold_are_counted_not_dropped_silen
     omitted = [a for _, a in dom.tags if a.get("data-omitted-of") == "paths"]
     listed = [a for tag, a in dom.tags if tag == "li" and "data-path-severity" in a]
     assert [int(str(a["data-omitted"])) for a in omitted] == [PATHS_KEPT + 50 - len(listed)]
+
+
+def test_org_4_accounts_not_audited_are_named_on_the_page_escaped() -> None:
+    report = realistic_report()
+    report["notAudited"] = [
+        {"account": "999999999999", "reason": "the management account: <b>no member audit role</b>"}
+    ]
+
+    page = render_html(report)
+
+    assert 'data-not-audited="1"' in page
+    assert 'data-not-audited-account="999999999999"' in page
+    assert "&lt;b&gt;no member audit role&lt;/b&gt;" in page
+    assert "not-audited" not in render_html(realistic_report())

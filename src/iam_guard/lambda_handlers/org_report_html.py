@@ -142,6 +142,24 @@ def _failed(report: Mapping[str, Any]) -> str:
     )
 
 
+def _not_audited(report: Mapping[str, Any]) -> str:
+    """Accounts of the organization the fan-out does not reach by design (the management account), when the
+    report names them: never audited is not the same as clean."""
+    accounts = report.get("notAudited") or []
+    if not accounts:
+        return ""
+    rows = "".join(
+        f'<tr data-not-audited-account="{_e(item.get("account", ""))}">'
+        f'<td class="mono">{_e(item.get("account", ""))}</td><td>{_e(item.get("reason", ""))}</td></tr>'
+        for item in accounts
+    )
+    return (
+        f'<section id="not-audited" data-not-audited="{len(accounts)}">'
+        f"<h2>{len(accounts)} account(s) not audited by this run</h2>"
+        f"<table><thead><tr><th>account</th><th>why</th></tr></thead><tbody>{rows}</tbody></table></section>"
+    )
+
+
 def _count_cell(count: int, severity: str, account: str | None) -> str:
     where = f' data-account="{_e(account)}"' if account is not None else f' id="total-{severity}"'
     hot = f" hot-{severity}" if count and severity in ("critical", "high") else ""
@@ -334,6 +352,6 @@ def render_page(report: Mapping[str, Any]) -> str:
         "<header><h1>IAM risk across the organization</h1>"
         f'<p>run <span class="mono">{_e(report["runId"])}</span> \u00b7 generated {_e(report["generatedAt"])}'
         f" \u00b7 {int(report['totals']['accounts'])} account(s)</p></header>"
-        f"<main>{_cards(report)}{_failed(report)}{_totals(report)}{_paths(report)}{_worst(report)}"
+        f"<main>{_cards(report)}{_failed(report)}{_not_audited(report)}{_totals(report)}{_paths(report)}{_worst(report)}"
         f"{_every_finding(report)}</main></body></html>\n"
     )
