@@ -22,6 +22,7 @@ from iam_guard.analysis.account import (
     Traversal,
     analyze_unit,
 )
+from iam_guard.analysis.account import audit_session_policy as account_audit_session_policy
 
 ROLE_ARN = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 SESSION_NAME = "iam-guard-remote-audit"
@@ -52,29 +53,9 @@ def parse_role_arn(role_arn: str) -> tuple[str, str]:
 
 
 def audit_session_policy(role_arn: str) -> dict[str, Any]:
-    """The session policy for AssumeRole: only the audit's reads, only on the audited account's policies
-    and AWS managed policies. GetAccountAuthorizationDetails supports no resource-level permission."""
+    """The session policy for AssumeRole on this audit role (iam_guard.analysis.account's)."""
     partition, account = parse_role_arn(role_arn)
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ReadAuthorizationDetails",
-                "Effect": "Allow",
-                "Action": "iam:GetAccountAuthorizationDetails",
-                "Resource": "*",
-            },
-            {
-                "Sid": "ReadPolicyVersions",
-                "Effect": "Allow",
-                "Action": ["iam:GetPolicy", "iam:GetPolicyVersion"],
-                "Resource": [
-                    f"arn:{partition}:iam::{account}:policy/*",
-                    f"arn:{partition}:iam::aws:policy/*",
-                ],
-            },
-        ],
-    }
+    return account_audit_session_policy(partition, account)
 
 
 def assume_audit_role(role_arn: str, external_id: str, region: str | None = None) -> Any:

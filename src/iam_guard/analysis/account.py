@@ -42,6 +42,33 @@ LIST_KEYS: dict[str, str] = {
 COMBINED = "all attached policies combined"
 
 
+def audit_session_policy(partition: str, account_id: str) -> dict[str, Any]:
+    """The session policy an audit passes to AssumeRole: only the reads this traversal makes, only on the
+    audited account's policies and AWS managed policies (GetAccountAuthorizationDetails supports no
+    resource-level permission). Even an audit role widened by mistake gives the session nothing more.
+    `iam-guard audit-account` and the organization's fan-out audit both use it."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadAuthorizationDetails",
+                "Effect": "Allow",
+                "Action": "iam:GetAccountAuthorizationDetails",
+                "Resource": "*",
+            },
+            {
+                "Sid": "ReadPolicyVersions",
+                "Effect": "Allow",
+                "Action": ["iam:GetPolicy", "iam:GetPolicyVersion"],
+                "Resource": [
+                    f"arn:{partition}:iam::{account_id}:policy/*",
+                    f"arn:{partition}:iam::aws:policy/*",
+                ],
+            },
+        ],
+    }
+
+
 def default_version_document(policy: dict[str, Any]) -> Any:
     """The document of a policy entry's default version: the version flagged IsDefaultVersion, else the one
     DefaultVersionId names; None when neither is there."""

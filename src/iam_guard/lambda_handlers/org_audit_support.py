@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from iam_guard.analysis.account import audit_session_policy
 from iam_guard.contract import (
     ENV_ALERT_TOPIC_ARN,
     ENV_AUDIT_EXTERNAL_ID,
@@ -204,26 +205,6 @@ def member_role_arn(partition: str, account_id: str, role_name: str) -> str:
 
 
 def member_session_policy(partition: str, account_id: str) -> dict[str, Any]:
-    """The session policy passed to AssumeRole: only the audit's three reads, only on the audited account's
-    and AWS managed policies (the same document as iam_guard.remote_audit.audit_session_policy; a test
-    keeps them equal). Even a member audit role widened by mistake gives this session nothing more."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ReadAuthorizationDetails",
-                "Effect": "Allow",
-                "Action": "iam:GetAccountAuthorizationDetails",
-                "Resource": "*",
-            },
-            {
-                "Sid": "ReadPolicyVersions",
-                "Effect": "Allow",
-                "Action": ["iam:GetPolicy", "iam:GetPolicyVersion"],
-                "Resource": [
-                    f"arn:{partition}:iam::{account_id}:policy/*",
-                    f"arn:{partition}:iam::aws:policy/*",
-                ],
-            },
-        ],
-    }
+    """The session policy passed to AssumeRole: the audit's three reads on the audited account's and AWS
+    managed policies only (iam_guard.analysis.account's, the same as `iam-guard audit-account`)."""
+    return audit_session_policy(partition, account_id)
