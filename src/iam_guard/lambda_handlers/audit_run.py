@@ -50,6 +50,7 @@ from audit_records import (
     write_part,
 )
 from audit_summary import send_summary, summary_line
+from conditional_table import now_ms
 from iam_guard.analysis import Finding, Severity
 from iam_guard.analysis.account import (
     ENTITY_FILTERS,
@@ -70,7 +71,7 @@ from lambda_support import (
     call_within,
     log,
 )
-from run_store import RunItem, RunStore, now_ms
+from run_store import RunItem, RunStore
 
 PAGE_SIZE = 1000  # GetAccountAuthorizationDetails MaxItems maximum
 WORST_KEPT = 20

@@ -24,14 +24,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from conditional_table import ConditionalTable, conditional_failed, expires_at
 from iam_guard.contract import (
     ORG_RUN_KEY_PREFIX,
-    RUN_RETENTION_DAYS,
     STATE_TABLE_PARTITION_KEY,
     STATE_TABLE_SORT_KEY,
     STATE_TABLE_TTL_ATTRIBUTE,
 )
-from lambda_support import Deadline, call_within
+from lambda_support import call_within
 
 PK, SK, TTL = STATE_TABLE_PARTITION_KEY, STATE_TABLE_SORT_KEY, STATE_TABLE_TTL_ATTRIBUTE
 HEAD = "run"
@@ -88,15 +88,6 @@ def account_key(org_run_id: str, account_id: str) -> dict[str, Any]:
     return {PK: {"S": f"{ORG_RUN_KEY_PREFIX}{org_run_id}"}, SK: {"S": f"{ACCOUNT_PREFIX}{account_id}"}}
 
 
-def _expires_at() -> dict[str, str]:
-    return {"N": str(int(time.time()) + RUN_RETENTION_DAYS * 86_400)}
-
-
-def _conditional_failed(error: ClientError) -> bool:
-    code = error.response.get("Error", {}).get("Code", "")
-    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
-
-
 def _number(item: dict[str, Any], name: str, default: int = 0) -> int:
     return int(item[name]["N"]) if name in item else default
 
@@ -118,29 +109,24 @@ def account_from_item(item: dict[str, Any]) -> AccountItem:
     )
 
 
-class OrgRunStore:
+class OrgRunStore(ConditionalTable):
     """Reads and conditional writes of org run items; every call bounded by `deadline` (call_within)."""
 
-    def __init__(self, dynamodb: Any, table: str, deadline: Deadline) -> None:
-        self.dynamodb = dynamodb
-        self.table = table
-        self.deadline = deadline
-        self.calls = 0
+    def begin_summary(self, org_run_id: str, owner: str, lease_until_ms: int) -> bool:
+        """Mark the summary "sending" for `owner`, only once every account is done."""
+        return self._begin_summary(
+            head_key(org_run_id),
+            owner,
+            lease_until_ms,
+            "#status = :scheduled AND accountsLeft = :zero",
+            {":scheduled": {"S": "scheduled"}, ":zero": {"N": "0"}},
+        )
 
-    def _call(self, operation: str, **arguments: Any) -> Any:
-        self.calls += 1
-        return call_within(self.deadline, getattr(self.dynamodb, operation), **arguments)
+    def end_summary(self, org_run_id: str, owner: str, outcome: str) -> bool:
+        return self._end_summary(head_key(org_run_id), owner, outcome)
 
-    def _conditional(self, operation: str, **arguments: Any) -> bool:
-        try:
-            self._call(operation, **arguments)
-        except ClientError as error:
-            if _conditional_failed(error):
-                return False
-            raise
-        return True
-
-    # -- the scheduler ---------------------------------------------------------------------------------------
+    def abort_summary(self, org_run_id: str, owner: str) -> bool:
+        return self._abort_summary(head_key(org_run_id), owner)
 
     def create_head(self, org_run_id: str, deadline_at: int, management_account: str) -> bool:
         """The head item in status "listing"; False when the run exists (a duplicated schedule)."""
@@ -154,11 +140,10 @@ class OrgRunStore:
             "checkSeq": {"N": "0"},
             "summary": {"S": "none"},
             "managementAccount": {"S": management_account},
-            TTL: _expires_at(),
+            TTL: expires_at(),
         }
         return self._conditional(
             "put_item",
-            TableName=self.table,
             Item=item,
             ConditionExpression="attribute_not_exists(#pk)",
             ExpressionAttributeNames={"#pk": PK},
@@ -168,13 +153,12 @@ class OrgRunStore:
         """An account item in status "pending"; False when it is there already (a retried scheduler)."""
         return self._conditional(
             "put_item",
-            TableName=self.table,
             Item={
                 **account_key(org_run_id, account_id),
                 "status": {"S": "pending"},
                 "accountName": {"S": name[:200]},
                 "attempts": {"N": "0"},
-                TTL: _expires_at(),
+                TTL: expires_at(),
             },
             ConditionExpression="attribute_not_exists(#pk)",
             ExpressionAttributeNames={"#pk": PK},
@@ -184,7 +168,6 @@ class OrgRunStore:
         """Every account item is written: the run counts `total` accounts, all remaining."""
         return self._conditional(
             "update_item",
-            TableName=self.table,
             Key=head_key(org_run_id),
             UpdateExpression="SET #status = :scheduled, accountTotal = :total, accountsLeft = :total",
             ConditionExpression="#status = :listing",
@@ -199,9 +182,7 @@ class OrgRunStore:
     # -- reads -----------------------------------------------------------------------------------------------
 
     def head(self, org_run_id: str) -> OrgRunHead | None:
-        item = self._call(
-            "get_item", TableName=self.table, Key=head_key(org_run_id), ConsistentRead=True
-        ).get("Item")
+        item = self._call("get_item", Key=head_key(org_run_id), ConsistentRead=True).get("Item")
         if not item:
             return None
         return OrgRunHead(
@@ -217,16 +198,15 @@ class OrgRunStore:
         )
 
     def account(self, org_run_id: str, account_id: str) -> AccountItem | None:
-        item = self._call(
-            "get_item", TableName=self.table, Key=account_key(org_run_id, account_id), ConsistentRead=True
-        ).get("Item")
+        item = self._call("get_item", Key=account_key(org_run_id, account_id), ConsistentRead=True).get(
+            "Item"
+        )
         return account_from_item(item) if item else None
 
     def accounts(self, org_run_id: str) -> list[AccountItem]:
         """Every account item of the run (a strongly consistent query of its partition)."""
         found: list[AccountItem] = []
         arguments: dict[str, Any] = {
-            "TableName": self.table,
             "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :account)",
             "ExpressionAttributeNames": {"#pk": PK, "#sk": SK},
             "ExpressionAttributeValues": {
@@ -248,7 +228,6 @@ class OrgRunStore:
         """pending -> running and one more attempt; False when the account is not open (done, or unknown)."""
         return self._conditional(
             "update_item",
-            TableName=self.table,
             Key=account_key(org_run_id, account_id),
             UpdateExpression="SET #status = :running, startedAt = if_not_exists(startedAt, :now) "
             "ADD attempts :one",
@@ -268,7 +247,6 @@ class OrgRunStore:
         try:
             answer = self._call(
                 "update_item",
-                TableName=self.table,
                 Key=account_key(org_run_id, account_id),
                 UpdateExpression="SET lastError = :error ADD stalls :one",
                 ConditionExpression="#status IN (:pending, :running)",
@@ -282,7 +260,7 @@ class OrgRunStore:
                 ReturnValues="UPDATED_NEW",
             )
         except ClientError as error_:
-            if _conditional_failed(error_):
+            if conditional_failed(error_):
                 return 0
             raise
         return int(answer["Attributes"]["stalls"]["N"])
@@ -291,7 +269,6 @@ class OrgRunStore:
         """The account's run moved on: its stalls start again from 0."""
         return self._conditional(
             "update_item",
-            TableName=self.table,
             Key=account_key(org_run_id, account_id),
             UpdateExpression="REMOVE stalls",
             ConditionExpression="attribute_exists(stalls)",
@@ -301,7 +278,6 @@ class OrgRunStore:
         """Keep the last error of an open account (the deadline reports it if no retry succeeds)."""
         return self._conditional(
             "update_item",
-            TableName=self.table,
             Key=account_key(org_run_id, account_id),
             UpdateExpression="SET lastError = :error",
             ConditionExpression="#status IN (:pending, :running)",
@@ -327,7 +303,6 @@ class OrgRunStore:
         transaction; False when the account was not open any more (someone else finished it)."""
         account_update = {
             "Update": {
-                "TableName": self.table,
                 "Key": account_key(org_run_id, account_id),
                 "UpdateExpression": "SET #status = :outcome, failureReason = :reason, "
                 "findingCounts = :findings, recordCount = :records, finishedAt = :now",
@@ -346,7 +321,6 @@ class OrgRunStore:
         }
         head_update = {
             "Update": {
-                "TableName": self.table,
                 "Key": head_key(org_run_id),
                 "UpdateExpression": "SET accountsLeft = accountsLeft - :one",
                 "ConditionExpression": "#status = :scheduled AND accountsLeft > :zero",
@@ -364,7 +338,7 @@ class OrgRunStore:
                 self.deadline, self.dynamodb.transact_write_items, TransactItems=[account_update, head_update]
             )
         except ClientError as error:
-            if _conditional_failed(error):
+            if conditional_failed(error):
                 return False
             raise
         return True
@@ -375,61 +349,8 @@ class OrgRunStore:
         """Take the deadline check from `seen_seq` to the next; False for a duplicate of an old check."""
         return self._conditional(
             "update_item",
-            TableName=self.table,
             Key=head_key(org_run_id),
             UpdateExpression="SET checkSeq = :next",
             ConditionExpression="checkSeq = :seen",
             ExpressionAttributeValues={":next": {"N": str(seen_seq + 1)}, ":seen": {"N": str(seen_seq)}},
-        )
-
-    def begin_summary(self, org_run_id: str, owner: str, lease_until_ms: int) -> bool:
-        """Mark the summary "sending" for `owner`: only when no account is left, from "none" or a lapsed
-        "sending" (the daily audit's pattern, run_store.begin_summary)."""
-        return self._conditional(
-            "update_item",
-            TableName=self.table,
-            Key=head_key(org_run_id),
-            UpdateExpression="SET summary = :sending, summaryOwner = :me, summaryUntil = :until",
-            ConditionExpression="#status = :scheduled AND accountsLeft = :zero AND (summary = :none OR "
-            "(summary = :sending AND (summaryOwner = :me OR summaryUntil < :now)))",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":sending": {"S": "sending"},
-                ":none": {"S": "none"},
-                ":scheduled": {"S": "scheduled"},
-                ":zero": {"N": "0"},
-                ":me": {"S": owner},
-                ":until": {"N": str(lease_until_ms)},
-                ":now": {"N": str(int(time.time() * 1000))},
-            },
-        )
-
-    def end_summary(self, org_run_id: str, owner: str, outcome: str) -> bool:
-        """Mark the summary `outcome` ("sent" or "recorded"); True only for the owner of "sending"."""
-        return self._conditional(
-            "update_item",
-            TableName=self.table,
-            Key=head_key(org_run_id),
-            UpdateExpression="SET summary = :outcome REMOVE summaryUntil",
-            ConditionExpression="summaryOwner = :me AND (summary = :sending OR summary = :outcome)",
-            ExpressionAttributeValues={
-                ":outcome": {"S": outcome},
-                ":sending": {"S": "sending"},
-                ":me": {"S": owner},
-            },
-        )
-
-    def abort_summary(self, org_run_id: str, owner: str) -> bool:
-        """Give the summary back after `owner` failed to send it."""
-        return self._conditional(
-            "update_item",
-            TableName=self.table,
-            Key=head_key(org_run_id),
-            UpdateExpression="SET summary = :none REMOVE summaryOwner, summaryUntil",
-            ConditionExpression="summary = :sending AND summaryOwner = :me",
-            ExpressionAttributeValues={
-                ":none": {"S": "none"},
-                ":sending": {"S": "sending"},
-                ":me": {"S": owner},
-            },
         )

@@ -16,22 +16,21 @@ Every write is conditional: a write that loses the race returns False and the ca
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from conditional_table import ConditionalTable, conditional_failed, expires_at, now_ms
 from iam_guard.analysis import Severity
 from iam_guard.contract import (
     RUN_KEY_PREFIX,
-    RUN_RETENTION_DAYS,
     STATE_TABLE_PARTITION_KEY,
     STATE_TABLE_SORT_KEY,
     STATE_TABLE_TTL_ATTRIBUTE,
 )
-from lambda_support import Deadline, call_within
+from lambda_support import call_within
 
 RUN_SORT_KEY = "run"
 PK, SK, TTL = STATE_TABLE_PARTITION_KEY, STATE_TABLE_SORT_KEY, STATE_TABLE_TTL_ATTRIBUTE
@@ -84,10 +83,6 @@ class RunItem:
         return bool(self.lease_owner) and self.lease_owner != owner and self.lease_until_ms > now_ms
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def _key(run_id: str, sort_key: str = RUN_SORT_KEY) -> dict[str, Any]:
     return {PK: {"S": f"{RUN_KEY_PREFIX}{run_id}"}, SK: {"S": sort_key}}
 
@@ -96,38 +91,20 @@ def part_sort_key(step: int, part: int) -> str:
     return f"step#{step:06d}#part#{part:03d}"
 
 
-def _expires_at() -> dict[str, str]:
-    return {"N": str(int(time.time()) + RUN_RETENTION_DAYS * 86_400)}
-
-
-def _conditional_failed(error: ClientError) -> bool:
-    code = error.response.get("Error", {}).get("Code", "")
-    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
-
-
-class RunStore:
+class RunStore(ConditionalTable):
     """Reads and conditional writes of run items; every call bounded by `deadline` (call_within)."""
 
-    def __init__(self, dynamodb: Any, table: str, deadline: Deadline) -> None:
-        self.dynamodb = dynamodb
-        self.table = table
-        self.deadline = deadline
-        self.calls = 0
-
-    def _call(self, operation: str, **arguments: Any) -> Any:
-        self.calls += 1
-        return call_within(
-            self.deadline, getattr(self.dynamodb, operation), TableName=self.table, **arguments
+    def begin_summary(self, run_id: str, owner: str, lease_until_ms: int) -> bool:
+        """Mark the summary "sending" for `owner` once the run finished."""
+        return self._begin_summary(
+            _key(run_id), owner, lease_until_ms, "#status = :finished", {":finished": {"S": "finished"}}
         )
 
-    def _conditional(self, operation: str, **arguments: Any) -> bool:
-        try:
-            self._call(operation, **arguments)
-        except ClientError as error:
-            if _conditional_failed(error):
-                return False
-            raise
-        return True
+    def end_summary(self, run_id: str, owner: str, outcome: str) -> bool:
+        return self._end_summary(_key(run_id), owner, outcome)
+
+    def abort_summary(self, run_id: str, owner: str) -> bool:
+        return self._abort_summary(_key(run_id), owner)
 
     def create(self, state: RunState) -> bool:
         """Create the run item; False when the run already exists (a duplicated schedule delivery)."""
@@ -138,7 +115,7 @@ class RunStore:
             "state": {"S": state.to_json()},
             "handoverSent": {"N": "0"},
             "summary": {"S": "none"},
-            TTL: _expires_at(),
+            TTL: expires_at(),
         }
         return self._conditional(
             "put_item",
@@ -213,7 +190,7 @@ class RunStore:
                     "Item": {
                         **_key(state.run_id, part_sort_key(step, j)),
                         "records": {"S": part},
-                        TTL: _expires_at(),
+                        TTL: expires_at(),
                     },
                 }
             }
@@ -230,7 +207,7 @@ class RunStore:
                 ClientRequestToken=token,
             )
         except ClientError as error:
-            if not _conditional_failed(error):
+            if not conditional_failed(error):
                 raise
             # A retry whose first try landed fails its own condition: the commit is ours if the run is at
             # step + 1 with this step pending and our lease (nobody else can commit while we hold it).
@@ -280,52 +257,4 @@ class RunStore:
             ConditionExpression="#step = :k",
             ExpressionAttributeNames={"#step": "step"},
             ExpressionAttributeValues={":k": {"N": str(step)}},
-        )
-
-    def begin_summary(self, run_id: str, owner: str, lease_until_ms: int) -> bool:
-        """Mark the summary "sending" for `owner`: only from "none" or a lapsed "sending"."""
-        return self._conditional(
-            "update_item",
-            Key=_key(run_id),
-            UpdateExpression="SET summary = :sending, summaryOwner = :me, summaryUntil = :until",
-            ConditionExpression="#status = :finished AND (summary = :none OR (summary = :sending AND "
-            "(summaryOwner = :me OR summaryUntil < :now)))",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":sending": {"S": "sending"},
-                ":none": {"S": "none"},
-                ":finished": {"S": "finished"},
-                ":me": {"S": owner},
-                ":until": {"N": str(lease_until_ms)},
-                ":now": {"N": str(now_ms())},
-            },
-        )
-
-    def end_summary(self, run_id: str, owner: str, outcome: str) -> bool:
-        """Mark the summary `outcome` ("sent" or "recorded"); True only for the owner of "sending"."""
-        return self._conditional(
-            "update_item",
-            Key=_key(run_id),
-            UpdateExpression="SET summary = :outcome REMOVE summaryUntil",
-            # summary = :outcome too: a retry after a lost answer is still this owner's success
-            ConditionExpression="summaryOwner = :me AND (summary = :sending OR summary = :outcome)",
-            ExpressionAttributeValues={
-                ":outcome": {"S": outcome},
-                ":sending": {"S": "sending"},
-                ":me": {"S": owner},
-            },
-        )
-
-    def abort_summary(self, run_id: str, owner: str) -> bool:
-        """Give the summary back ("sending" to "none") after `owner` failed to send it."""
-        return self._conditional(
-            "update_item",
-            Key=_key(run_id),
-            UpdateExpression="SET summary = :none REMOVE summaryOwner, summaryUntil",
-            ConditionExpression="summary = :sending AND summaryOwner = :me",
-            ExpressionAttributeValues={
-                ":none": {"S": "none"},
-                ":sending": {"S": "sending"},
-                ":me": {"S": owner},
-            },
         )
