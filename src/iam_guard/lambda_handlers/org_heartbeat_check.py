@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 
 from alerts import clean_text, publish_alert
 from emf import COUNT, emit_metrics
+from iam_guard.analysis import Severity
 from iam_guard.contract import (
     ENV_CANARY_INTERVAL_MINUTES,
     HEARTBEAT_CHECK_EVENT,
@@ -102,7 +103,7 @@ def check_member_heartbeats(
                 settings.alert_topic_arn,
                 f"iam-guard {settings.environment} HIGH: {len(blind)} member account(s) blind",
                 _message(settings.environment, blind, arrivals, interval),
-                "HIGH",
+                Severity.HIGH.label,
                 deadline,
             )
         except Exception:
