@@ -232,7 +232,12 @@ def test_org_1_project_analyzer_finds_only_the_tightly_scoped_attach_in_the_reme
 
 def test_org_1_forwarder_rules_have_dlq_retry_and_max_age_to_the_central_bus(member: dict[str, Any]) -> None:
     rules = resources(member, "AWS::Events::Rule")
-    assert set(rules) == {"IamEventForwardRule", "MemberTamperForwardRule", "TrailTamperForwardRule"}
+    assert set(rules) == {
+        "IamEventForwardRule",
+        "MemberCanaryForwardRule",
+        "MemberTamperForwardRule",
+        "TrailTamperForwardRule",
+    }
     bus_name = props(template("org", SECURITY), "CentralEventBus")["Name"]
     for logical_id, rule in rules.items():
         [target] = rule["Properties"]["Targets"]
@@ -271,6 +276,12 @@ def test_org_1_iam_parts_only_in_the_global_services_region(member: dict[str, An
         "MemberTamperForwardRule",
         "IamEventForwardFailedInvocationsAlarm",
         "MemberTamperForwardFailedInvocationsAlarm",
+        # MON-13 per member account (tests/test_org_heartbeat.py).
+        "MemberCanaryPolicy",
+        "MemberCanaryRole",
+        "MemberCanarySchedule",
+        "MemberCanaryForwardRule",
+        "MemberCanaryForwardFailedInvocationsAlarm",
     }
     assert sub_text(props(member, "ForwarderRole")["RoleName"]).endswith("-${AWS::Region}")
 

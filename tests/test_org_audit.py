@@ -139,7 +139,8 @@ def test_org_2_worker_assumes_only_the_member_audit_role_inside_the_organization
 
 def test_org_2_state_table_access_is_fenced_by_leading_keys(security: dict[str, Any]) -> None:
     for role_id, prefixes in (
-        ("OrgAuditSchedulerRole", {"orgrun#*"}),
+        # The scheduler's heartbeat check reads heartbeat# items (tests/test_org_heartbeat.py).
+        ("OrgAuditSchedulerRole", {"orgrun#*", "heartbeat#*"}),
         ("OrgAuditWorkerRole", {"run#*", "orgrun#*"}),
         ("OrgAuditConsolidatorRole", {"orgrun#*"}),
     ):
@@ -190,13 +191,16 @@ def test_org_2_results_bucket_is_encrypted_versioned_retained_private_and_tls_on
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["runs/*"]}}
 
 
-def test_org_2_only_the_consolidator_publishes_to_the_org_alert_topic(security: dict[str, Any]) -> None:
+def test_org_2_only_the_consolidator_and_the_heartbeat_check_publish_to_the_org_alert_topic(
+    security: dict[str, Any],
+) -> None:
     publishers = [
         role_id
         for role_id in WORKER_ROLES.values()
         if "sns:Publish" in allowed_actions(policy_of(security, role_id))
     ]
-    assert publishers == ["OrgAuditConsolidatorRole"]
+    # The scheduler publishes the heartbeat check's blind-accounts alert (MON-13 per member account).
+    assert publishers == ["OrgAuditSchedulerRole", "OrgAuditConsolidatorRole"]
     publish = statement(policy_of(security, "OrgAuditConsolidatorRole"), "PublishToAlertTopic")
     assert publish["Resource"] == [{"Ref": "OrgAlertTopic"}]
 

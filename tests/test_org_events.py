@@ -96,3 +96,35 @@ def test_org_1_central_iam_rule_takes_member_policy_changes_for_the_analyzer(mat
     reads = [cloudtrail_event("aws.iam", "ListRoles", {}), cloudtrail_event("aws.iam", "GetPolicy", {})]
     assert matcher.matches(pattern, changes) == [True, True]
     assert matcher.matches(pattern, reads) == [False, False]
+
+
+def test_org_1_member_canary_rules_match_the_canary_tag_policy_only(matcher: MotoMatcher) -> None:
+    """MON-13 per member account: the member's forward rule and the central rule select the TagPolicy of
+    the canary policy; the tamper rule does not (a heartbeat is not tampering)."""
+    member = template("org", "org-member")
+    canary = props(member, "MemberCanaryPolicy")["ManagedPolicyName"]
+    _, _, quarantine = member_names()
+    canary_arn = f"arn:aws:iam::{MEMBER_ACCOUNT}:policy/{canary}"
+    tags = [{"key": "iam-guard:canary", "value": "2026-12-02T03:00:00Z"}]
+    beat = [cloudtrail_event("aws.iam", "TagPolicy", {"policyArn": canary_arn, "tags": tags})]
+    other = [
+        cloudtrail_event(
+            "aws.iam", "UntagPolicy", {"policyArn": canary_arn, "tagKeys": ["iam-guard:canary"]}
+        ),
+        cloudtrail_event(
+            "aws.iam", "TagPolicy", {"policyArn": f"arn:aws:iam::{MEMBER_ACCOUNT}:policy/App", "tags": tags}
+        ),
+        cloudtrail_event(
+            "aws.iam",
+            "TagPolicy",
+            {"policyArn": f"arn:aws:iam::{MEMBER_ACCOUNT}:policy/{quarantine}", "tags": tags},
+        ),
+    ]
+    for pattern in (
+        props(member, "MemberCanaryForwardRule")["EventPattern"],
+        props(template("org", "org-security"), "CentralCanaryRule")["EventPattern"],
+    ):
+        assert matcher.matches(pattern, beat) == [True]
+        assert matcher.matches(pattern, other) == [False] * len(other)
+    tamper = props(member, "MemberTamperForwardRule")["EventPattern"]
+    assert matcher.matches(tamper, beat) == [False]

@@ -215,7 +215,8 @@ class MonitoringConfig:
         default=60,
         metadata=_doc(
             "MON-13 heartbeat: minutes between two canary calls (a tag on the stack's quarantine policy). "
-            "The heartbeat alarm fires when no canary arrived within two intervals.",
+            "The heartbeat alarm fires when no canary arrived within two intervals. With an organization, "
+            "every member account's canary runs at the same interval and the heartbeat check every two.",
             _in_range(15, 720),
         ),
     )

@@ -131,3 +131,21 @@ ENV_MEMBER_REMEDIATION_ROLE = "MEMBER_REMEDIATION_ROLE"
 ENV_MEMBER_QUARANTINE_POLICY = "MEMBER_QUARANTINE_POLICY"
 # The lifetime of each narrowed member session (STS's minimum).
 MEMBER_SESSION_SECONDS = 900
+
+# -- the heartbeat per member account (ORG-1, MON-13 per account) -------------------------------------------
+# Each member's schedule tags its own canary policy (MEMBER_CANARY_POLICY, a policy granting nothing) with
+# CANARY_TAG_KEY; the event travels the member's forward rule and the central bus to the PolicyAnalyzer,
+# which records the arrival in the org-security stack's state table (ORG_HEARTBEAT_TABLE_NAME): pk
+# "heartbeat#<account>", sk "heartbeat", lastArrival (epoch seconds) and expiresAt, and emits
+# MEMBER_CANARY_METRIC (dimension Environment only). The org audit scheduler's heartbeat check lists the
+# organization's accounts, reads those items and alerts on every account silent for two intervals.
+ENV_MEMBER_CANARY_POLICY = "MEMBER_CANARY_POLICY"
+ENV_ORG_HEARTBEAT_TABLE_NAME = "ORG_HEARTBEAT_TABLE_NAME"
+ENV_CANARY_INTERVAL_MINUTES = "CANARY_INTERVAL_MINUTES"
+HEARTBEAT_KEY_PREFIX = "heartbeat#"
+HEARTBEAT_SORT_KEY = "heartbeat"
+HEARTBEAT_RETENTION_DAYS = 7
+MEMBER_CANARY_METRIC = "MemberCanaryReceived"
+MEMBER_ACCOUNTS_BLIND_METRIC = "MemberAccountsBlind"
+# The constant input of the heartbeat check's schedule (the scheduler function's second event kind).
+HEARTBEAT_CHECK_EVENT = {"iamGuardCheck": "member-heartbeats"}

@@ -33,6 +33,7 @@ HANDLER_MODULES: dict[str, tuple[str, ...]] = {
         "policy_documents",
         "policy_alerts",
         "member_sessions",
+        "member_heartbeats",
         "event_marks",
         "remediation",
         "alerts",
@@ -56,9 +57,13 @@ HANDLER_MODULES: dict[str, tuple[str, ...]] = {
     # ORG-2: the organization's fan-out audit (org_reach uses ORG-3's iam_guard.analysis.cross_account).
     "org_audit_scheduler": (
         "org_audit_scheduler",
+        "org_heartbeat_check",
+        "member_heartbeats",
         "org_audit_support",
         "org_run_store",
         "conditional_table",
+        "alerts",
+        "emf",
         "lambda_support",
         "structured_log",
     ),

@@ -1,6 +1,7 @@
 """ORG-2: the fan-out of the organization's daily audit (handler "org_audit_scheduler.handler").
 
-Event in: the EventBridge schedule ("detail-type": "Scheduled Event"); anything else is logged and
+Event in: the EventBridge schedule ("detail-type": "Scheduled Event"), or exactly the heartbeat check's
+constant input (ORG-1/MON-13 per member account: org_heartbeat_check.py); anything else is logged and
 acknowledged. The org run's ID is the event's id, so a duplicated or retried delivery of the same schedule
 is the same run:
 1. DescribeOrganization (the organization must be the configured one: a security account moved to another
@@ -18,13 +19,15 @@ worker's claims make every account's audit happen once).
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
 from typing import Any
 
-from lambda_support import Deadline, LambdaContext, aws_client, call_within, log
+from lambda_support import Deadline, LambdaContext, aws_client, call_within, log, own_account_id
 from org_audit_support import OrgSettings, compact_json, load_org_settings
+from org_heartbeat_check import check_member_heartbeats, interval_minutes, is_heartbeat_check
 from org_run_store import OrgRunStore
 from structured_log import invocation, set_correlation_id
 
@@ -43,6 +46,12 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
 
 
 def _handle_event(event: Any, context: LambdaContext) -> dict[str, Any]:
+    if is_heartbeat_check(event):
+        set_correlation_id("heartbeat-check")
+        deadline = Deadline(context, RESERVE_MS)
+        return check_member_heartbeats(
+            load_org_settings(), interval_minutes(os.environ), own_account_id(context, deadline), deadline
+        )
     if not isinstance(event, dict) or event.get("detail-type") != "Scheduled Event":
         log(
             "WARNING",

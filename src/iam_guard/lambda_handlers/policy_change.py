@@ -7,6 +7,8 @@ leads to is in policy_events.py (the tables) and policy_documents.py (finding th
 - removals, group membership and boundary changes are recorded without alert; detaching the quarantine
   policy (or deleting its inline fallback) is alerted, because it lifts a quarantine;
 - MON-13: the canary's TagPolicy of the quarantine policy is the heartbeat: one metric, no record, no alert;
+  in an organization, a member's canary (TagPolicy of its canary policy, member_heartbeats.py) is that
+  member's heartbeat: its arrival recorded, one metric, no record, no alert;
 - a failed call (detail.errorCode) changed nothing: one log line, acknowledged;
 - an event of any other shape or name: one log line, acknowledged (H-4: never retried forever).
 
@@ -38,7 +40,7 @@ from alerts import SecurityLog, log_stream_name, publish_alert
 from emf import COUNT, emit_metrics, findings_metrics
 from event_marks import Claim, EventInProgress, EventMarks
 from iam_guard.analysis import Severity
-from iam_guard.contract import CANARY_METRIC_NAME
+from iam_guard.contract import CANARY_METRIC_NAME, MEMBER_CANARY_METRIC
 from lambda_support import (
     Deadline,
     LambdaContext,
@@ -50,6 +52,7 @@ from lambda_support import (
     own_account_id,
     utc_now_iso,
 )
+from member_heartbeats import HeartbeatSettings, member_canary_account, record_arrival
 from member_sessions import (
     MemberSessions,
     MemberUnreachable,
@@ -116,6 +119,9 @@ def _handle(
     if change.event_name == CANARY_EVENT:
         if change.is_canary(settings.quarantine_policy_arn) and change.is_in_account(own_account):
             return _heartbeat(change, settings)
+        member_beat = _member_heartbeat(change, settings, context, deadline, own_account)
+        if member_beat is not None:
+            return member_beat
         return _acknowledge(UnexpectedEvent("TagPolicy that is not this stack's canary heartbeat"), event)
     member = _Member.of(change, context, deadline, own_account)
     marks = EventMarks(
@@ -216,6 +222,34 @@ def _heartbeat(change: PolicyChange, settings: Settings) -> dict[str, Any]:
     )
     log("INFO", "canary heartbeat", eventId=change.event_id, eventTime=change.event_time)
     return {"status": "heartbeat"}
+
+
+def _member_heartbeat(
+    change: PolicyChange, settings: Settings, context: LambdaContext, deadline: Deadline, own_account: str
+) -> dict[str, Any] | None:
+    """ORG-1/MON-13 per member account: a member's canary arrived (member_heartbeats.py checks every field):
+    its arrival recorded, one metric; None when the event is not a member heartbeat."""
+    heartbeats = HeartbeatSettings.from_environment()
+    if heartbeats is None or OrgSettings.from_environment() is None:
+        return None
+    account = member_canary_account(
+        change.event_name,
+        change.accounts,
+        change.request,
+        own_account,
+        heartbeats.canary_policy_name,
+        partition_of(str(getattr(context, "invoked_function_arn", "") or "")),
+    )
+    if account is None:
+        return None
+    recorded = record_arrival(aws_client("dynamodb"), heartbeats.table_name, account, deadline)
+    emit_metrics(
+        settings.metrics_namespace,
+        {"Environment": settings.environment},
+        {MEMBER_CANARY_METRIC: (1.0, COUNT)},
+    )
+    log("INFO", "member canary heartbeat", account=account, eventId=change.event_id, recorded=recorded)
+    return {"status": "member-heartbeat", "account": account}
 
 
 def _report(

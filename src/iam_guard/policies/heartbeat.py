@@ -18,11 +18,13 @@ TRAIL_READ_ACTIONS: tuple[str, ...] = (
 )
 
 
-def tag_canary_statement(policy_arn: Any) -> Statement:
-    """iam:TagPolicy on the quarantine policy only, with the canary's tag key only (the Null guard: a
-    request without tag keys would pass ForAllValues)."""
+def tag_canary_statement(
+    policy_arn: Any, sid: str = "TagTheQuarantinePolicyWithTheCanaryKeyOnly"
+) -> Statement:
+    """iam:TagPolicy on the quarantine policy (or, per member account, the canary policy) only, with the
+    canary's tag key only (the Null guard: a request without tag keys would pass ForAllValues)."""
     return Statement(
-        Sid="TagTheQuarantinePolicyWithTheCanaryKeyOnly",
+        Sid=sid,
         Effect=Allow,
         Action=actions("iam:TagPolicy"),
         Resource=[policy_arn],

@@ -1,10 +1,11 @@
 """ORG-2: the identity policies of the organization audit's three functions (stacks/org_audit.py).
 
 Each function gets what its handler calls and nothing else: the scheduler lists the organization and
-queues; the worker assumes only the member audit role, only inside the organization (aws:ResourceOrgID),
-uses only the account-run and org-run item families of the state table (dynamodb:LeadingKeys) and writes
-only under runs/ of the results bucket; the consolidator reads and writes runs/ and publishes to the
-organization alert topic. Every one is held to the stack's regions and denied the sensitive actions.
+queues, and (its heartbeat check) reads the heartbeat# items and alerts the organization topic; the worker
+assumes only the member audit role, only inside the organization (aws:ResourceOrgID), uses only the
+account-run and org-run item families of the state table (dynamodb:LeadingKeys) and writes only under
+runs/ of the results bucket; the consolidator reads and writes runs/ and publishes to the organization
+alert topic. Every one is held to the stack's regions and denied the sensitive actions.
 """
 
 from __future__ import annotations
@@ -85,6 +86,13 @@ def function_statements(
         Resource=[key_arn],
         Condition=Condition(StringEquals({"kms:ViaService": Sub("s3.${AWS::Region}.amazonaws.com")})),
     )
+    use_topic_key = Statement(
+        Sid="UseTopicKeyOnlyThroughSns",
+        Effect=Allow,
+        Action=actions(*mon.ROLE_MESSAGE_KEY_ACTIONS),
+        Resource=[resources.topic_key],
+        Condition=Condition(StringEquals({"kms:ViaService": Sub("sns.${AWS::Region}.amazonaws.com")})),
+    )
     return {
         "OrgAuditScheduler": [
             Statement(
@@ -99,6 +107,9 @@ def function_statements(
                 ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"),
                 contract.ORG_RUN_KEY_PREFIX,
             ),
+            state.heartbeat_check_statement(table_arn),
+            mon.publish_alerts_statement(resources.topic),
+            use_topic_key,
             Statement(
                 Sid="QueueAccountsAndTheDeadlineCheck",
                 Effect=Allow,
@@ -161,15 +172,7 @@ def function_statements(
             ),
             use_bucket_key,
             mon.publish_alerts_statement(resources.topic),
-            Statement(
-                Sid="UseTopicKeyOnlyThroughSns",
-                Effect=Allow,
-                Action=actions(*mon.ROLE_MESSAGE_KEY_ACTIONS),
-                Resource=[resources.topic_key],
-                Condition=Condition(
-                    StringEquals({"kms:ViaService": Sub("sns.${AWS::Region}.amazonaws.com")})
-                ),
-            ),
+            use_topic_key,
             *common("OrgAuditConsolidator"),
         ],
     }

@@ -15,7 +15,7 @@ from typing import Any
 from awacs.aws import Allow, Bool, Condition, ForAllValuesStringLike, Null, Principal, Statement, StringEquals
 
 from iam_guard import arns
-from iam_guard.contract import EVENT_KEY_PREFIX, RUN_KEY_PREFIX
+from iam_guard.contract import EVENT_KEY_PREFIX, HEARTBEAT_KEY_PREFIX, RUN_KEY_PREFIX
 from iam_guard.policies.common import actions
 from iam_guard.policies.kms import CALLER_ACCOUNT, VIA_SERVICE, account_id, via_service
 
@@ -73,6 +73,25 @@ def auditor_runs_statement(table_arn: Any) -> Statement:
 def analyzer_events_statement(table_arn: Any) -> Statement:
     return item_family_statement(
         "MarkHandledEventsInStateTable", table_arn, ANALYZER_TABLE_ACTIONS, EVENT_KEY_PREFIX
+    )
+
+
+def heartbeat_arrivals_statement(table_arn: Any) -> Statement:
+    """ORG-1/MON-13: the PolicyAnalyzer records a member's heartbeat (one conditional UpdateItem) in the
+    org-audit state table, on heartbeat# items only."""
+    return item_family_statement(
+        "RecordMemberHeartbeatsInOrgStateTable", table_arn, ("dynamodb:UpdateItem",), HEARTBEAT_KEY_PREFIX
+    )
+
+
+def heartbeat_check_statement(table_arn: Any) -> Statement:
+    """ORG-1/MON-13: the heartbeat check reads the members' heartbeat# items and keeps its own alert mark
+    (heartbeat#alert: at most one alert per interval) in the same family."""
+    return item_family_statement(
+        "CheckMemberHeartbeatsInStateTable",
+        table_arn,
+        ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem"),
+        HEARTBEAT_KEY_PREFIX,
     )
 
 

@@ -9,9 +9,10 @@ roles, added by the org-security stack (the monitoring stack's IAM role stays as
   (aws:PrincipalOrgID, aws:PrincipalArn), and the handler narrows each session to one call on one resource
   with a session policy (lambda_handlers/member_sessions.py).
 - analyzer_environment(): the PolicyAnalyzer's organization variables (contract.ENV_ORGANIZATION_ID, the
-  member role and quarantine policy names), from OrgPlan, the one source of those names. The monitoring
-  stack sets them only when the config has an organization, so a single-account template is byte-for-byte
-  what it was; without them the handler never assumes anything.
+  member role and quarantine policy names, the member canary policy's name and the table of heartbeats),
+  from OrgPlan, the one source of those names. The monitoring stack sets them only when the config has an
+  organization, so a single-account template is byte-for-byte what it was; without them the handler never
+  assumes anything.
 
 Why the permission lives here and the names in the monitoring template: the grant depends on the
 organization stack's existence (deleting org-security removes it, and the member roles it reaches), while
@@ -44,6 +45,9 @@ def analyzer_environment(plan: OrgPlan) -> dict[str, str]:
     environment = {
         contract.ENV_ORGANIZATION_ID: plan.organization.organization_id,
         contract.ENV_MEMBER_AUDIT_ROLE: plan.audit_role_name,
+        # MON-13 per member account: the heartbeats recorded in the org-audit table (stacks/org_heartbeat).
+        contract.ENV_MEMBER_CANARY_POLICY: plan.member_canary_policy_name,
+        contract.ENV_ORG_HEARTBEAT_TABLE_NAME: plan.org_audit_table_name,
     }
     if plan.organization.remediation:
         environment[contract.ENV_MEMBER_REMEDIATION_ROLE] = plan.remediation_role_name

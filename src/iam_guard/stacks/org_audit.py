@@ -53,6 +53,7 @@ from iam_guard.policies.kms import (
 )
 from iam_guard.policies.s3 import allow_access_log_delivery_statement
 from iam_guard.policies.trust import service_trust
+from iam_guard.stacks.org_heartbeat import add_heartbeat_check
 from iam_guard.stacks.org_member import EXTERNAL_ID_PARAMETER
 from iam_guard.stacks.org_plan import SECURITY_STACK, OrgPlan
 
@@ -134,12 +135,17 @@ def add_org_audit(template: Template, plan: OrgPlan, *, topic: sns.Topic, topic_
         function.logical_base: plan.org_audit_log_group_name(function.physical_base)
         for function in contract.ORG_AUDIT_FUNCTIONS
     }
-    schedule_arn = events.rule_arn(plan.org_audit_schedule_name)
+    schedule_arns = [
+        events.rule_arn(plan.org_audit_schedule_name),
+        events.rule_arn(plan.heartbeat_check_rule_name),
+    ]
     role_arns = [arns.role(name) for name in role_names.values()]
-    key = template.add_resource(_key(plan, list(log_groups.values()), role_arns, schedule_arn))
+    key = template.add_resource(
+        _key(plan, list(log_groups.values()), role_arns, schedule_arns, arns.role(plan.analyzer_role_name))
+    )
     template.add_resource(key_alias("OrgAuditKeyAlias", alias=plan.name("org-audit"), key=key))
 
-    queues = _queues(template, plan, key, schedule_arn)
+    queues = _queues(template, plan, key, schedule_arns)
     table = template.add_resource(
         encrypted_table(
             "OrgAuditStateTable",
@@ -204,6 +210,7 @@ def add_org_audit(template: Template, plan: OrgPlan, *, topic: sns.Topic, topic_
         contract.ENV_ENVIRONMENT: config.environment,
         contract.ENV_METRICS_NAMESPACE: contract.METRICS_NAMESPACE,
         contract.ENV_LOG_LEVEL: "INFO",
+        contract.ENV_CANARY_INTERVAL_MINUTES: str(plan.canary_interval_minutes),
     }
     external_id = template.parameters.get(EXTERNAL_ID_PARAMETER)
     if external_id is not None:
@@ -270,6 +277,15 @@ def add_org_audit(template: Template, plan: OrgPlan, *, topic: sns.Topic, topic_
             source_arn=GetAtt(schedule, "Arn"),
         )
     )
+    add_heartbeat_check(
+        template,
+        plan,
+        function=scheduler,
+        dlq=queues["OrgAuditFunctionsDlq"],
+        topic=topic,
+        table=table,
+        key=key,
+    )
     for logical_id, function, queue, concurrency in (
         (
             "OrgAuditEventSource",
@@ -300,7 +316,9 @@ def add_org_audit(template: Template, plan: OrgPlan, *, topic: sns.Topic, topic_
     )
 
 
-def _key(plan: OrgPlan, log_groups: list[str], role_arns: list[Any], schedule_arn: Any) -> kms.Key:
+def _key(
+    plan: OrgPlan, log_groups: list[str], role_arns: list[Any], schedule_arns: list[Any], analyzer_role: Any
+) -> kms.Key:
     key = customer_managed_key(
         "OrgAuditKey",
         description=(
@@ -308,13 +326,17 @@ def _key(plan: OrgPlan, log_groups: list[str], role_arns: list[Any], schedule_ar
         ),
         usage=[
             cloudwatch_logs_statement([arns.log_group_bare(name) for name in log_groups]),
-            mon.events_use_key_statement([schedule_arn]),
+            mon.events_use_key_statement(schedule_arns),
             mon.account_messaging_use_key_statement(),
             use_through_service_statement(
                 "AllowOrgAuditRolesThroughSqs", role_arns, "sqs", mon.ROLE_MESSAGE_KEY_ACTIONS
             ),
             use_through_service_statement(
-                "AllowOrgAuditRolesThroughDynamoDb", role_arns, "dynamodb", state.TABLE_KEY_ACTIONS
+                # ORG-1/MON-13: the PolicyAnalyzer records member heartbeats in the state table.
+                "AllowOrgAuditRolesThroughDynamoDb",
+                [*role_arns, analyzer_role],
+                "dynamodb",
+                state.TABLE_KEY_ACTIONS,
             ),
             use_through_service_statement(
                 "AllowOrgAuditRolesThroughS3", role_arns, "s3", state.TABLE_KEY_ACTIONS
@@ -329,7 +351,9 @@ def _key(plan: OrgPlan, log_groups: list[str], role_arns: list[Any], schedule_ar
     return key
 
 
-def _queues(template: Template, plan: OrgPlan, key: kms.Key, schedule_arn: Any) -> dict[str, sqs.Queue]:
+def _queues(
+    template: Template, plan: OrgPlan, key: kms.Key, schedule_arns: list[Any]
+) -> dict[str, sqs.Queue]:
     queues: dict[str, sqs.Queue] = {}
     for logical_id, base in DEAD_LETTER_QUEUES.items():
         queues[logical_id] = template.add_resource(encrypted_queue(logical_id, name=plan.name(base), key=key))
@@ -350,7 +374,7 @@ def _queues(template: Template, plan: OrgPlan, key: kms.Key, schedule_arn: Any) 
     for logical_id, queue in queues.items():
         extra = []
         if logical_id == "OrgAuditFunctionsDlq":
-            extra.append(mon.events_send_to_queue_statement(GetAtt(queue, "Arn"), [schedule_arn]))
+            extra.append(mon.events_send_to_queue_statement(GetAtt(queue, "Arn"), schedule_arns))
         template.add_resource(tls_only_queue_policy(f"{logical_id}Policy", queue=queue, statements=extra))
     return queues
 

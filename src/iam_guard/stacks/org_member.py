@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import Equals, GetAtt, Parameter, Ref, Tags, Template, iam
+from troposphere import Equals, GetAtt, Parameter, Ref, Tags, Template, iam, kms, sqs
 
 from iam_guard.blocks import alarms, events
 from iam_guard.blocks.roles import inline_policy, role
@@ -30,9 +30,9 @@ from iam_guard.policies import organization as org
 from iam_guard.policies.common import deny_outside_regions_statement, deny_sensitive_actions_statement
 from iam_guard.policies.trust import service_trust
 from iam_guard.stacks.dead_letters import add_rule_dead_letters
-from iam_guard.stacks.org_plan import OrgPlan
+from iam_guard.stacks.org_member_canary import add_member_canary
+from iam_guard.stacks.org_plan import IN_GLOBAL_REGION, OrgPlan
 
-IN_GLOBAL_REGION = "InGlobalServicesRegion"
 EXTERNAL_ID_PARAMETER = "AuditExternalId"
 # StackSets' service-managed execution roles in member accounts; never quarantined.
 STACKSET_EXECUTION_ROLES = "stacksets-exec-*"
@@ -70,7 +70,8 @@ def build(config: Config) -> Template:
     if plan.organization.remediation:
         policy = template.add_resource(quarantine_policy(plan))
         template.add_resource(remediation_role(plan, Ref(policy)))
-    add_forwarder(template, plan)
+    key, dlq = add_forwarder(template, plan)
+    add_member_canary(template, plan, key=key, dlq=dlq)
     return template
 
 
@@ -187,6 +188,12 @@ def forwarded_rules(plan: OrgPlan) -> dict[str, tuple[str, str, dict[str, Any], 
             plan.member_tamper_pattern(),
             True,
         ),
+        "MemberCanaryForwardRule": (
+            "org-member-canary-fwd",
+            "ORG-1/MON-13: this member's heartbeat (TagPolicy of its canary policy) -> central event bus",
+            plan.member_canary_pattern(),
+            True,
+        ),
         "TrailTamperForwardRule": (
             "org-trail-tamper-fwd",
             "ORG-1: this region's trails stopped, deleted or narrowed -> central event bus",
@@ -196,8 +203,9 @@ def forwarded_rules(plan: OrgPlan) -> dict[str, tuple[str, str, dict[str, Any], 
     }
 
 
-def add_forwarder(template: Template, plan: OrgPlan) -> None:
-    """CON-5: every forward rule's target has a role, retries, a maximum event age and an encrypted DLQ."""
+def add_forwarder(template: Template, plan: OrgPlan) -> tuple[kms.Key, sqs.Queue]:
+    """CON-5: every forward rule's target has a role, retries, a maximum event age and an encrypted DLQ
+    (returned with its key: the member canary's schedule uses them too)."""
     forwarded = forwarded_rules(plan)
     rule_arns = [events.rule_arn(plan.name(base)) for base, _, _, _ in forwarded.values()]
     alarm_pattern = alarms.alarm_arn_pattern(plan.config.name_suffix)
@@ -277,3 +285,4 @@ def add_forwarder(template: Template, plan: OrgPlan) -> None:
             threshold=0,
         )
     )
+    return key, dlq

@@ -8,12 +8,14 @@ from typing import Any
 
 from troposphere import Sub
 
-from iam_guard import naming
+from iam_guard import contract, naming
 from iam_guard.blocks import events
 from iam_guard.config import Config, OrganizationConfig
 from iam_guard.policies import monitoring as mon
 from iam_guard.stacks.monitoring.plan import Plan
 
+# The org-member template's condition: the partition's global-services region (IAM lives there).
+IN_GLOBAL_REGION = "InGlobalServicesRegion"
 MEMBER_STACK = "org-member"
 SECURITY_STACK = "org-security"
 # Trail tampering: the calls that blind CloudTrail in a member's region (MON-11's trap, per account).
@@ -66,6 +68,29 @@ class OrgPlan:
     @property
     def quarantine_policy_name(self) -> str:
         return naming.pascal_name(self.config, "OrgMemberQuarantine")
+
+    # The heartbeat per member account (MON-13 per account) ---------------------------------------------
+
+    @property
+    def member_canary_policy_name(self) -> str:
+        """The member's canary policy (it grants nothing; its schedule tags it)."""
+        return naming.pascal_name(self.config, "OrgMemberCanary")
+
+    @property
+    def member_canary_role_name(self) -> str:
+        return naming.pascal_name(self.config, "OrgMemberCanaryScheduler")
+
+    @property
+    def member_canary_schedule_name(self) -> str:
+        return naming.name(self.config, "org-member-canary")
+
+    @property
+    def heartbeat_check_rule_name(self) -> str:
+        return naming.name(self.config, "org-heartbeat-check")
+
+    @property
+    def canary_interval_minutes(self) -> int:
+        return self.config.monitoring.canary_interval_minutes
 
     @property
     def forwarder_role_base(self) -> str:
@@ -193,6 +218,18 @@ class OrgPlan:
             event_source="iam.amazonaws.com",
             event_names=sorted({*MEMBER_ROLE_TAMPER_EVENTS, *MEMBER_POLICY_TAMPER_EVENTS}),
             detail=detail,
+        )
+
+    def member_canary_pattern(self) -> dict[str, Any]:
+        """The member canary's TagPolicy of its canary policy, in any account (the analyzer checks that
+        the ARN is the event account's own and that the tag key is the canary's)."""
+        return events.cloudtrail_call_pattern(
+            source="aws.iam",
+            event_source="iam.amazonaws.com",
+            event_names=[contract.CANARY_EVENT_NAME],
+            detail={
+                "requestParameters": {"policyArn": [{"suffix": f":policy/{self.member_canary_policy_name}"}]}
+            },
         )
 
     @staticmethod

@@ -66,6 +66,7 @@ def build(config: Config) -> Template:
         "CentralIamEventsRule": "org-iam-events",
         "CentralMemberTamperRule": "org-member-tamper",
         "CentralTrailTamperRule": "org-trail-tamper",
+        "CentralCanaryRule": "org-member-canary",
     }
     tamper_patterns = {
         "CentralMemberTamperRule": (
@@ -118,26 +119,37 @@ def build(config: Config) -> Template:
         "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:"
         f"function:{plan.analyzer_function_name}"
     )
-    iam_rule = template.add_resource(
-        _bus_rule(
-            "CentralIamEventsRule",
-            name=central_rules["CentralIamEventsRule"],
-            bus=bus,
-            description="ORG-1: member accounts' IAM policy changes -> the monitoring stack's PolicyAnalyzer",
-            pattern=events.iam_policy_change_pattern(),
-            rule_target=events.target("PolicyAnalyzer", arn=analyzer_arn, dead_letter_queue=dlq),
+    analyzer_rules = {
+        "CentralIamEvents": (
+            "ORG-1: member accounts' IAM policy changes -> the monitoring stack's PolicyAnalyzer",
+            events.iam_policy_change_pattern(),
+        ),
+        "CentralCanary": (
+            "ORG-1/MON-13: member accounts' heartbeats -> the PolicyAnalyzer (records each arrival)",
+            plan.member_canary_pattern(),
+        ),
+    }
+    for base, (description, pattern) in analyzer_rules.items():
+        analyzer_rule = template.add_resource(
+            _bus_rule(
+                f"{base}Rule",
+                name=central_rules[f"{base}Rule"],
+                bus=bus,
+                description=description,
+                pattern=pattern,
+                rule_target=events.target("PolicyAnalyzer", arn=analyzer_arn, dead_letter_queue=dlq),
+            )
         )
-    )
-    template.add_resource(
-        awslambda.Permission(
-            "CentralIamEventsInvokePermission",
-            Action="lambda:InvokeFunction",
-            FunctionName=analyzer_arn,
-            Principal="events.amazonaws.com",
-            SourceArn=GetAtt(iam_rule, "Arn"),
-            SourceAccount=Ref("AWS::AccountId"),
+        template.add_resource(
+            awslambda.Permission(
+                f"{base}InvokePermission",
+                Action="lambda:InvokeFunction",
+                FunctionName=analyzer_arn,
+                Principal="events.amazonaws.com",
+                SourceArn=GetAtt(analyzer_rule, "Arn"),
+                SourceAccount=Ref("AWS::AccountId"),
+            )
         )
-    )
     for logical_id, (description, pattern) in tamper_patterns.items():
         template.add_resource(
             _bus_rule(
