@@ -303,6 +303,7 @@ class OrgRunStore(ConditionalTable):
         transaction; False when the account was not open any more (someone else finished it)."""
         account_update = {
             "Update": {
+                "TableName": self.table,
                 "Key": account_key(org_run_id, account_id),
                 "UpdateExpression": "SET #status = :outcome, failureReason = :reason, "
                 "findingCounts = :findings, recordCount = :records, finishedAt = :now",
@@ -321,6 +322,7 @@ class OrgRunStore(ConditionalTable):
         }
         head_update = {
             "Update": {
+                "TableName": self.table,
                 "Key": head_key(org_run_id),
                 "UpdateExpression": "SET accountsLeft = accountsLeft - :one",
                 "ConditionExpression": "#status = :scheduled AND accountsLeft > :zero",
