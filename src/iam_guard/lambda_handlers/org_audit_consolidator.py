@@ -39,6 +39,7 @@ from org_audit_support import (
     consolidator_message,
     load_org_settings,
     run_prefix,
+    sqs_messages,
 )
 from org_reach import build_report
 from org_run_store import OPEN_STATUSES, AccountItem, OrgRunHead, OrgRunStore
@@ -62,25 +63,11 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
 
 def _handle_event(event: Any, context: LambdaContext) -> dict[str, Any]:
     settings = load_org_settings()
-    records = event.get("Records") if isinstance(event, dict) else None
-    if not isinstance(records, list) or not records:
-        log(
-            "WARNING",
-            "unexpected event acknowledged without consolidation",
-            keys=sorted(event)[:20] if isinstance(event, dict) else type(event).__name__,
-        )
+    messages = sqs_messages(event, consolidator_message, "consolidation")
+    if messages is None:
         return {"status": "ignored"}
     results = []
-    for record in records:
-        try:
-            message = consolidator_message(record)
-        except (ValueError, TypeError) as problem:
-            log(
-                "WARNING",
-                "consolidation message acknowledged without consolidation",
-                reason=str(problem)[:300],
-            )
-            continue
+    for _, message in messages:
         set_correlation_id(message.org_run_id)
         results.append(consolidate(message, settings, context))
     return {"status": "ok", "runs": results}

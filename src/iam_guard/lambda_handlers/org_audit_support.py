@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from iam_guard.analysis.account import audit_session_policy
 from iam_guard.contract import (
@@ -27,7 +27,7 @@ from iam_guard.contract import (
     METRICS_NAMESPACE,
     RESULTS_RUNS_PREFIX,
 )
-from lambda_support import SettingsError
+from lambda_support import SettingsError, log
 
 ORG_RUN_ID = re.compile(r"^[A-Za-z0-9-]{1,100}$")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -188,6 +188,41 @@ def consolidator_message(record: Any) -> CheckMessage:
             raise ValueError(f"check {str(seq)[:20]!r} is not a check number")
         return CheckMessage(_org_run_id(body["orgRunId"]), seq)
     raise ValueError("not an org consolidation message (expected orgRunId, and optionally check)")
+
+
+Message = TypeVar("Message")
+
+
+def sqs_messages(
+    event: Any, parse: Callable[[Any], Message], work: str
+) -> Iterator[tuple[Any, Message]] | None:
+    """Each SQS record of `event` with its message as `parse` reads it. A record that does not parse is
+    logged and acknowledged (its redelivery would fail the same way); an event that is not a batch of SQS
+    records gives None, logged. `work` names what is skipped ("audit", "consolidation")."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list) or not records:
+        log(
+            "WARNING",
+            f"unexpected event acknowledged without {work}",
+            keys=sorted(event)[:20] if isinstance(event, dict) else type(event).__name__,
+        )
+        return None
+    return _parsed(records, parse, work)
+
+
+def _parsed(records: list[Any], parse: Callable[[Any], Message], work: str) -> Iterator[tuple[Any, Message]]:
+    for record in records:
+        try:
+            message = parse(record)
+        except (ValueError, TypeError) as problem:
+            log(
+                "WARNING",
+                f"{work} message acknowledged without {work}",
+                reason=str(problem)[:300],
+                messageId=record.get("messageId") if isinstance(record, dict) else None,
+            )
+            continue
+        yield record, message
 
 
 def receive_count(record: Any) -> int:

@@ -66,6 +66,7 @@ from org_audit_support import (
     member_session_policy,
     part_key,
     receive_count,
+    sqs_messages,
     worker_message,
 )
 from org_reach import reach_lines
@@ -85,26 +86,11 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
 
 def _handle_event(event: Any, context: LambdaContext) -> dict[str, Any]:
     settings = load_org_settings()
-    records = event.get("Records") if isinstance(event, dict) else None
-    if not isinstance(records, list) or not records:
-        log(
-            "WARNING",
-            "unexpected event acknowledged without audit",
-            keys=sorted(event)[:20] if isinstance(event, dict) else type(event).__name__,
-        )
+    messages = sqs_messages(event, worker_message, "audit")
+    if messages is None:
         return {"status": "ignored"}
     results = []
-    for record in records:
-        try:
-            message = worker_message(record)
-        except (ValueError, TypeError) as problem:
-            log(
-                "WARNING",
-                "org audit message acknowledged without audit",
-                reason=str(problem)[:300],
-                messageId=record.get("messageId") if isinstance(record, dict) else None,
-            )
-            continue
+    for record, message in messages:
         set_correlation_id(account_run_id(message.org_run_id, message.account_id))
         results.append(audit_account(message, receive_count(record), settings, context))
     return {"status": "ok", "accounts": results}

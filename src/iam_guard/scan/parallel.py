@@ -9,7 +9,6 @@ another thread may hold; the CLI has none, a test suite's emulator thread would)
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -43,6 +42,8 @@ def worker_count(jobs: int, candidates: Sequence[Candidate]) -> int:
     wanted = usable_cores() if jobs == 0 else jobs
     if wanted <= 1 or len(candidates) < MIN_FILES:
         return 1
+    import multiprocessing  # only for a scan this large: its import costs every start-up some 8 ms
+
     if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
         return 1
     if any(candidate.path is None for candidate in candidates):
@@ -67,6 +68,8 @@ def scan_in_processes(
     candidates: Sequence[Candidate], workers: int, scan_chunk: ScanChunk
 ) -> list[ScanResult]:
     """Each chunk's result, in order. `scan_chunk` must be a module-level function (it is pickled by name)."""
+    import multiprocessing
+
     from iam_guard.analysis import analyze_policy
 
     analyze_policy(_PRIMER)  # before the fork: every worker inherits the loaded index and primed tables

@@ -18,7 +18,7 @@ attached. Its name does not match the member tamper pattern (that matches the qu
 from __future__ import annotations
 
 from awacs.aws import Action, Deny, Statement
-from troposphere import GetAtt, Sub, Template, iam, kms, scheduler, sqs
+from troposphere import GetAtt, Sub, Template, iam, kms, sqs
 
 from iam_guard.blocks.roles import inline_policy, role
 from iam_guard.contract import CANARY_TAG_KEY
@@ -26,7 +26,7 @@ from iam_guard.policies import document, heartbeat
 from iam_guard.policies import monitoring as mon
 from iam_guard.policies.common import deny_outside_regions_statement, deny_sensitive_actions_statement
 from iam_guard.policies.trust import service_trust
-from iam_guard.stacks.monitoring.canary import CANARY_RETRY_ATTEMPTS, TAG_POLICY_TARGET, schedule_arn
+from iam_guard.stacks.monitoring.canary import schedule_arn, tag_policy_schedule
 from iam_guard.stacks.org_plan import IN_GLOBAL_REGION, OrgPlan
 
 
@@ -96,24 +96,15 @@ def add_member_canary(template: Template, plan: OrgPlan, *, key: kms.Key, dlq: s
     canary_role.Condition = IN_GLOBAL_REGION
     template.add_resource(canary_role)
     minutes = plan.canary_interval_minutes
-    template.add_resource(
-        scheduler.Schedule(
-            "MemberCanarySchedule",
-            Condition=IN_GLOBAL_REGION,
-            DependsOn=[policy.title],
-            Name=plan.member_canary_schedule_name,
-            Description=f"MON-13 per member account: tags the canary policy every {minutes} minutes",
-            ScheduleExpression=f"rate({minutes} minutes)",
-            FlexibleTimeWindow=scheduler.FlexibleTimeWindow(Mode="OFF"),
-            State="ENABLED",
-            Target=scheduler.Target(
-                Arn=Sub(TAG_POLICY_TARGET),
-                RoleArn=GetAtt(canary_role, "Arn"),
-                Input=canary_input(plan),
-                RetryPolicy=scheduler.RetryPolicy(
-                    MaximumRetryAttempts=CANARY_RETRY_ATTEMPTS, MaximumEventAgeInSeconds=minutes * 60
-                ),
-                DeadLetterConfig=scheduler.DeadLetterConfig(Arn=GetAtt(dlq, "Arn")),
-            ),
-        )
+    schedule = tag_policy_schedule(
+        "MemberCanarySchedule",
+        name=plan.member_canary_schedule_name,
+        description=f"MON-13 per member account: tags the canary policy every {minutes} minutes",
+        minutes=minutes,
+        role=canary_role,
+        tag_input=canary_input(plan),
+        dead_letter_queue=dlq,
     )
+    schedule.Condition = IN_GLOBAL_REGION
+    schedule.DependsOn = [policy.title]
+    template.add_resource(schedule)

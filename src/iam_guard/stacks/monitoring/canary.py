@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import GetAtt, Ref, Sub, scheduler
+from troposphere import GetAtt, Ref, Sub, iam, scheduler, sqs
 
 from iam_guard import arns, contract
 from iam_guard.blocks import alarms, events
@@ -51,6 +51,38 @@ def canary_input(parts: Parts) -> Sub:
     )
 
 
+def tag_policy_schedule(
+    logical_id: str,
+    *,
+    name: str,
+    description: str,
+    minutes: int,
+    role: iam.Role,
+    tag_input: Sub,
+    dead_letter_queue: sqs.Queue,
+) -> scheduler.Schedule:
+    """A canary's schedule: every `minutes`, IAM's TagPolicy with `tag_input` as `role` (a universal target,
+    no function of ours), retried and dead-lettered; an attempt older than one interval is dropped (the
+    next one is due)."""
+    return scheduler.Schedule(
+        logical_id,
+        Name=name,
+        Description=description,
+        ScheduleExpression=f"rate({minutes} minutes)",
+        FlexibleTimeWindow=scheduler.FlexibleTimeWindow(Mode="OFF"),
+        State="ENABLED",
+        Target=scheduler.Target(
+            Arn=Sub(TAG_POLICY_TARGET),
+            RoleArn=GetAtt(role, "Arn"),
+            Input=tag_input,
+            RetryPolicy=scheduler.RetryPolicy(
+                MaximumRetryAttempts=CANARY_RETRY_ATTEMPTS, MaximumEventAgeInSeconds=minutes * 60
+            ),
+            DeadLetterConfig=scheduler.DeadLetterConfig(Arn=GetAtt(dead_letter_queue, "Arn")),
+        ),
+    )
+
+
 def add_canary(parts: Parts, plan: Plan) -> None:
     """MON-13: the canary's role and schedule, the rule that brings its event to the analyzer, and the
     alarm on the analyzer's metric."""
@@ -80,22 +112,14 @@ def add_canary(parts: Parts, plan: Plan) -> None:
     parts.roles["CanaryRole"] = canary_role
     minutes = plan.settings.canary_interval_minutes
     parts.add(
-        scheduler.Schedule(
+        tag_policy_schedule(
             "CanarySchedule",
-            Name=plan.canary_schedule_name,
-            Description=f"MON-13 heartbeat: tags the quarantine policy every {minutes} minutes",
-            ScheduleExpression=f"rate({minutes} minutes)",
-            FlexibleTimeWindow=scheduler.FlexibleTimeWindow(Mode="OFF"),
-            State="ENABLED",
-            Target=scheduler.Target(
-                Arn=Sub(TAG_POLICY_TARGET),
-                RoleArn=GetAtt(canary_role, "Arn"),
-                Input=canary_input(parts),
-                RetryPolicy=scheduler.RetryPolicy(
-                    MaximumRetryAttempts=CANARY_RETRY_ATTEMPTS, MaximumEventAgeInSeconds=minutes * 60
-                ),
-                DeadLetterConfig=scheduler.DeadLetterConfig(Arn=GetAtt(dlq, "Arn")),
-            ),
+            name=plan.canary_schedule_name,
+            description=f"MON-13 heartbeat: tags the quarantine policy every {minutes} minutes",
+            minutes=minutes,
+            role=canary_role,
+            tag_input=canary_input(parts),
+            dead_letter_queue=dlq,
         )
     )
     analyzer = parts.functions["PolicyAnalyzer"]
