@@ -138,7 +138,7 @@ def test_cli_1_reads_aws_cli_output_shapes(tmp_path: Path, capsys: pytest.Captur
     }
 
 
-CONSOLE = "import sys; from iam_guard.cli import main; sys.exit(main(sys.argv[1:]))"  # the console script
+CONSOLE = "from iam_guard.cli import console_main; console_main()"  # what the console script runs
 
 
 def run_console(*argv: str) -> subprocess.CompletedProcess[str]:

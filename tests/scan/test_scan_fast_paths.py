@@ -193,3 +193,59 @@ def test_cli_1_a_scan_forked_over_two_processes_gives_the_same_report(tmp_path: 
     assert outcome["skipped"] == ["notes.json"]
     assert outcome["unreadable"] == ["broken.template"]
     assert outcome["findings"] > MIN_FILES
+
+
+DYING_WORKER_SCAN = textwrap.dedent(
+    """
+    import json, os, sys
+    from pathlib import Path
+    from iam_guard.report import render
+    from iam_guard.scan import parallel, scanner
+    from iam_guard.scan.sources import discover
+
+    folder, root, how = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+    candidates, _ = discover([folder])
+    parent = os.getpid()
+    children = []
+
+    def scan_chunk(part):
+        if os.getpid() != parent:
+            children.append(os.getpid())
+            if how == "exit":
+                os._exit(9)
+            raise MemoryError("the child ran out of memory")
+        return scanner.scan_chunk(part)
+
+    parts = parallel.scan_in_processes(candidates, 3, scan_chunk)
+    merged = scanner.ScanResult()
+    for part in parts:
+        merged.add(part)
+    single = scanner.scan_paths([folder], 1)
+    print(json.dumps({
+        "parts": len(parts),
+        "files": merged.files,
+        "same": render(merged, "json", "high", root) == render(single, "json", "high", root),
+    }))
+    """
+)
+
+
+@pytest.mark.parametrize("how", ["exit", "raise"])
+def test_cli_1_a_worker_that_dies_loses_no_file(tmp_path: Path, how: str) -> None:
+    """A forked child that dies (killed, out of memory) sends nothing: its part is scanned again by the
+    parent, and the report is the one a single process writes."""
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    sources = [path.read_text(encoding="utf-8") for path in POLICY_FILES]
+    for index in range(MIN_FILES + 10):
+        (folder / f"policy-{index:03}.json").write_text(sources[index % len(sources)])
+
+    result = subprocess.run(
+        [sys.executable, "-c", DYING_WORKER_SCAN, str(folder), str(tmp_path), how],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+
+    assert json.loads(result.stdout.splitlines()[-1]) == {"parts": 3, "files": MIN_FILES + 10, "same": True}

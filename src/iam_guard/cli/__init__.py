@@ -4,8 +4,10 @@ imports happen inside each command's run(), so `iam-guard analyze` never loads t
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from iam_guard import __version__
 from iam_guard.cli import analyze, audit_account, deploy, generate, mfa_delete
@@ -25,7 +27,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return _run(build_parser().parse_args(argv))
+
+
+def console_main() -> NoReturn:
+    """The `iam-guard` console script. After `analyze`, the process ends without freeing its objects one by
+    one (the findings and the action index: a tenth of a cold run), as mypy does; the output is flushed
+    first. The other commands hold files and clients and exit the usual way."""
+    args = build_parser().parse_args()
+    code = _run(args)
+    if args.command != "analyze":
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # a reader that went away (`| head`): the report could not be written whole
+        code = code or 1
+    os._exit(code)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.run(args))
     except KeyboardInterrupt:
@@ -48,4 +69,4 @@ def is_usage_error(error: Exception) -> bool:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console_main()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
+from iam_guard.report import pretty_json
 from iam_guard.report.rules import SEVERITIES
 from iam_guard.scan.model import ScanResult
 
@@ -32,4 +32,4 @@ def render_json(result: ScanResult, fail_on: str) -> str:
         "skipped": [{"file": s.file, "reason": s.reason} for s in result.skipped],
         "summary": summary,
     }
-    return json.dumps(body, indent=2, sort_keys=True) + "\n"
+    return pretty_json.dumps(body) + "\n"

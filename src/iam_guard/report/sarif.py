@@ -15,11 +15,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from iam_guard.report import pretty_json
 from iam_guard.report.rules import HELP_URI, INFORMATION_URI, SARIF_LEVELS, SECURITY_SEVERITY, Rule, rules
 from iam_guard.scan.model import ScanFinding, ScanResult
 
@@ -153,4 +153,4 @@ def render_sarif(result: ScanResult, fail_on: str, root: Path) -> str:
         "results": [_result(finding, rule_index, root) for finding in result.findings],
     }
     document = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
-    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+    return pretty_json.dumps(document) + "\n"
