@@ -15,7 +15,7 @@ import pytest
 from cfnlint.decode import decode_str
 
 from iam_guard.scan.intrinsics import Located, Resolved, line_of
-from iam_guard.scan.parallel import MIN_FILES, chunks, worker_count
+from iam_guard.scan.parallel import MIN_FILES, PARTS_PER_WORKER, chunks, worker_count
 from iam_guard.scan.sources import Candidate, _standalone_json_policy, parse
 from scan_cli import ADMIN, analyze, template, write_json
 from support import REPO_ROOT
@@ -134,9 +134,12 @@ def test_cli_2_parallel_scan_forks_only_when_safe_and_worth_it() -> None:
     assert worker_count(1, many) == 1
     assert worker_count(4, few) == 1
     assert worker_count(4, with_stdin) == 1
-    parts = chunks(many, 2)
-    assert [candidate for part in parts for candidate in part] == many
-    assert max(map(len, parts)) - min(map(len, parts)) <= 1
+    for count in (2, 3 * PARTS_PER_WORKER):
+        parts = chunks(many, count)
+        assert len(parts) == count
+        assert [candidate for part in parts for candidate in part] == many
+        assert max(map(len, parts)) - min(map(len, parts)) <= 1
+    assert len(chunks(few[:5], 64)) == 5
 
 
 FORKED_SCAN = textwrap.dedent(
@@ -197,23 +200,25 @@ def test_cli_1_a_scan_forked_over_two_processes_gives_the_same_report(tmp_path: 
 
 DYING_WORKER_SCAN = textwrap.dedent(
     """
-    import json, os, sys
+    import json, os, sys, time
     from pathlib import Path
     from iam_guard.report import render
     from iam_guard.scan import parallel, scanner
     from iam_guard.scan.sources import discover
 
-    folder, root, how = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+    folder, root, how, marks = sys.argv[1], Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
     candidates, _ = discover([folder])
     parent = os.getpid()
-    children = []
 
     def scan_chunk(part):
         if os.getpid() != parent:
-            children.append(os.getpid())
+            (marks / str(os.getpid())).write_text(str(len(part)))
             if how == "exit":
                 os._exit(9)
             raise MemoryError("the child ran out of memory")
+        deadline = time.monotonic() + 60
+        while len(list(marks.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)  # both children take a part before this process takes the rest
         return scanner.scan_chunk(part)
 
     parts = parallel.scan_in_processes(candidates, 3, scan_chunk)
@@ -223,6 +228,7 @@ DYING_WORKER_SCAN = textwrap.dedent(
     single = scanner.scan_paths([folder], 1)
     print(json.dumps({
         "parts": len(parts),
+        "children that died": len(list(marks.iterdir())),
         "files": merged.files,
         "same": render(merged, "json", "high", root) == render(single, "json", "high", root),
     }))
@@ -232,20 +238,28 @@ DYING_WORKER_SCAN = textwrap.dedent(
 
 @pytest.mark.parametrize("how", ["exit", "raise"])
 def test_cli_1_a_worker_that_dies_loses_no_file(tmp_path: Path, how: str) -> None:
-    """A forked child that dies (killed, out of memory) sends nothing: its part is scanned again by the
-    parent, and the report is the one a single process writes."""
+    """Forked children that die (killed, out of memory) on the first part they take send nothing: the parts
+    they took are scanned again by the parent, and the report is the one a single process writes."""
     folder = tmp_path / "repo"
     folder.mkdir()
     sources = [path.read_text(encoding="utf-8") for path in POLICY_FILES]
     for index in range(MIN_FILES + 10):
         (folder / f"policy-{index:03}.json").write_text(sources[index % len(sources)])
+    marks = tmp_path / "marks"
+    marks.mkdir()
 
     result = subprocess.run(
-        [sys.executable, "-c", DYING_WORKER_SCAN, str(folder), str(tmp_path), how],
+        [sys.executable, "-c", DYING_WORKER_SCAN, str(folder), str(tmp_path), how, str(marks)],
         capture_output=True,
         text=True,
         check=True,
         timeout=300,
     )
 
-    assert json.loads(result.stdout.splitlines()[-1]) == {"parts": 3, "files": MIN_FILES + 10, "same": True}
+    outcome = json.loads(result.stdout.splitlines()[-1])
+    assert outcome == {
+        "parts": 3 * PARTS_PER_WORKER,
+        "children that died": 2,
+        "files": MIN_FILES + 10,
+        "same": True,
+    }
