@@ -15,9 +15,7 @@ another thread may hold; the CLI has none, a test suite's emulator thread would)
 from __future__ import annotations
 
 import os
-import pickle
 import signal
-import threading
 from collections.abc import Callable, Sequence
 
 from iam_guard.scan.model import ScanResult
@@ -51,6 +49,8 @@ def worker_count(jobs: int, candidates: Sequence[Candidate]) -> int:
     wanted = usable_cores() if jobs == 0 else jobs
     if wanted <= 1 or len(candidates) < MIN_FILES:
         return 1
+    import threading  # here, not at import: a small scan never pays for it
+
     if not hasattr(os, "fork") or threading.active_count() > 1:
         return 1
     if any(candidate.path is None for candidate in candidates):
@@ -77,6 +77,8 @@ def scan_in_processes(
     """Each part's result, in order. The parts' numbers wait in a pipe; this process and its forked
     children each take the next number until none is left, so a process that drew heavy files simply takes
     fewer (the cost of a policy is not its size: a few large wildcard-heavy ones dominate)."""
+    import pickle  # noqa: F401  # before the fork, so that no child imports it
+
     from iam_guard.analysis import analyze_policy
 
     analyze_policy(_PRIMER)  # before the fork: every child inherits the loaded index and primed tables
@@ -131,6 +133,8 @@ def _fork(queue: int, parts: Sequence[Sequence[Candidate]], scan_chunk: ScanChun
     status = 1
     try:  # the child never returns into the caller's code: os._exit, so no buffer of the parent is flushed
         os.close(read_end)
+        import pickle  # imported before the fork by scan_in_processes: no import in the child
+
         payload = pickle.dumps(_take_parts(queue, parts, scan_chunk), pickle.HIGHEST_PROTOCOL)
         with os.fdopen(write_end, "wb") as pipe:
             pipe.write(payload)
@@ -146,6 +150,8 @@ def _collect(pid: int, pipe: int) -> dict[int, ScanResult]:
     _, status = os.waitpid(pid, 0)
     if status != 0 or not payload:
         return {}
+    import pickle
+
     results = pickle.loads(payload)  # written by our own child: no one else holds this pipe
     if not isinstance(results, dict):
         return {}
