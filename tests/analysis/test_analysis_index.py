@@ -58,14 +58,21 @@ def test_ana_1_access_level_corrections_apply_to_the_source_levels() -> None:
     """The service reference files iam:CreateAccessKey under Write; the analyzer keeps it as permissions
     management (knowledge.PERMISSIONS_MANAGEMENT_WRITES); PutMetricData's optional dataset is ignored."""
     with gzip.open(INDEX_PATH, "rb") as stream:
-        raw = json.loads(stream.read())
-    assert raw["services"]["iam"]["actions"]["CreateAccessKey"][0] == "W"
+        services = json.loads(stream.read())["services"]
+
+    def source_entry(service: str, action: str) -> tuple[str, list[str]]:
+        """(level code, resource types) as the shipped file holds them (columns: build_action_index)."""
+        columns = services[service]
+        position = columns["actions"].index(action)
+        return columns["levels"][position], columns["resource_types"][position]
+
+    assert source_entry("iam", "CreateAccessKey")[0] == "W"
     assert action_info("iam:CreateAccessKey").level == "P"  # type: ignore[union-attr]
     assert action_info("iam:AttachRolePolicy").level == "P"  # type: ignore[union-attr]
     assert action_info("s3:PutObject").level == "W"  # type: ignore[union-attr]
-    assert raw["services"]["cloudwatch"]["actions"]["PutMetricData"][1] == ["dataset"]
+    assert source_entry("cloudwatch", "PutMetricData")[1] == ["dataset"]
     assert action_info("cloudwatch:PutMetricData").resource_types == ()  # type: ignore[union-attr]
-    assert raw["services"]["ecs"]["actions"]["AllowVendedLogDeliveryForResource"][0] == "P"
+    assert source_entry("ecs", "AllowVendedLogDeliveryForResource")[0] == "P"
     assert action_info("ecs:AllowVendedLogDeliveryForResource").level == "W"  # type: ignore[union-attr]
     assert load_index().actions.keys() >= PERMISSIONS_MANAGEMENT_WRITES
     assert load_index().actions.keys() >= NO_RESOURCE_IN_PRACTICE

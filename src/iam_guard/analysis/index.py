@@ -75,14 +75,12 @@ def _built_index() -> ActionIndex:
     sorted_by_service: dict[str, tuple[str, ...]] = {}
     # tuple.__new__ bound to ActionInfo, driven by map/zip: no Python-level call for each of 22,000 actions
     make = functools.partial(tuple.__new__, ActionInfo)
-    for prefix, service in raw["services"].items():
-        entries = service["actions"]
-        head = prefix + ":"
-        keys = [head + action.lower() for action in entries]
-        levels, kinds = zip(*entries.values(), strict=True) if entries else ((), ())
-        names = [head + action for action in entries]
-        actions.update(zip(keys, map(make, zip(names, levels, map(tuple, kinds), strict=True)), strict=True))
-        keys.sort()
+    for prefix, service in raw["services"].items():  # columns: scripts/build_action_index.compact_actions
+        names = list(map(f"{prefix}:".__add__, service["actions"]))
+        keys = list(map(str.lower, names))
+        kinds = map(tuple, service["resource_types"])
+        actions.update(zip(keys, map(make, zip(names, service["levels"], kinds, strict=True)), strict=True))
+        keys.sort()  # already in this order (built so): a single pass
         sorted_by_service[prefix] = tuple(keys)
     # the analyzer's view where it differs from the source (knowledge.py says why, action by action)
     for key in PERMISSIONS_MANAGEMENT_WRITES & actions.keys():
