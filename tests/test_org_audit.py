@@ -14,7 +14,7 @@ import pytest
 from iam_guard import contract, packaging
 from iam_guard.config import ConfigError, parse_config
 from iam_guard.remote_audit import audit_session_policy
-from iam_guard.stacks.org_audit import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR, WORKER_ATTEMPTS
+from iam_guard.stacks.org_audit_storage import MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR, WORKER_ATTEMPTS
 from support import HANDLERS_DIR
 from template_helpers import (
     as_list,
