@@ -26,7 +26,7 @@ from iam_guard.analysis.escalation import satisfied
 from iam_guard.analysis.grants import Grant, grants_of, resource_facts, unconditional_denies
 from iam_guard.analysis.index import load_index
 from iam_guard.analysis.model import Finding, Severity
-from iam_guard.analysis.patterns import is_full
+from iam_guard.analysis.patterns import has_full
 
 _POLICY_TYPES = frozenset({"identity", "resource", "trust"})
 
@@ -66,7 +66,7 @@ def _admin_grants_not_yet_reported(progress: _Progress) -> list[Finding]:
     for statement in progress.statements:
         if statement.index in reported or not statement.is_allow or statement.actions is None:
             continue
-        if not any(map(is_full, statement.actions)) or never_true(statement.conditions):
+        if not has_full(statement.actions) or never_true(statement.conditions):
             continue
         if statement.resources is None or statement.not_resources is not None:
             star = True

@@ -17,9 +17,17 @@ FULL, SERVICE, SPECIFIC, UNKNOWN_SERVICE, UNKNOWN_ACTION = (
 )
 
 
+_FULL_PATTERNS = frozenset({"*", "*:*"})
+
+
 def is_full(pattern: str) -> bool:
     """'*' (or '*:*'): every action, known without expanding anything."""
-    return pattern.strip() in ("*", "*:*")
+    return pattern.strip() in _FULL_PATTERNS
+
+
+def has_full(patterns: tuple[str, ...]) -> bool:
+    """Some element of an Action list is '*' (or '*:*'): is_full over the list in one C-level pass."""
+    return not _FULL_PATTERNS.isdisjoint(map(str.strip, patterns))
 
 
 @functools.lru_cache(maxsize=16384)
