@@ -199,12 +199,13 @@ _NOT_JSON_SPACE = re.compile(r"[^ \t\n\r]")
 
 
 class _LineKeepingReader:
-    """Reads a top-level JSON object key by key with the C scanner (json.JSONDecoder.raw_decode), noting the
-    line each statement starts on; every value below the top level is parsed whole."""
+    """Reads a top-level JSON object key by key with the C scanner (json.JSONDecoder.scan_once, what
+    raw_decode calls), noting the line each statement starts on; every value below the top level is parsed
+    whole. ValueError when the text is not one JSON object."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.decoder = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
+        self.scan = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys).scan_once
         self.position = 0
         self.counted_to = 0
         self.line = 1
@@ -215,13 +216,16 @@ class _LineKeepingReader:
         document_line = self._line()
         self.position += 1
         items: dict[str, Any] = {}
-        while self._next() != "}":
-            if items and not self._expect(","):
+        while (character := self._next()) != "}":
+            if items:
+                if character != ",":
+                    return None
+                self.position += 1
+                self._next()
+            key = self._value()
+            if not isinstance(key, str) or key in items or self._next() != ":":
                 return None
-            self._next()
-            key, self.position = self.decoder.raw_decode(self.text, self.position)
-            if not isinstance(key, str) or key in items or not self._expect(":"):
-                return None
+            self.position += 1
             self._next()
             items[key] = self._statements() if key == "Statement" else self._value()
         self.position += 1
@@ -236,10 +240,12 @@ class _LineKeepingReader:
             return self._value()
         self.position += 1
         statements: list[Any] = []
-        while self._next() != "]":
-            if statements and not self._expect(","):
-                raise ValueError("expected ',' between statements")
-            self._next()
+        while (character := self._next()) != "]":
+            if statements:
+                if character != ",":
+                    raise ValueError("expected ',' between statements")
+                self.position += 1
+                self._next()
             statements.append(self._located_value())
         self.position += 1
         return statements
@@ -250,7 +256,10 @@ class _LineKeepingReader:
         return Located(value, line) if isinstance(value, dict) else value
 
     def _value(self) -> Any:
-        value, self.position = self.decoder.raw_decode(self.text, self.position)
+        try:
+            value, self.position = self.scan(self.text, self.position)
+        except StopIteration:  # how scan_once says "no JSON value here"
+            raise ValueError(f"expected a JSON value at character {self.position}") from None
         return value
 
     def _next(self) -> str:
@@ -258,12 +267,6 @@ class _LineKeepingReader:
         found = _NOT_JSON_SPACE.search(self.text, self.position)
         self.position = found.start() if found else len(self.text)
         return self.text[self.position : self.position + 1]
-
-    def _expect(self, character: str) -> bool:
-        if self._next() != character:
-            return False
-        self.position += 1
-        return True
 
     def _line(self) -> int:
         self.line += self.text.count("\n", self.counted_to, self.position)
