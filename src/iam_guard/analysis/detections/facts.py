@@ -15,8 +15,8 @@ from iam_guard.analysis.index import PERMISSIONS, WRITE, load_index
 from iam_guard.analysis.knowledge import (
     AWS_DEFINED_PERMISSIONS,
     NOT_EXPOSURE,
-    is_read_only_name,
     is_resource_policy_change,
+    read_only_names,
 )
 
 
@@ -59,7 +59,7 @@ def action_sets() -> ActionSets:
         by_level.setdefault(info.level, set()).add(action)
     scoped = frozenset(action for action, info in actions.items() if info.resource_types)
     changing = by_level.get(PERMISSIONS, set()) | by_level.get(WRITE, set())
-    reads = frozenset(a for a in changing if is_read_only_name(a))
+    reads = read_only_names(changing)
     candidates = (scoped & changing) - {"iam:passrole"} - reads  # ANA-7 reports iam:PassRole
     exposure = frozenset(a for a in candidates if is_resource_policy_change(a, actions[a].level))
     # ANA-13: permissions-management actions that let nobody in count as writes
