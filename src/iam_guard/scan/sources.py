@@ -12,7 +12,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,9 +98,10 @@ def read_bytes(candidate: Candidate) -> bytes:
         if candidate.path is None:
             data = sys.stdin.buffer.read(MAX_BYTES + 1)
         else:
-            if candidate.path.stat().st_size > MAX_BYTES:
-                raise Unreadable(TOO_LARGE)
-            data = candidate.path.read_bytes()
+            with open(candidate.path, "rb") as file:  # one open for the size and the bytes
+                if os.fstat(file.fileno()).st_size > MAX_BYTES:
+                    raise Unreadable(TOO_LARGE)
+                data = file.read()
     except OSError as error:
         raise Unreadable(f"cannot read: {error.strerror or error}") from None
     if len(data) > MAX_BYTES:
@@ -205,7 +206,9 @@ class _LineKeepingReader:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.scan = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys).scan_once
+        decoder = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
+        # the scanner the decoder made for itself (typeshed does not list the attribute)
+        self.scan: Callable[[str, int], tuple[Any, int]] = decoder.scan_once  # type: ignore[attr-defined]
         self.position = 0
         self.counted_to = 0
         self.line = 1
