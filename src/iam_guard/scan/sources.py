@@ -86,9 +86,10 @@ def _walk(folder: Path, skipped: list[tuple[str, str]]) -> Iterator[Candidate]:
             if name.startswith(".") or name in EXCLUDED_FOLDERS:
                 folders.remove(name)
         folders.sort()
+        here = Path(root)
         for name in sorted(files):
             if name.lower().endswith(CANDIDATE_SUFFIXES):
-                path = Path(root) / name
+                path = here / name
                 yield Candidate(path, str(path), False)
 
 
