@@ -198,6 +198,7 @@ def _free_of_intrinsics(text: str) -> bool:
 
 
 _NOT_JSON_SPACE = re.compile(r"[^ \t\n\r]")
+_AFTER_ITEM = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")  # what follows an item of a JSON list
 
 
 class _LineKeepingReader:
@@ -244,15 +245,17 @@ class _LineKeepingReader:
             return self._value()
         self.position += 1
         statements: list[Any] = []
-        while (character := self._next()) != "]":
-            if statements:
-                if character != ",":
-                    raise ValueError("expected ',' between statements")
-                self.position += 1
-                self._next()
+        if self._next() == "]":
+            self.position += 1
+            return statements
+        while True:
             statements.append(self._located_value())
-        self.position += 1
-        return statements
+            after = _AFTER_ITEM.match(self.text, self.position)  # one C call: the separator and the space
+            if after is None:
+                raise ValueError("expected ',' or ']' after a statement")
+            self.position = after.end()
+            if after.group(1) == "]":
+                return statements
 
     def _located_value(self) -> Any:
         line = self._line()
