@@ -198,7 +198,10 @@ def _free_of_intrinsics(text: str) -> bool:
 
 
 _NOT_JSON_SPACE = re.compile(r"[^ \t\n\r]")
-_AFTER_ITEM = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")  # what follows an item of a JSON list
+# what follows a key, a member of an object and an item of a list, white space on both sides included
+_COLON = re.compile(r"[ \t\n\r]*:[ \t\n\r]*")
+_AFTER_MEMBER = re.compile(r"[ \t\n\r]*([,}])[ \t\n\r]*")
+_AFTER_ITEM = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 
 
 class _LineKeepingReader:
@@ -221,19 +224,21 @@ class _LineKeepingReader:
         document_line = self._line()
         self.position += 1
         items: dict[str, Any] = {}
-        while (character := self._next()) != "}":
-            if items:
-                if character != ",":
-                    return None
-                self.position += 1
-                self._next()
-            key = self._value()
-            if not isinstance(key, str) or key in items or self._next() != ":":
-                return None
+        closed = self._next() == "}"
+        if closed:
             self.position += 1
-            self._next()
+        while not closed:
+            key = self._value()
+            colon = _COLON.match(self.text, self.position)
+            if not isinstance(key, str) or key in items or colon is None:
+                return None
+            self.position = colon.end()
             items[key] = self._statements() if key == "Statement" else self._value()
-        self.position += 1
+            after = _AFTER_MEMBER.match(self.text, self.position)
+            if after is None:
+                return None
+            self.position = after.end()
+            closed = after.group(1) == "}"
         if self._next() != "":
             return None
         return Located(items, document_line)
@@ -250,7 +255,7 @@ class _LineKeepingReader:
             return statements
         while True:
             statements.append(self._located_value())
-            after = _AFTER_ITEM.match(self.text, self.position)  # one C call: the separator and the space
+            after = _AFTER_ITEM.match(self.text, self.position)
             if after is None:
                 raise ValueError("expected ',' or ']' after a statement")
             self.position = after.end()
@@ -265,8 +270,8 @@ class _LineKeepingReader:
     def _value(self) -> Any:
         try:
             value, self.position = self.scan(self.text, self.position)
-        except StopIteration:  # how scan_once says "no JSON value here"
-            raise ValueError(f"expected a JSON value at character {self.position}") from None
+        except StopIteration:  # how scan_once says "no JSON value here"; raw_decode's error for it
+            raise json.JSONDecodeError("Expecting value", self.text, self.position) from None
         return value
 
     def _next(self) -> str:
