@@ -128,6 +128,7 @@ _TYPE_WIDE = re.compile(r"arn:[^:]*:([^:]+):([^:]*):([^:]*):([a-z0-9-]+)[/:]\*",
 _ANY = ("", "*")
 
 
+@functools.lru_cache(maxsize=16384)  # the same ARN patterns recur across statements and policies
 def type_wide(resource: str) -> tuple[str, str] | None:
     """(service, type) when the ARN covers every resource of that type in every region and account
     ('arn:*:cloudtrail:*:*:trail/*', 'arn:${AWS::Partition}:iam::*:role/*'); None when a region, an account
