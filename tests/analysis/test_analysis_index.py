@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 from iam_guard.analysis import Severity, analyze_policy, codes
+from iam_guard.analysis.detections.facts import action_sets
 from iam_guard.analysis.index import (
     INDEX_PATH,
     action_info,
@@ -22,8 +23,13 @@ from iam_guard.analysis.knowledge import (
     CREDENTIAL_ACTIONS,
     NO_RESOURCE_IN_PRACTICE,
     PERMISSIONS_MANAGEMENT_WRITES,
+    READ_VERBS,
+    RESOURCE_POLICY_NAME,
     SENSITIVE_DATA_ACTIONS,
     TECHNIQUES,
+    is_read_only_name,
+    is_resource_policy_change,
+    read_only_names,
 )
 from support import REPO_ROOT
 
@@ -110,6 +116,20 @@ def test_ana_6_knowledge_names_only_actions_of_the_index() -> None:
     named |= {action for technique in TECHNIQUES for group in technique.requires for action in group}
     missing = sorted(action for action in named if action_info(action) is None)
     assert missing == []
+
+
+def test_ana_2_catalogue_sets_built_in_one_pass_match_the_per_action_tests() -> None:
+    """action_sets gives is_resource_policy_change only the actions RESOURCE_POLICY_NAME finds something in,
+    and takes read verbs from read_only_names (a regex): both must agree with the plain per-action tests."""
+    actions = load_index().actions
+    changes = {action for action, info in actions.items() if is_resource_policy_change(action, info.level)}
+    assert "iam:updateassumerolepolicy" in changes and "s3:putbucketpolicy" in changes
+    assert all(RESOURCE_POLICY_NAME.search(action) for action in changes)
+    assert action_sets().exposure <= changes and "s3:putbucketpolicy" in action_sets().exposure
+    reads = read_only_names(actions)  # the part after ':' starts with a read verb
+    assert reads == {action for action in actions if action.partition(":")[2].startswith(READ_VERBS)}
+    assert all(map(is_read_only_name, reads))
+    assert "quicksight:describedatasetpermissions" in reads and "s3:putbucketpolicy" not in reads
 
 
 def test_ana_1_index_loads_lazily_and_analysis_imports_no_heavy_package() -> None:

@@ -35,6 +35,9 @@ SHAPES = {
     '"Action": "s3:GetObject",\n'
     '"Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalOrgID": ["o-1234567890"]}}}\n, {"Effect":'
     ' "Allow", "Action": "ec2:*", "Resource": "*"}\n],\n"Version": "2012-10-17"\n}\n',
+    "space around every separator": '{ "Version" :\t"2012-10-17" ,\n "Statement" :\n [ \n {"Effect": "Allow",'
+    ' "Action": "*", "Resource": "*"} \n ,\n\n {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}'
+    "\n ]\n }\n",
 }
 
 
@@ -72,6 +75,12 @@ def test_cli_2_plain_json_policy_keeps_the_decoders_lines(text: str) -> None:
         json.dumps({"Role": {"AssumeRolePolicyDocument": ADMIN}}),
         '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]} trailing',
         "Statement: []",
+        '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"} {"Effect": "Deny"}]}',
+        '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"},]}',
+        '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],}',
+        '{"Version": "2012-10-17" "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}',
+        '{"Statement" [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}',
+        '{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]',
     ],
     ids=[
         "statement twice",
@@ -81,6 +90,12 @@ def test_cli_2_plain_json_policy_keeps_the_decoders_lines(text: str) -> None:
         "get-role output",
         "trailing text",
         "yaml",
+        "no comma between statements",
+        "comma after the last statement",
+        "comma after the last member",
+        "no comma between members",
+        "no colon after a key",
+        "object never closed",
     ],
 )
 def test_cli_2_what_the_fast_reader_declines_goes_through_the_decoder(text: str) -> None:

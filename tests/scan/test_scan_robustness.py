@@ -87,6 +87,22 @@ def test_cli_2_exit_2_for_a_named_path_that_cannot_be_read(tmp_path: Path) -> No
     assert named_binary.stdout == ""
 
 
+def test_cli_2_a_file_over_5_mb_is_never_read_as_a_template(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.json"
+    with huge.open("wb") as file:
+        file.truncate(5 * 1024 * 1024 + 1)  # sparse: one byte over the limit, nothing written
+    named = analyze(str(huge))
+    assert named.code == 2 and named.stdout == ""
+    assert named.stderr == f"iam-guard analyze: {huge}: larger than 5 MB: not a CloudFormation template\n"
+    write_json(tmp_path, "admin.json", ADMIN)
+    folder = analyze(str(tmp_path))
+    assert folder.code == 1, folder.stderr
+    assert "huge.json: skipped: larger than 5 MB: not a CloudFormation template" in folder.stdout
+    assert folder.stdout.splitlines()[-1].startswith(
+        "2 file(s), 1 polic(ies): 1 finding(s), 0 suppressed, 1 skipped"
+    )
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder: permission denied cannot happen")
 def test_cli_2_exit_2_for_a_named_folder_that_cannot_be_read(tmp_path: Path) -> None:
     locked = tmp_path / "locked"

@@ -4,12 +4,14 @@ expansion loops). The engine turns an exhausted budget into a HIGH finding, neve
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 _DEADLINE: ContextVar[float | None] = ContextVar("iam_guard_analysis_deadline", default=None)
-_ACTIVITY: ContextVar[list[str] | None] = ContextVar("iam_guard_analysis_activity", default=None)
+# What the analysis does now: its words, or a function that words it (called only when the budget runs out)
+Activity = str | Callable[[], str]
+_ACTIVITY: ContextVar[list[Activity] | None] = ContextVar("iam_guard_analysis_activity", default=None)
 
 
 class BudgetExceeded(Exception):
@@ -37,9 +39,10 @@ def time_budget(seconds: float | None) -> Iterator[None]:
         _ACTIVITY.reset(activity_token)
 
 
-def doing(activity: str) -> None:
+def doing(activity: Activity) -> None:
     """Name what the analysis does now (shown in the finding when the budget runs out here), and check
-    the deadline."""
+    the deadline. A function as `activity` is only called to word the finding: a label that takes work
+    to build costs nothing while the budget lasts."""
     current = _ACTIVITY.get()
     if current is not None:
         current[0] = activity
@@ -51,4 +54,5 @@ def check() -> None:
     deadline = _DEADLINE.get()
     if deadline is not None and time.monotonic() > deadline:
         current = _ACTIVITY.get()
-        raise BudgetExceeded(current[0] if current else "analyzing")
+        activity = current[0] if current else "analyzing"
+        raise BudgetExceeded(activity if isinstance(activity, str) else activity())

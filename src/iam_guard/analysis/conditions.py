@@ -269,7 +269,7 @@ def _parse_time(value: str) -> datetime | None:
 def never_true(conditions: dict[str, dict[str, tuple[str, ...]]], now: datetime | None = None) -> bool:
     """True when a condition can never be met again, so the statement grants (or denies) nothing:
     DateLessThan(Equals) a past instant on the current time or on the session's issue time."""
-    moment = now or datetime.now(UTC)
+    moment = now  # the clock is read only for a date condition (few statements have one)
     for operator, block in conditions.items():
         qualifier, base, if_exists = split_operator(operator)
         if qualifier or if_exists or base not in ("datelessthan", "datelessthanequals"):
@@ -277,6 +277,7 @@ def never_true(conditions: dict[str, dict[str, tuple[str, ...]]], now: datetime 
         for key, values in block.items():
             if key.lower() not in TIME_KEYS:
                 continue
+            moment = moment or datetime.now(UTC)
             instants = [_parse_time(value) for value in values]
             if instants and all(instant is not None and instant < moment for instant in instants):
                 return True

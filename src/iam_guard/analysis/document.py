@@ -111,6 +111,9 @@ def load_document(document: Any) -> tuple[dict[str, Any] | None, str | None]:
     return loaded, None
 
 
+_ONLY_STR = frozenset({str})
+
+
 def _string_tuple(value: Any) -> tuple[str, ...] | None:
     """A string or a non-empty list of strings as a tuple; None when the shape is wrong."""
     if type(value) is str:
@@ -118,8 +121,24 @@ def _string_tuple(value: Any) -> tuple[str, ...] | None:
     if type(value) is list and value:
         result = tuple(value)
         # one C-level pass: every item is exactly a str
-        return result if set(map(type, result)) == {str} else None
+        return result if set(map(type, result)) == _ONLY_STR else None
     return None
+
+
+_SCALARS = (str, bool, int, float)
+
+
+def _condition_values(raw: Any) -> tuple[str, ...] | None:
+    """One condition key's value(s) as strings (booleans as 'true'/'false'); None when one is not a scalar.
+    Strings, by far the most common, are taken as they are."""
+    if type(raw) is str:
+        return (raw,)
+    if type(raw) is list and set(map(type, raw)) == _ONLY_STR:
+        return tuple(raw)
+    items = raw if isinstance(raw, list) else [raw]
+    if not all(isinstance(item, _SCALARS) for item in items):
+        return None
+    return tuple(str(item).lower() if isinstance(item, bool) else str(item) for item in items)
 
 
 def _conditions(value: Any) -> dict[str, dict[str, tuple[str, ...]]] | None:
@@ -132,12 +151,10 @@ def _conditions(value: Any) -> dict[str, dict[str, tuple[str, ...]]] | None:
             return None
         keys: dict[str, tuple[str, ...]] = {}
         for key, raw in block.items():
-            items = raw if isinstance(raw, list) else [raw]
-            if not isinstance(key, str) or not all(
-                isinstance(item, str | bool | int | float) for item in items
-            ):
+            values = _condition_values(raw)
+            if values is None or not isinstance(key, str):
                 return None
-            keys[key] = tuple(str(item).lower() if isinstance(item, bool) else str(item) for item in items)
+            keys[key] = values
         result[operator] = keys
     return result
 
@@ -155,11 +172,11 @@ def parse_statement(index: int, raw: Any, problems: list[tuple[int | None, str]]
     if not isinstance(raw, dict):
         problems.append((index, f"statement {index} is not a JSON object"))
         return None
-    unknown = raw.keys() - KNOWN_KEYS
     effect = raw.get("Effect")
     sid = raw.get("Sid")
     errors: list[str] = []
-    if unknown:
+    if not KNOWN_KEYS.issuperset(raw):
+        unknown = raw.keys() - KNOWN_KEYS
         errors.append(f"unknown element(s) {', '.join(sorted(map(str, unknown)))}")
     if effect not in EFFECTS:
         errors.append(f"Effect must be Allow or Deny, not {effect!r}")

@@ -26,7 +26,7 @@ from iam_guard.analysis.escalation import satisfied
 from iam_guard.analysis.grants import Grant, grants_of, resource_facts, unconditional_denies
 from iam_guard.analysis.index import load_index
 from iam_guard.analysis.model import Finding, Severity
-from iam_guard.analysis.patterns import is_full
+from iam_guard.analysis.patterns import has_full
 
 _POLICY_TYPES = frozenset({"identity", "resource", "trust"})
 
@@ -66,7 +66,7 @@ def _admin_grants_not_yet_reported(progress: _Progress) -> list[Finding]:
     for statement in progress.statements:
         if statement.index in reported or not statement.is_allow or statement.actions is None:
             continue
-        if not any(map(is_full, statement.actions)) or never_true(statement.conditions):
+        if not has_full(statement.actions) or never_true(statement.conditions):
             continue
         if statement.resources is None or statement.not_resources is not None:
             star = True
@@ -106,6 +106,12 @@ def _statement_label(statement: Statement) -> str:
     return f"statement {statement.index} (actions {shown})"
 
 
+def _about(template: str, statement: Statement) -> Callable[[], str]:
+    """The activity `template` words for one statement ("checking what {} grants"), for budget.doing:
+    the label is only built when the budget runs out there."""
+    return lambda: template.format(_statement_label(statement))
+
+
 def _statement_findings(scope: str, statement: Statement, policy_type: str) -> list[Finding]:
     return [f for unit in units(scope, policy_type) if unit.check for f in unit.check(statement, policy_type)]
 
@@ -123,7 +129,7 @@ def _analyze(document: Any, policy_type: str, progress: _Progress) -> None:
     progress.statements = parsed.statements
     findings += [malformed(message, index) for index, message in parsed.problems]
     for statement in parsed.statements:
-        budget.doing(f"expanding the actions of {_statement_label(statement)}")
+        budget.doing(_about("expanding the actions of {}", statement))
         findings += _statement_findings(ACTIONS, statement, kind)
     if units(PRINCIPALS, kind):
         for statement in parsed.statements:
@@ -134,7 +140,7 @@ def _analyze(document: Any, policy_type: str, progress: _Progress) -> None:
     budget.doing("working out what the statements grant after their denies")
     grants = grants_of(parsed.statements)
     for grant in grants:
-        budget.doing(f"checking what {_statement_label(grant.statement)} grants")
+        budget.doing(_about("checking what {} grants", grant.statement))
         findings += _grant_findings(grant, kind)
     admin = _is_admin(findings)
     for unit in units(POLICY, kind):

@@ -97,7 +97,9 @@ def satisfied(grants: list[Grant]) -> dict[str, list[Reach]]:
     if not relevant:
         return found
     granted = frozenset().union(*(ESCALATION_ACTIONS & grant.actions for grant in relevant))
-    for technique, groups in TECHNIQUE_GROUPS:
+    # only a technique that needs one of the granted actions can be possible; in TECHNIQUES order
+    possible = sorted({position for action in granted for position in TECHNIQUES_NEEDING[action]})
+    for technique, groups in (TECHNIQUE_GROUPS[position] for position in possible):
         if any(group.isdisjoint(granted) for group in groups):
             continue
         reaches = technique_reaches(technique, relevant)
@@ -122,3 +124,15 @@ TECHNIQUES_BY_NAME = {technique.name: technique for technique in TECHNIQUES}
 TECHNIQUE_GROUPS = tuple(
     (technique, tuple(frozenset(group) for group in technique.requires)) for technique in TECHNIQUES
 )
+
+
+def _techniques_needing() -> dict[str, tuple[int, ...]]:
+    needing: dict[str, list[int]] = {}
+    for position, technique in enumerate(TECHNIQUES):
+        for action in sorted({action for group in technique.requires for action in group}):
+            needing.setdefault(action, []).append(position)
+    return {action: tuple(positions) for action, positions in needing.items()}
+
+
+# escalation action -> the positions in TECHNIQUE_GROUPS (and TECHNIQUES) of the techniques that require it
+TECHNIQUES_NEEDING = _techniques_needing()

@@ -40,10 +40,9 @@ def is_star_resource(resource: str) -> bool:
     return text.startswith("arn:") and text.endswith("*") and text.count(":") < 5
 
 
-def is_every_of_type(resource: str) -> bool:
-    """A star resource, or every resource of one type ('arn:aws:iam::*:role/*')."""
-    text = without_placeholder_colons(resource.strip())
-    return is_star_resource(text) or bool(_ARN_ALL_OF_TYPE.fullmatch(text))
+def is_one_whole_type(resource: str) -> bool:
+    """Every resource of one type ('arn:aws:iam::*:role/*')."""
+    return bool(_ARN_ALL_OF_TYPE.fullmatch(without_placeholder_colons(resource.strip())))
 
 
 def is_aws_owned(resource: str) -> bool:
@@ -55,8 +54,8 @@ def is_aws_owned(resource: str) -> bool:
 @functools.lru_cache(maxsize=16384)
 def resource_facts(resources: tuple[str, ...]) -> tuple[bool, bool, bool]:
     """(any '*' resource, any every-resource-of-a-type pattern, any resource a customer can change)."""
-    star = any(is_star_resource(r) for r in resources)
-    every = star or any(is_every_of_type(r) for r in resources)
+    star = any(map(is_star_resource, resources))
+    every = star or any(map(is_one_whole_type, resources))
     exploitable = not all(is_aws_owned(r) for r in resources)
     return star, every, exploitable
 
@@ -129,6 +128,7 @@ _TYPE_WIDE = re.compile(r"arn:[^:]*:([^:]+):([^:]*):([^:]*):([a-z0-9-]+)[/:]\*",
 _ANY = ("", "*")
 
 
+@functools.lru_cache(maxsize=16384)  # the same ARN patterns recur across statements and policies
 def type_wide(resource: str) -> tuple[str, str] | None:
     """(service, type) when the ARN covers every resource of that type in every region and account
     ('arn:*:cloudtrail:*:*:trail/*', 'arn:${AWS::Partition}:iam::*:role/*'); None when a region, an account

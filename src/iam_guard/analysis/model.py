@@ -32,7 +32,9 @@ class Severity(enum.IntEnum):
 
     def lowered(self, levels: int) -> Severity:
         """This severity lowered by `levels` steps, never below INFO."""
-        return Severity(max(Severity.INFO, int(self) - max(levels, 0)))
+        if levels <= 0:  # most findings: no narrowing condition, and no enum lookup by value
+            return self
+        return Severity(max(Severity.INFO, int(self) - levels))
 
 
 @dataclass(frozen=True)

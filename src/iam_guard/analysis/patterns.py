@@ -17,9 +17,17 @@ FULL, SERVICE, SPECIFIC, UNKNOWN_SERVICE, UNKNOWN_ACTION = (
 )
 
 
+_FULL_PATTERNS = frozenset({"*", "*:*"})
+
+
 def is_full(pattern: str) -> bool:
     """'*' (or '*:*'): every action, known without expanding anything."""
-    return pattern.strip() in ("*", "*:*")
+    return pattern.strip() in _FULL_PATTERNS
+
+
+def has_full(patterns: tuple[str, ...]) -> bool:
+    """Some element of an Action list is '*' (or '*:*'): is_full over the list in one C-level pass."""
+    return not _FULL_PATTERNS.isdisjoint(map(str.strip, patterns))
 
 
 @functools.lru_cache(maxsize=16384)
@@ -45,6 +53,8 @@ class ActionList(NamedTuple):
     kinds: frozenset[str]
     matched: frozenset[str]  # every action any element matches
     named: frozenset[str]  # the actions matched by elements that are neither '*' nor 'service:*'
+    unknown_services: tuple[str, ...]  # the elements (as written, in order) of kind UNKNOWN_SERVICE
+    unknown_actions: tuple[str, ...]  # and of kind UNKNOWN_ACTION
 
 
 @functools.lru_cache(maxsize=16384)
@@ -56,6 +66,7 @@ def summarize(patterns: tuple[str, ...]) -> ActionList:
     kinds: set[str] = set()
     named_parts: list[frozenset[str]] = []
     wide_parts: list[frozenset[str]] = []
+    unknown: dict[str, list[str]] = {UNKNOWN_SERVICE: [], UNKNOWN_ACTION: []}
     for pattern in patterns:
         text = pattern.strip().lower()
         if text in known:
@@ -67,11 +78,15 @@ def summarize(patterns: tuple[str, ...]) -> ActionList:
             named_parts.append(expand(text))
         elif kind in (FULL, SERVICE):
             wide_parts.append(expand(text))
+        else:
+            unknown[kind].append(pattern)
     if literal:
         kinds.add(SPECIFIC)
     named = frozenset(literal.union(*named_parts)) if named_parts else frozenset(literal)
     matched = named.union(*wide_parts) if wide_parts else named
-    return ActionList(frozenset(kinds), matched, named)
+    return ActionList(
+        frozenset(kinds), matched, named, tuple(unknown[UNKNOWN_SERVICE]), tuple(unknown[UNKNOWN_ACTION])
+    )
 
 
 def pattern_kinds(patterns: tuple[str, ...]) -> frozenset[str]:

@@ -12,7 +12,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,9 +86,10 @@ def _walk(folder: Path, skipped: list[tuple[str, str]]) -> Iterator[Candidate]:
             if name.startswith(".") or name in EXCLUDED_FOLDERS:
                 folders.remove(name)
         folders.sort()
+        here = Path(root)
         for name in sorted(files):
             if name.lower().endswith(CANDIDATE_SUFFIXES):
-                path = Path(root) / name
+                path = here / name
                 yield Candidate(path, str(path), False)
 
 
@@ -98,9 +99,10 @@ def read_bytes(candidate: Candidate) -> bytes:
         if candidate.path is None:
             data = sys.stdin.buffer.read(MAX_BYTES + 1)
         else:
-            if candidate.path.stat().st_size > MAX_BYTES:
-                raise Unreadable(TOO_LARGE)
-            data = candidate.path.read_bytes()
+            with open(candidate.path, "rb") as file:  # one open for the size and the bytes
+                if os.fstat(file.fileno()).st_size > MAX_BYTES:
+                    raise Unreadable(TOO_LARGE)
+                data = file.read()
     except OSError as error:
         raise Unreadable(f"cannot read: {error.strerror or error}") from None
     if len(data) > MAX_BYTES:
@@ -196,15 +198,22 @@ def _free_of_intrinsics(text: str) -> bool:
 
 
 _NOT_JSON_SPACE = re.compile(r"[^ \t\n\r]")
+# what follows a key, a member of an object and an item of a list, white space on both sides included
+_COLON = re.compile(r"[ \t\n\r]*:[ \t\n\r]*")
+_AFTER_MEMBER = re.compile(r"[ \t\n\r]*([,}])[ \t\n\r]*")
+_AFTER_ITEM = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
 
 
 class _LineKeepingReader:
-    """Reads a top-level JSON object key by key with the C scanner (json.JSONDecoder.raw_decode), noting the
-    line each statement starts on; every value below the top level is parsed whole."""
+    """Reads a top-level JSON object key by key with the C scanner (json.JSONDecoder.scan_once, what
+    raw_decode calls), noting the line each statement starts on; every value below the top level is parsed
+    whole. ValueError when the text is not one JSON object."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.decoder = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
+        decoder = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
+        # the scanner the decoder made for itself (typeshed does not list the attribute)
+        self.scan: Callable[[str, int], tuple[Any, int]] = decoder.scan_once  # type: ignore[attr-defined]
         self.position = 0
         self.counted_to = 0
         self.line = 1
@@ -215,16 +224,21 @@ class _LineKeepingReader:
         document_line = self._line()
         self.position += 1
         items: dict[str, Any] = {}
-        while self._next() != "}":
-            if items and not self._expect(","):
+        closed = self._next() == "}"
+        if closed:
+            self.position += 1
+        while not closed:
+            key = self._value()
+            colon = _COLON.match(self.text, self.position)
+            if not isinstance(key, str) or key in items or colon is None:
                 return None
-            self._next()
-            key, self.position = self.decoder.raw_decode(self.text, self.position)
-            if not isinstance(key, str) or key in items or not self._expect(":"):
-                return None
-            self._next()
+            self.position = colon.end()
             items[key] = self._statements() if key == "Statement" else self._value()
-        self.position += 1
+            after = _AFTER_MEMBER.match(self.text, self.position)
+            if after is None:
+                return None
+            self.position = after.end()
+            closed = after.group(1) == "}"
         if self._next() != "":
             return None
         return Located(items, document_line)
@@ -236,13 +250,17 @@ class _LineKeepingReader:
             return self._value()
         self.position += 1
         statements: list[Any] = []
-        while self._next() != "]":
-            if statements and not self._expect(","):
-                raise ValueError("expected ',' between statements")
-            self._next()
+        if self._next() == "]":
+            self.position += 1
+            return statements
+        while True:
             statements.append(self._located_value())
-        self.position += 1
-        return statements
+            after = _AFTER_ITEM.match(self.text, self.position)
+            if after is None:
+                raise ValueError("expected ',' or ']' after a statement")
+            self.position = after.end()
+            if after.group(1) == "]":
+                return statements
 
     def _located_value(self) -> Any:
         line = self._line()
@@ -250,7 +268,10 @@ class _LineKeepingReader:
         return Located(value, line) if isinstance(value, dict) else value
 
     def _value(self) -> Any:
-        value, self.position = self.decoder.raw_decode(self.text, self.position)
+        try:
+            value, self.position = self.scan(self.text, self.position)
+        except StopIteration:  # how scan_once says "no JSON value here"; raw_decode's error for it
+            raise json.JSONDecodeError("Expecting value", self.text, self.position) from None
         return value
 
     def _next(self) -> str:
@@ -258,12 +279,6 @@ class _LineKeepingReader:
         found = _NOT_JSON_SPACE.search(self.text, self.position)
         self.position = found.start() if found else len(self.text)
         return self.text[self.position : self.position + 1]
-
-    def _expect(self, character: str) -> bool:
-        if self._next() != character:
-            return False
-        self.position += 1
-        return True
 
     def _line(self) -> int:
         self.line += self.text.count("\n", self.counted_to, self.position)

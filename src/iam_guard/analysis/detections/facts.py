@@ -15,8 +15,9 @@ from iam_guard.analysis.index import PERMISSIONS, WRITE, load_index
 from iam_guard.analysis.knowledge import (
     AWS_DEFINED_PERMISSIONS,
     NOT_EXPOSURE,
-    is_read_only_name,
+    RESOURCE_POLICY_NAME,
     is_resource_policy_change,
+    read_only_names,
 )
 
 
@@ -59,9 +60,14 @@ def action_sets() -> ActionSets:
         by_level.setdefault(info.level, set()).add(action)
     scoped = frozenset(action for action, info in actions.items() if info.resource_types)
     changing = by_level.get(PERMISSIONS, set()) | by_level.get(WRITE, set())
-    reads = frozenset(a for a in changing if is_read_only_name(a))
+    reads = read_only_names(changing)
     candidates = (scoped & changing) - {"iam:passrole"} - reads  # ANA-7 reports iam:PassRole
-    exposure = frozenset(a for a in candidates if is_resource_policy_change(a, actions[a].level))
+    # is_resource_policy_change needs RESOURCE_POLICY_NAME in the name: one C-level regex pass over the
+    # 9,000 candidates leaves the few hundred worth the full test
+    named_like_a_policy_change = filter(RESOURCE_POLICY_NAME.search, candidates)
+    exposure = frozenset(
+        a for a in named_like_a_policy_change if is_resource_policy_change(a, actions[a].level)
+    )
     # ANA-13: permissions-management actions that let nobody in count as writes
     as_writes = AWS_DEFINED_PERMISSIONS | NOT_EXPOSURE
     permissions = (candidates & by_level.get(PERMISSIONS, set())) - exposure - as_writes

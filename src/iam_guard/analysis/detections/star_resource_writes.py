@@ -27,13 +27,13 @@ def check_writes(grant: Grant, policy_type: str) -> list[Finding]:
         severity = Severity.MEDIUM
     kind = "permissions-management" if permissions else "write"
     statement = grant.statement
+    shown = canonical(found)
     return [
         WRITES.finding(
             severity,
-            f"statement {statement.index} allows {kind} actions on every resource '*': "
-            f"{short_list(canonical(found))}",
+            f"statement {statement.index} allows {kind} actions on every resource '*': {short_list(shown)}",
             statement,
-            canonical(found),
+            shown,
             grant.resources,
             narrowing_for(statement, found),
         )
@@ -47,13 +47,14 @@ def check_resource_policy_changes(grant: Grant, policy_type: str) -> list[Findin
     if not exposures:
         return []
     statement = grant.statement
+    shown = canonical(exposures)
     return [
         RESOURCE_POLICY_CHANGES.finding(
             Severity.HIGH,
             f"statement {statement.index} may change resource policies on every resource '*': "
-            f"{short_list(canonical(exposures))}",
+            f"{short_list(shown)}",
             statement,
-            canonical(exposures),
+            shown,
             grant.resources,
             narrowing_for(statement, exposures),
         )

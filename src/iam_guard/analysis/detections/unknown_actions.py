@@ -15,13 +15,7 @@ from iam_guard.analysis.detections.unit import (
 from iam_guard.analysis.document import Statement
 from iam_guard.analysis.index import unknown_service_note
 from iam_guard.analysis.model import Finding, Severity
-from iam_guard.analysis.patterns import UNKNOWN_ACTION, UNKNOWN_SERVICE, pattern_kind, pattern_kinds
-
-
-def _patterns_of_kind(statement: Statement, kind: str) -> list[str]:
-    if kind not in pattern_kinds(statement.action_patterns):
-        return []
-    return [pattern for pattern in statement.action_patterns if pattern_kind(pattern) == kind]
+from iam_guard.analysis.patterns import summarize
 
 
 def _severity_and_effect(statement: Statement) -> tuple[Severity, str]:
@@ -29,7 +23,7 @@ def _severity_and_effect(statement: Statement) -> tuple[Severity, str]:
 
 
 def check_services(statement: Statement, policy_type: str) -> list[Finding]:
-    found = _patterns_of_kind(statement, UNKNOWN_SERVICE)
+    found = list(summarize(statement.action_patterns).unknown_services)
     if not found:
         return []
     severity, effect = _severity_and_effect(statement)
@@ -46,7 +40,7 @@ def check_services(statement: Statement, policy_type: str) -> list[Finding]:
 
 
 def check_actions(statement: Statement, policy_type: str) -> list[Finding]:
-    found = _patterns_of_kind(statement, UNKNOWN_ACTION)
+    found = list(summarize(statement.action_patterns).unknown_actions)
     if not found:
         return []
     severity, effect = _severity_and_effect(statement)

@@ -7,7 +7,7 @@ from iam_guard.analysis.detections.facts import OWN_ACCOUNT_NOTE, delegates_to_o
 from iam_guard.analysis.detections.unit import GRANT, IDENTITY, RESOURCE, Detection, Example, allow, policy
 from iam_guard.analysis.grants import Grant, keeps_most_actions
 from iam_guard.analysis.model import Finding, Severity
-from iam_guard.analysis.patterns import is_full
+from iam_guard.analysis.patterns import has_full
 
 
 def check(grant: Grant, policy_type: str) -> list[Finding]:
@@ -17,7 +17,7 @@ def check(grant: Grant, policy_type: str) -> list[Finding]:
 def star_action_findings(grant: Grant, policy_type: str, after_timeout: bool = False) -> list[Finding]:
     """The finding for '*'; `after_timeout` says it was reported after the time budget ran out (H-6)."""
     statement = grant.statement
-    if statement.actions is None or not any(map(is_full, statement.actions)):
+    if statement.actions is None or not has_full(statement.actions):
         return []
     if not keeps_most_actions(grant.actions):  # denies took most of '*': the other checks judge the rest
         return []
