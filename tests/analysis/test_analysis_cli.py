@@ -4,15 +4,18 @@ intrinsics, suppressions."""
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from iam_guard.cli import analyze as analyze_command
+from iam_guard.cli import main
 from iam_guard.errors import UsageError
 from support import FIXTURES
 
@@ -154,3 +157,43 @@ def test_cli_1_console_exit_codes_and_one_line_errors() -> None:
     broken = run_console(str(POLICIES / "broken.json"))
     assert broken.returncode == 2 and broken.stdout == ""
     assert broken.stderr.count("\n") == 1 and "broken.json: not valid JSON" in broken.stderr
+
+
+COLLECTOR_AFTER_CONSOLE = textwrap.dedent(
+    """
+    import gc, sys
+    from iam_guard import cli
+
+    default = gc.get_threshold()
+    run = cli._run
+
+    def observed(args):  # what the command runs under, then the command itself
+        print(repr((default, gc.get_threshold(), gc.get_freeze_count() > 0)), flush=True)
+        return run(args)
+
+    cli._run = observed
+    sys.argv[1:] = ["analyze", sys.argv[1], "--fail-on", "none"]
+    cli.console_main()
+    """
+)
+
+
+def test_cli_1_only_the_console_script_quiets_the_collector() -> None:
+    """The console script freezes the loaded index out of the collector's sight and raises the youngest
+    generation's threshold for the scan; main() called in a caller's own process changes neither."""
+    import gc
+
+    before = (gc.get_threshold(), gc.get_freeze_count())
+    assert main(["analyze", str(POLICIES / "admin.identity.json"), "--fail-on", "none"]) == 0
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
+
+    console = subprocess.run(
+        [sys.executable, "-c", COLLECTOR_AFTER_CONSOLE, str(POLICIES / "admin.identity.json")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert console.returncode == 0, console.stderr
+    default, during, frozen = ast.literal_eval(console.stdout.splitlines()[0])
+    assert during == (50_000, *default[1:]) and during != default
+    assert frozen

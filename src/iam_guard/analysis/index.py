@@ -20,6 +20,7 @@ INDEX_PATH = Path(__file__).resolve().parent / "data" / "actions.json.gz"
 GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib reads the gzip container itself: no gzip module to import
 
 LIST, READ, WRITE, PERMISSIONS, TAGGING = "L", "R", "W", "P", "T"
+_AFTER_EVERY_CHARACTER = chr(0x10FFFF)
 
 
 class ActionInfo(NamedTuple):
@@ -118,9 +119,8 @@ def is_known_service(prefix: str) -> bool:
 def _with_prefix(ordered: tuple[str, ...], start: str) -> frozenset[str]:
     """'s3:Get*', the common wildcard: a binary search in the sorted service actions, no regex."""
     first = bisect.bisect_left(ordered, start)
-    last = first
-    while last < len(ordered) and ordered[last].startswith(start):
-        last += 1
+    # every key with the prefix sorts before the prefix followed by the highest code point
+    last = bisect.bisect_left(ordered, start + _AFTER_EVERY_CHARACTER, first)
     return frozenset(ordered[first:last])
 
 

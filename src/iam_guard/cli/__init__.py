@@ -31,19 +31,40 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def console_main() -> NoReturn:
-    """The `iam-guard` console script. After `analyze`, the process ends without freeing its objects one by
-    one (the findings and the action index: a tenth of a cold run), as mypy does; the output is flushed
-    first. The other commands hold files and clients and exit the usual way."""
+    """The `iam-guard` console script. For `analyze`, the collector is quieted first (quiet_collector), and
+    the process ends without freeing its objects one by one (the findings and the action index: a tenth of
+    a cold run), as mypy does; the output is flushed first. The other commands hold files and clients and
+    exit the usual way."""
     args = build_parser().parse_args()
-    code = _run(args)
     if args.command != "analyze":
-        sys.exit(code)
+        sys.exit(_run(args))
+    quiet_collector()
+    code = _run(args)
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except OSError:  # a reader that went away (`| head`): the report could not be written whole
         code = code or 1
     os._exit(code)
+
+
+def quiet_collector() -> None:
+    """A scan makes next to no reference cycles (the collector found 321 objects over both corpora of
+    ../shared, 1,868 files), yet its passes cost 8% of the scan's instructions, walking the action index
+    again and again. The index is loaded now and frozen out of the collector's sight (forked scanners then
+    share its pages too), and the youngest generation is collected every 50,000 allocations, not 700: what
+    cyclic garbage there is still goes, in bounded batches. Process-wide settings: only the console script
+    makes them, never a caller of main() in its own process."""
+    import gc
+
+    from iam_guard.analysis.index import load_index
+
+    try:
+        load_index()
+    except Exception:  # a damaged index: the scan reports it on every policy (IAMG020), not a traceback here
+        return
+    gc.freeze()
+    gc.set_threshold(50_000, *gc.get_threshold()[1:])
 
 
 def _run(args: argparse.Namespace) -> int:
