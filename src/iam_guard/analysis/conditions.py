@@ -52,7 +52,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 # lower-case key -> levels lowered
 EXACT_KEYS: dict[str, int] = {
@@ -256,6 +259,8 @@ def narrowing(
 
 
 def _parse_time(value: str) -> datetime | None:
+    from datetime import UTC, datetime  # here: only date conditions need it, and few statements have one
+
     text = value.strip()
     try:
         if text.isdigit():
@@ -277,7 +282,10 @@ def never_true(conditions: dict[str, dict[str, tuple[str, ...]]], now: datetime 
         for key, values in block.items():
             if key.lower() not in TIME_KEYS:
                 continue
-            moment = moment or datetime.now(UTC)
+            if moment is None:
+                from datetime import UTC, datetime
+
+                moment = datetime.now(UTC)
             instants = [_parse_time(value) for value in values]
             if instants and all(instant is not None and instant < moment for instant in instants):
                 return True
