@@ -278,3 +278,36 @@ def test_cli_1_a_worker_that_dies_loses_no_file(tmp_path: Path, how: str) -> Non
         "files": MIN_FILES + 10,
         "same": True,
     }
+
+
+def test_cli_1_a_finding_pickles_as_its_fields_and_comes_back_equal() -> None:
+    """Forked scanners send their findings pickled: every field, in any state, survives the trip."""
+    import pickle
+
+    from iam_guard.scan.model import ScanFinding
+
+    finding = ScanFinding(
+        "repo/stack.json",
+        "Role",
+        "AWS::IAM::Role",
+        "Policies[0]",
+        "identity",
+        12,
+        "IAMG001",
+        "critical",
+        "statement 0 allows every action",
+        0,
+        "Admin",
+        ["*"],
+        ["*"],
+        "Name the actions.",
+        "IsProd=true",
+        "Admin",
+        True,
+        "break-glass role, reviewed",
+    )
+    plain = ScanFinding("p.json", None, None, "policy", "identity", None, "IAMG011", "low", "typo")
+    for original in (finding, plain):
+        copy = pickle.loads(pickle.dumps(original, pickle.HIGHEST_PROTOCOL))
+        assert copy == original and copy.to_dict() == original.to_dict()
+        assert copy.actions is not original.actions

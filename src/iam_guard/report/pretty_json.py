@@ -8,6 +8,7 @@ str-keyed dicts, lists and scalars: those are written here with the C string enc
 
 from __future__ import annotations
 
+import functools
 import json
 from json.encoder import encode_basestring_ascii  # the C function (c_encode_basestring_ascii)
 from typing import Any
@@ -48,11 +49,9 @@ def _write_dict(value: dict[Any, Any], newline: str, parts: list[str]) -> None:
         _write_with_json(value, newline, parts)
         return
     inner = newline + INDENT
-    opening = "{" + inner
-    for key in sorted(value):
+    keys = tuple(sorted(value))
+    for key, head in zip(keys, _member_heads(keys, inner), strict=True):
         item = value[key]
-        head = opening + encode_basestring_ascii(key) + ": "
-        opening = "," + inner
         kind = type(item)
         if kind is str:  # most values: one append, no call
             parts.append(head + encode_basestring_ascii(item))
@@ -64,6 +63,14 @@ def _write_dict(value: dict[Any, Any], newline: str, parts: list[str]) -> None:
             parts.append(head)
             _write(item, inner, parts)
     parts.append(newline + "}")
+
+
+@functools.lru_cache(maxsize=256)
+def _member_heads(keys: tuple[str, ...], inner: str) -> tuple[str, ...]:
+    """What comes before each member's value: the opening or separator, the indentation and the key. The
+    same keys recur in every record of a report (a finding's 18 fields): written once per shape."""
+    openings = ["{" + inner] + ["," + inner] * (len(keys) - 1)
+    return tuple(opening + encode_basestring_ascii(key) + ": " for opening, key in zip(openings, keys))
 
 
 def _write_list(value: list[Any], newline: str, parts: list[str]) -> None:
