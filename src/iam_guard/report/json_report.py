@@ -28,7 +28,8 @@ def render_json(result: ScanResult, fail_on: str) -> str:
     body = {
         "tool": "iam-guard",
         "version": __version__,
-        "findings": [f.to_dict() for f in result.findings],
+        # each finding's own attributes, not a copy (to_dict): the writer only reads them
+        "findings": [vars(f) for f in result.findings],
         "skipped": [{"file": s.file, "reason": s.reason} for s in result.skipped],
         "summary": summary,
     }
