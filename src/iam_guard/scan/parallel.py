@@ -22,7 +22,7 @@ from iam_guard.scan.model import ScanResult
 from iam_guard.scan.sources import Candidate
 
 MIN_FILES = 200
-PARTS_PER_WORKER = 32  # small parts: the last one to finish costs little waiting
+PARTS_PER_WORKER = 128  # parts of a few files: the last one to finish costs a few ms of waiting
 MAX_PARTS = 4096
 _NUMBER_BYTES = 4
 
