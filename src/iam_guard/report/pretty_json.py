@@ -70,7 +70,9 @@ def _member_heads(keys: tuple[str, ...], inner: str) -> tuple[str, ...]:
     """What comes before each member's value: the opening or separator, the indentation and the key. The
     same keys recur in every record of a report (a finding's 18 fields): written once per shape."""
     openings = ["{" + inner] + ["," + inner] * (len(keys) - 1)
-    return tuple(opening + encode_basestring_ascii(key) + ": " for opening, key in zip(openings, keys))
+    return tuple(
+        opening + encode_basestring_ascii(key) + ": " for opening, key in zip(openings, keys, strict=True)
+    )
 
 
 def _write_list(value: list[Any], newline: str, parts: list[str]) -> None:
