@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from troposphere import Ref, Sub, cloudwatch, sns
+from troposphere import GetAtt, Ref, Sub, cloudwatch, sns, sqs
 
 from iam_guard.naming import PROJECT
 
@@ -79,3 +79,38 @@ def function_metric(metric_name: str, function: Any) -> Metric:
 def queue_depth_metric(queue_name: Any) -> Metric:
     """Messages waiting in a queue; a dead-letter queue should hold none."""
     return Metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", (("QueueName", queue_name),), "Maximum")
+
+
+def dead_letter_alarm(
+    logical_id: str, *, name: str, description: str, queue: sqs.Queue, topic: sns.Topic
+) -> cloudwatch.Alarm:
+    """A dead-letter queue that holds any message: something failed and is waiting to be looked at."""
+    return notifying_alarm(
+        logical_id,
+        name=name,
+        description=description,
+        metric=queue_depth_metric(GetAtt(queue, "QueueName")),
+        topic=topic,
+        threshold=0,
+    )
+
+
+def failed_invocations_alarm(
+    logical_id: str,
+    *,
+    name: str,
+    description: str,
+    rule_name: Any,
+    topic: sns.Topic,
+    bus_name: Any = None,
+) -> cloudwatch.Alarm:
+    """An EventBridge rule (on the default bus, or on `bus_name`) that could not deliver an event to its
+    target in five minutes."""
+    metric = rule_metric("FailedInvocations", rule_name)
+    if bus_name is not None:
+        metric = Metric(
+            "AWS/Events", "FailedInvocations", (("EventBusName", bus_name), ("RuleName", rule_name))
+        )
+    return notifying_alarm(
+        logical_id, name=name, description=description, metric=metric, topic=topic, threshold=0
+    )

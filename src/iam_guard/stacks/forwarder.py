@@ -155,23 +155,21 @@ def build(config: Config) -> Template:
     for logical_id, (name, _, _) in forwarded.items():
         alarm_id, alarm_base = FAILED_INVOCATION_ALARMS[logical_id]
         template.add_resource(
-            alarms.notifying_alarm(
+            alarms.failed_invocations_alarm(
                 alarm_id,
                 name=naming.name(config, alarm_base),
                 description=f"{name}: IAM events could not be forwarded to {config.region}",
-                metric=alarms.rule_metric("FailedInvocations", name),
+                rule_name=name,
                 topic=topic,
-                threshold=0,
             )
         )
     template.add_resource(
-        alarms.notifying_alarm(
+        alarms.dead_letter_alarm(
             "ForwarderDlqDepthAlarm",
             name=naming.name(config, "iam-events-fwd-dlq-depth"),
             description="IAM events waiting in the forwarder's dead-letter queue",
-            metric=alarms.queue_depth_metric(GetAtt(dlq, "QueueName")),
+            queue=dlq,
             topic=topic,
-            threshold=0,
         )
     )
 

@@ -307,13 +307,12 @@ def _alarms(
     for logical_id, base in DEAD_LETTER_QUEUES.items():
         queue = queues[logical_id]
         template.add_resource(
-            alarms.notifying_alarm(
+            alarms.dead_letter_alarm(
                 f"{logical_id}DepthAlarm",
                 name=plan.name(f"{base}-depth"),
                 description=f"{queue.QueueName}: ORG-2 messages in a dead-letter queue (something failed)",
-                metric=alarms.queue_depth_metric(GetAtt(queue, "QueueName")),
+                queue=queue,
                 topic=topic,
-                threshold=0,
             )
         )
     for function in contract.ORG_AUDIT_FUNCTIONS:

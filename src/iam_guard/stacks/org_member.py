@@ -262,13 +262,12 @@ def add_forwarder(template: Template, plan: OrgPlan) -> tuple[kms.Key, sqs.Queue
                 "CentralEventBus", arn=bus_arn, dead_letter_queue=dlq, role_arn=GetAtt(forward_role, "Arn")
             ),
         )
-        alarm = alarms.notifying_alarm(
+        alarm = alarms.failed_invocations_alarm(
             logical_id.removesuffix("Rule") + "FailedInvocationsAlarm",
             name=plan.name(f"{base}-failed-invocations"),
             description=f"{name}: events could not be forwarded to the security account's central bus",
-            metric=alarms.rule_metric("FailedInvocations", name),
+            rule_name=name,
             topic=topic,
-            threshold=0,
         )
         if global_only:
             rule.Condition = IN_GLOBAL_REGION
@@ -276,13 +275,12 @@ def add_forwarder(template: Template, plan: OrgPlan) -> tuple[kms.Key, sqs.Queue
         template.add_resource(rule)
         template.add_resource(alarm)
     template.add_resource(
-        alarms.notifying_alarm(
+        alarms.dead_letter_alarm(
             "ForwarderDlqDepthAlarm",
             name=plan.name("org-fwd-dlq-depth"),
             description="Events for the security account waiting in the forwarder's dead-letter queue",
-            metric=alarms.queue_depth_metric(GetAtt(dlq, "QueueName")),
+            queue=dlq,
             topic=topic,
-            threshold=0,
         )
     )
     return key, dlq

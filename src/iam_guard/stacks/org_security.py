@@ -168,25 +168,22 @@ def build(config: Config) -> Template:
         )
     for logical_id, name in central_rules.items():
         template.add_resource(
-            alarms.notifying_alarm(
+            alarms.failed_invocations_alarm(
                 logical_id.removesuffix("Rule") + "FailedInvocationsAlarm",
                 name=plan.name(f"{central_bases[logical_id]}-failed-invocations"),
                 description=f"{name}: member events could not be delivered",
-                metric=alarms.Metric(
-                    "AWS/Events", "FailedInvocations", (("EventBusName", plan.bus_name), ("RuleName", name))
-                ),
+                rule_name=name,
                 topic=topic,
-                threshold=0,
+                bus_name=plan.bus_name,
             )
         )
     template.add_resource(
-        alarms.notifying_alarm(
+        alarms.dead_letter_alarm(
             "CentralDlqDepthAlarm",
             name=plan.name("org-central-dlq-depth"),
             description="Member events waiting in the central dead-letter queue",
-            metric=alarms.queue_depth_metric(GetAtt(dlq, "QueueName")),
+            queue=dlq,
             topic=topic,
-            threshold=0,
         )
     )
     add_analyzer_member_access(template, plan)

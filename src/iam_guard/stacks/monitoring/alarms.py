@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from troposphere import (
-    GetAtt,
-)
-
 from iam_guard import contract
 from iam_guard.blocks import alarms
 from iam_guard.stacks.monitoring.plan import (
@@ -53,13 +49,12 @@ def add_alarms(parts: Parts, plan: Plan) -> None:
     for logical_id, base in DEAD_LETTER_QUEUES.items():
         queue = parts.queues[logical_id]
         parts.add(
-            alarms.notifying_alarm(
+            alarms.dead_letter_alarm(
                 f"{logical_id}DepthAlarm",
                 name=names.resource(f"{base}-depth"),
                 description=f"{queue.QueueName}: messages waiting in a dead-letter queue (something failed)",
-                metric=alarms.queue_depth_metric(GetAtt(queue, "QueueName")),
+                queue=queue,
                 topic=topic,
-                threshold=0,
             )
         )
     for logical_id, rule_name, base in (
@@ -67,13 +62,12 @@ def add_alarms(parts: Parts, plan: Plan) -> None:
         ("DailyAuditSchedule", plan.schedule_rule_name, "daily-audit"),
     ):
         parts.add(
-            alarms.notifying_alarm(
+            alarms.failed_invocations_alarm(
                 f"{logical_id}FailedInvocationsAlarm",
                 name=names.resource(f"{base}-failed-invocations"),
                 description=f"{rule_name}: EventBridge could not invoke the target",
-                metric=alarms.rule_metric("FailedInvocations", rule_name),
+                rule_name=rule_name,
                 topic=topic,
-                threshold=0,
             )
         )
     parts.add(
