@@ -12,6 +12,7 @@ table of finding codes (and codes.py's docstring) is generated from it:
 from __future__ import annotations
 
 import functools
+import sys
 
 from iam_guard.analysis.detections import (
     admission,
@@ -76,7 +77,9 @@ UNITS_HEADER = (
 
 
 def _module_of(unit: Detection) -> str:
-    module = next(module for module in _MODULES if any(value is unit for value in vars(module).values()))
+    """The detection module (imported above) that defines the unit."""
+    modules = (module for name, module in sorted(sys.modules.items()) if name.startswith(f"{__name__}."))
+    module = next(module for module in modules if any(value is unit for value in vars(module).values()))
     return f"`detections/{module.__name__.rpartition('.')[2]}.py`"
 
 
@@ -96,22 +99,6 @@ def markdown_table() -> str:
         for u in by_code
     ]
     return "\n".join([*TABLE_HEADER, *rows, "", *UNITS_HEADER, *units_rows]) + "\n"
-
-
-_MODULES = (
-    admission,
-    data_access,
-    escalation,
-    incomplete,
-    negations,
-    passrole,
-    service_wildcard,
-    star_resource_writes,
-    suppression,
-    trust,
-    unknown_actions,
-    wildcard_action,
-)
 
 
 __all__ = ["BY_CODE", "REGISTRY", "STAR_ACTION", "Detection", "markdown_table", "units"]
