@@ -14,8 +14,10 @@ import uuid
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from org_fixtures import client, create_organization, create_runtime, receive
 
+from fault_injection import FaultProxy, FaultRule
 from iam_guard import contract
 
 pytestmark = pytest.mark.integration
@@ -118,6 +120,24 @@ def test_mon_13_check_alerts_once_naming_exactly_the_stale_and_the_never_seen_ac
     # One interval later the still-blind accounts are alerted again.
     later = _check(now + INTERVAL * 60)
     assert later["alerted"] is True and len(_alerts(org_env)) == 1
+
+
+def test_mon_13_an_alert_sns_refused_gives_the_interval_mark_back_so_the_retry_alerts(
+    org_env: dict[str, Any], fault_proxy: FaultProxy
+) -> None:
+    """SNS refuses the publish (server side): the check fails loudly and releases the alert mark it took,
+    so the retried invocation, within the same interval, still alerts, once."""
+    now = time.time() + 3 * INTERVAL * 60
+    refused = fault_proxy.add(FaultRule("sns", "Publish", "access_denied"))
+
+    with pytest.raises(ClientError):
+        _check(now)
+    assert refused.applied >= 1 and _alerts(org_env) == []
+
+    fault_proxy.clear()
+    retried = _check(now + 60)
+    assert retried["alerted"] is True and len(retried["blind"]) == 3
+    assert len(_alerts(org_env)) == 1
 
 
 def test_mon_13_check_with_every_account_beating_sends_nothing_and_reports_zero(

@@ -26,6 +26,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from alerts import clean_text, publish_alert
+from conditional_table import ConditionalTable
 from emf import COUNT, emit_metrics
 from iam_guard.analysis import Severity
 from iam_guard.contract import (
@@ -96,7 +97,8 @@ def check_member_heartbeats(
         {MEMBER_ACCOUNTS_BLIND_METRIC: (float(len(blind)), COUNT)},
     )
     alerted = False
-    if blind and _take_alert_mark(dynamodb, settings.state_table_name, at, interval * 60, deadline):
+    mark = AlertMark(dynamodb, settings.state_table_name, deadline)
+    if blind and mark.take(at, interval * 60):
         try:
             publish_alert(
                 aws_client("sns"),
@@ -107,7 +109,7 @@ def check_member_heartbeats(
                 deadline,
             )
         except Exception:
-            _release_alert_mark(dynamodb, settings.state_table_name, at, deadline)
+            mark.release(at)
             raise
         alerted = True
     log(
@@ -165,13 +167,14 @@ def _last_arrivals(dynamodb: Any, table: str, accounts: list[str], deadline: Dea
     return arrivals
 
 
-def _take_alert_mark(dynamodb: Any, table: str, at: float, interval_seconds: int, deadline: Deadline) -> bool:
-    """True when no alert went out in the last interval (and this one is now marked)."""
-    try:
-        call_within(
-            deadline,
-            dynamodb.update_item,
-            TableName=table,
+class AlertMark(ConditionalTable):
+    """The state table's alert mark: at most one blind-accounts alert per interval, however many checks
+    run (a retried or overlapping invocation finds the mark taken)."""
+
+    def take(self, at: float, interval_seconds: int) -> bool:
+        """True when no alert went out in the last interval (and this one is now marked)."""
+        taken = self._conditional(
+            "update_item",
             Key=ALERT_MARK_KEY,
             UpdateExpression="SET lastAlertAt = :at",
             ConditionExpression="attribute_not_exists(lastAlertAt) OR lastAlertAt <= :since",
@@ -180,28 +183,25 @@ def _take_alert_mark(dynamodb: Any, table: str, at: float, interval_seconds: int
                 ":since": {"N": str(int(at) - interval_seconds)},
             },
         )
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        if not taken:
             log("INFO", "blind accounts already alerted within the interval: no second alert")
-            return False
-        raise
-    return True
+        return taken
 
-
-def _release_alert_mark(dynamodb: Any, table: str, at: float, deadline: Deadline) -> None:
-    """Publishing failed: give the mark back (only if it is still ours), so the retry alerts."""
-    try:
-        call_within(
-            deadline,
-            dynamodb.update_item,
-            TableName=table,
-            Key=ALERT_MARK_KEY,
-            UpdateExpression="REMOVE lastAlertAt",
-            ConditionExpression="lastAlertAt = :at",
-            ExpressionAttributeValues={":at": {"N": str(int(at))}},
-        )
-    except ClientError as error:
-        log("WARNING", "alert mark not released", error=error.response.get("Error", {}).get("Code"))
+    def release(self, at: float) -> None:
+        """Publishing failed: give the mark back (only if it is still ours), so the retry alerts."""
+        try:
+            released = self._conditional(
+                "update_item",
+                Key=ALERT_MARK_KEY,
+                UpdateExpression="REMOVE lastAlertAt",
+                ConditionExpression="lastAlertAt = :at",
+                ExpressionAttributeValues={":at": {"N": str(int(at))}},
+            )
+        except ClientError as error:
+            log("WARNING", "alert mark not released", error=error.response.get("Error", {}).get("Code"))
+            return
+        if not released:
+            log("WARNING", "alert mark not released", error="ConditionalCheckFailedException")
 
 
 def _message(environment: str, blind: list[Member], arrivals: dict[str, int], interval: int) -> str:
