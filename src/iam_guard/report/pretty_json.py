@@ -1,7 +1,7 @@
-"""json.dumps(value, indent=2, sort_keys=True), byte for byte, five times faster.
+"""json.dumps(value, indent=2, sort_keys=True), byte for byte, in half the time.
 
 CPython's C encoder does not indent (before 3.14), so an indented report goes through json's pure-Python
-encoder: a generator per container, a fifth of a whole scan of the AWS managed policies. The reports hold
+encoder: a generator per container (the managed corpus's JSON report: 40 ms; here 19 ms). The reports hold
 str-keyed dicts, lists and scalars: those are written here with the C string encoder; any other value
 (a float, a tuple, a non-str key) is handed back to json.dumps, so nothing can come out different.
 """

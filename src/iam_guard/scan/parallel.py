@@ -23,8 +23,10 @@ from iam_guard.scan.sources import Candidate
 
 MIN_FILES = 200
 PARTS_PER_WORKER = 128  # parts of a few files: the last one to finish costs a few ms of waiting
-MAX_PARTS = 4096
 _NUMBER_BYTES = 4
+# The queue is written whole before anyone reads it: at most PIPE_BUF bytes (4,096 on Linux), which even
+# a pipe shrunk to one page by the per-user pipe limit holds without blocking.
+MAX_PARTS = 4096 // _NUMBER_BYTES
 
 _PRIMER = {
     "Version": "2012-10-17",
@@ -77,8 +79,6 @@ def scan_in_processes(
     """Each part's result, in order. The parts' numbers wait in a pipe; this process and its forked
     children each take the next number until none is left, so a process that drew heavy files simply takes
     fewer (the cost of a policy is not its size: a few large wildcard-heavy ones dominate)."""
-    import pickle  # noqa: F401  # before the fork, so that no child imports it
-
     from iam_guard.analysis import analyze_policy
 
     analyze_policy(_PRIMER)  # before the fork: every child inherits the loaded index and primed tables
@@ -106,7 +106,7 @@ def _part_queue(count: int) -> int:
     each read of _NUMBER_BYTES takes exactly one number and no two processes take the same one."""
     read_end, write_end = os.pipe()
     numbers = b"".join(number.to_bytes(_NUMBER_BYTES, "little") for number in range(count))
-    os.write(write_end, numbers)  # at most MAX_PARTS * 4 bytes: within any pipe's buffer, never blocks
+    os.write(write_end, numbers)  # at most MAX_PARTS numbers: never blocks (see MAX_PARTS)
     os.close(write_end)
     return read_end
 
@@ -133,7 +133,7 @@ def _fork(queue: int, parts: Sequence[Sequence[Candidate]], scan_chunk: ScanChun
     status = 1
     try:  # the child never returns into the caller's code: os._exit, so no buffer of the parent is flushed
         os.close(read_end)
-        import pickle  # imported before the fork by scan_in_processes: no import in the child
+        import pickle
 
         payload = pickle.dumps(_take_parts(queue, parts, scan_chunk), pickle.HIGHEST_PROTOCOL)
         with os.fdopen(write_end, "wb") as pipe:
